@@ -1,0 +1,6 @@
+//! The `squall` binary (being assembled).
+
+mod env;
+mod systems;
+
+fn main() {}
