@@ -1,5 +1,39 @@
-//! Faults and the environments they act on.
+//! Faults, their schedules, and the environments they act on.
+//!
+//! - [`target`]: [`FaultTarget`], the few primitives an environment offers (block a link,
+//!   pause, kill, ...), and [`NemesisError`].
+//! - [`nemesis`]: the [`Nemesis`] trait — one fault kind per file: [`partition`], [`pause`],
+//!   [`kill`]. Register a new one in [`by_name`].
+//! - [`schedule`]: when faults start and heal, with healthy windows between them.
+//! - [`guard`]: [`FaultGuard`], a fault in force that heals on drop.
 
+pub mod guard;
+pub mod kill;
+pub mod nemesis;
+pub mod partition;
+pub mod pause;
+pub mod schedule;
 pub mod target;
 
+pub use guard::FaultGuard;
+pub use kill::Kill;
+pub use nemesis::Nemesis;
+pub use partition::Partition;
+pub use pause::Pause;
+pub use schedule::{schedule, PlannedFault, ScheduleOptions};
 pub use target::{FaultTarget, NemesisError};
+
+use std::sync::Arc;
+
+/// The names [`by_name`] knows, in the order `--help` lists them.
+pub const NAMES: &[&str] = &["partition", "pause", "kill"];
+
+/// The nemesis called `name`, or `None`.
+pub fn by_name(name: &str) -> Option<Arc<dyn Nemesis>> {
+    match name {
+        "partition" => Some(Arc::new(Partition)),
+        "pause" => Some(Arc::new(Pause)),
+        "kill" => Some(Arc::new(Kill)),
+        _ => None,
+    }
+}

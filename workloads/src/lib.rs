@@ -1,5 +1,31 @@
-//! Workloads and the client contract.
+//! Workloads: what clients do to the system under test, and the client contract.
+//!
+//! - [`client`]: [`ClientOp`], [`Outcome`] and the [`Client`] trait each system adapter
+//!   implements (and the rule for classifying outcomes honestly).
+//! - [`rng`]: [`Rng`], the seeded ChaCha8 stream plans are made from.
+//! - [`generator`]: small pure generators — [`Mix`], [`Stagger`], [`Limit`], [`Once`],
+//!   [`Phases`], [`per_worker`].
+//! - [`workload`]: the [`Workload`] trait; one file per workload ([`cas_register`]).
 
+pub mod cas_register;
 pub mod client;
+pub mod generator;
+pub mod rng;
+pub mod workload;
 
+pub use cas_register::CasRegister;
 pub use client::{BoxFuture, Client, ClientOp, OpFn, OpValue, Outcome};
+pub use generator::{per_worker, Limit, Mix, Once, OpGen, Phases, PlannedOp, Stagger, Timed};
+pub use rng::Rng;
+pub use workload::{Workload, WorkloadOptions};
+
+/// The names of the workloads [`by_name`] knows.
+pub const NAMES: &[&str] = &["cas-register"];
+
+/// The workload called `name`, or `None`.
+pub fn by_name(name: &str, opts: &WorkloadOptions) -> Option<Box<dyn Workload>> {
+    match name {
+        "cas-register" => Some(Box::new(CasRegister::new(opts))),
+        _ => None,
+    }
+}

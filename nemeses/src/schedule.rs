@@ -1,0 +1,104 @@
+//! The nemesis schedule: when each fault starts and heals.
+//!
+//! Faults alternate with healthy windows, so the system gets the chance to recover and the
+//! checker sees behaviour both under faults and after them: a healthy window, a fault, a
+//! healthy window, ... Each fault is drawn from the chosen nemeses uniformly; durations are
+//! drawn uniformly from their ranges. No fault outlives the test phase. Pure: the same seed
+//! and options give the same schedule.
+
+use crate::nemesis::Nemesis;
+use serde_json::Value;
+use workloads::Rng;
+
+/// Timing of the schedule, in ns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScheduleOptions {
+    /// The test phase's length: every fault heals by then.
+    pub end: u64,
+    /// Shortest and longest healthy window between faults (and before the first).
+    pub healthy: (u64, u64),
+    /// Shortest and longest fault.
+    pub fault: (u64, u64),
+}
+
+/// One planned fault.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedFault {
+    /// When it starts (ns from the start of the test phase).
+    pub start: u64,
+    /// When it heals.
+    pub heal: u64,
+    /// The nemesis's name.
+    pub nemesis: String,
+    /// Its parameters (targets, shape), as the nemesis drew them.
+    pub params: Value,
+}
+
+/// The schedule of faults from `nemeses` on a cluster of `nodes` nodes.
+pub fn schedule(
+    nemeses: &[&dyn Nemesis],
+    rng: &mut Rng,
+    nodes: usize,
+    opts: &ScheduleOptions,
+) -> Vec<PlannedFault> {
+    let mut out = Vec::new();
+    if nemeses.is_empty() || nodes == 0 {
+        return out;
+    }
+    let mut now = 0u64;
+    loop {
+        let start = now + rng.range(opts.healthy.0, opts.healthy.1);
+        let len = rng.range(opts.fault.0, opts.fault.1);
+        let nemesis = nemeses[rng.below(nemeses.len() as u64) as usize];
+        let params = nemesis.generate(rng, nodes);
+        // A fault needs at least its shortest length before the end of the test phase.
+        if start + opts.fault.0 > opts.end {
+            break;
+        }
+        let heal = (start + len).min(opts.end);
+        out.push(PlannedFault {
+            start,
+            heal,
+            nemesis: nemesis.name().to_string(),
+            params,
+        });
+        now = heal;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Kill, Partition, Pause};
+
+    #[test]
+    fn faults_alternate_with_healthy_windows_and_end_in_time() {
+        let opts = ScheduleOptions {
+            end: 60_000,
+            healthy: (1_000, 3_000),
+            fault: (2_000, 5_000),
+        };
+        let s = schedule(&[&Partition, &Pause, &Kill], &mut Rng::new(4, 9), 3, &opts);
+        assert!(s.len() >= 6, "{}", s.len());
+        let mut prev_heal = 0;
+        for f in &s {
+            assert!(f.start >= prev_heal + 1_000, "{f:?}");
+            assert!(f.heal > f.start && f.heal <= 60_000);
+            prev_heal = f.heal;
+        }
+        let kinds: std::collections::BTreeSet<&str> =
+            s.iter().map(|f| f.nemesis.as_str()).collect();
+        assert_eq!(kinds.len(), 3);
+    }
+
+    #[test]
+    fn no_nemesis_no_faults() {
+        let opts = ScheduleOptions {
+            end: 60_000,
+            healthy: (1, 2),
+            fault: (1, 2),
+        };
+        assert!(schedule(&[], &mut Rng::new(1, 1), 3, &opts).is_empty());
+    }
+}
