@@ -1,6 +1,84 @@
-//! The `squall` binary (being assembled).
+//! `squall`: Jepsen-style chaos testing of distributed systems, reproducible from a seed.
+//!
+//! The flow of one run (see `../shared/DESIGN.md` in the project):
+//! seed + [`config`] → [`plan`] (pure) → [`run`]: [`env`] (local cluster) + [`systems`]
+//! (etcd) → [`runner`] (tokio), recording through [`recorder`] → [`report`] (checker,
+//! verdict) → [`store`].
+//!
+//! - [`cli`]: arguments; [`config`]: the test configuration and duration parsing.
+//! - [`plan`]: the seeded plan; [`runner`]: executes it; [`recorder`]: the history file.
+//! - [`env`]: where nodes run (network namespaces, the hub, faults); [`systems`]: adapters.
+//! - [`clean`] (`squall clean`), [`check`] (`squall check`), [`bench`] (`squall bench`).
 
+mod bench;
+mod check;
+mod clean;
+mod cli;
+mod config;
 mod env;
+mod log;
+mod plan;
+mod recorder;
+mod report;
+mod run;
+mod runner;
+mod store;
 mod systems;
+mod timer;
 
-fn main() {}
+use clap::Parser;
+use run::exit;
+
+fn main() {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            if matches!(
+                e.kind(),
+                DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                std::process::exit(if e.kind() == DisplayHelpOnMissingArgumentOrSubcommand {
+                    exit::ERROR
+                } else {
+                    0
+                });
+            }
+            // One line: clap's first line, without its "error: " prefix.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad arguments");
+            eprintln!(
+                "squall: {} (see squall --help)",
+                first.trim_start_matches("error: ")
+            );
+            std::process::exit(exit::ERROR);
+        }
+    };
+    let result = match &cli.cmd {
+        cli::Command::Run(args) => run::run(args),
+        cli::Command::Plan(args) => plan_cmd(args),
+        cli::Command::Check(args) => check::check(args),
+        cli::Command::Clean => clean::clean(),
+        cli::Command::Bench(args) => bench::bench(args),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            // The whole chain on one line: "setup: start n2: No such file or directory".
+            eprintln!("squall: {e:#}");
+            std::process::exit(exit::ERROR);
+        }
+    }
+}
+
+fn plan_cmd(args: &cli::TestArgs) -> anyhow::Result<i32> {
+    let cfg = args.config()?;
+    let seed = args.seed.unwrap_or_else(run::random_seed);
+    let plan = plan::build(seed, &cfg)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    plan.write_jsonl(&cfg, &mut out)?;
+    std::io::Write::flush(&mut out)?;
+    Ok(exit::VALID)
+}

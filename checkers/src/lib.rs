@@ -1,1 +1,67 @@
-//! Checkers.
+//! squall's checkers: is a recorded history linearizable?
+//!
+//! Pure library code: no async runtime, no I/O. A verdict is three-valued ([`Validity`]):
+//! valid, invalid (with a [`Counterexample`] a person can read), or unknown (a time or memory
+//! [`Budget`] ran out, or the history is malformed) — never a panic or an OOM.
+//!
+//! # Map
+//!
+//! - [`check`](mod@check): the entry point, [`check()`]`(history, &`[`CheckOptions`]`)` →
+//!   [`Report`], and [`ModelKind`], the registry of models.
+//! - [`verdict`]: [`Validity`] and how verdicts merge (invalid > unknown > valid).
+//! - [`operation`]: events → [`Operation`]s: invocations paired with completions, Jepsen's
+//!   semantics of `ok` / `fail` / `info` and of real time.
+//! - [`independent`]: splitting `[key value]` histories per key and checking keys in parallel.
+//! - [`linear`]: one key's check, [`check_key`], from operations to a [`KeyResult`].
+//! - `wgl` (private): the WGL search itself (entry list, undo stack, memoisation), and
+//!   `memo` (private): its memo cache, within the memory budget.
+//! - [`model`]: the [`Model`] trait (one `step`); [`models`]: [`Register`], [`CasRegister`].
+//! - [`counterexample`]: [`Counterexample`], printed and serialized.
+//! - [`budget`]: [`Budget`], time and memory limits shared by the keys of one check.
+//! - [`error`]: [`CheckError`], [`ModelError`]: why a history could not be checked.
+//!
+//! # Example
+//!
+//! ```
+//! use checkers::{check, CheckOptions, Validity};
+//! use histories::{Event, EventType, Process};
+//! use serde_json::{json, Value};
+//!
+//! let ev = |index, kind, process, f: &str, value| Event {
+//!     index, time: index * 10, kind, process: Process::Client(process), f: f.into(), value,
+//!     error: None, node: None };
+//! use EventType::*;
+//! let history = vec![
+//!     ev(0, Invoke, 1, "write", json!(["x", 1])),
+//!     ev(1, Ok, 1, "write", json!(["x", 1])),
+//!     ev(2, Invoke, 2, "read", json!(["x", null])),
+//!     ev(3, Ok, 2, "read", json!(["x", null])), // stale: 1 was written before
+//! ];
+//! let report = check(&history, &CheckOptions::default());
+//! assert_eq!(report.valid, Validity::Invalid);
+//! assert!(report.to_string().contains("key \"x\": read by process 2 (history index 3) returned null"));
+//! ```
+
+pub mod budget;
+pub mod check;
+pub mod counterexample;
+pub mod error;
+pub mod independent;
+pub mod linear;
+mod memo;
+pub mod model;
+pub mod models;
+pub mod operation;
+pub mod verdict;
+mod wgl;
+
+pub use budget::{Budget, Exhausted};
+pub use check::{check, CheckOptions, ModelKind, Report};
+pub use counterexample::{Counterexample, LinearizedOp, OpSummary};
+pub use error::{CheckError, ModelError};
+pub use independent::{check_keys, split, KeyHistory};
+pub use linear::{check_key, KeyResult};
+pub use model::Model;
+pub use models::{CasRegister, Register, RegisterOp};
+pub use operation::{operations, Operation, Outcome};
+pub use verdict::Validity;

@@ -22,7 +22,7 @@ impl FaultGuard {
         params: Value,
         target: Arc<dyn FaultTarget>,
     ) -> Result<FaultGuard, NemesisError> {
-        let mut g = FaultGuard {
+        let g = FaultGuard {
             nemesis,
             params,
             target,

@@ -1,6 +1,72 @@
 //! Environments: where the nodes run. `local` (processes in network namespaces) is the
 //! default; each environment implements [`nemeses::FaultTarget`].
+//!
+//! Map of this module:
+//! - [`netns`]: named network namespaces (create, delete, enter, run a closure inside one),
+//!   the same bind-mount convention as `ip netns`, so `ip netns list` shows squall's.
+//! - [`netlink`]: a small synchronous route-netlink client (links, addresses, routes, FIB
+//!   rules), one request at a time, every kernel error turned into an [`EnvError`] naming the
+//!   operation.
+//! - [`local`]: the `local` environment — one hub namespace per run acting as a router, one
+//!   namespace and one process per node — and [`local::clean`], which removes what a crashed
+//!   run left behind.
+//!
+//! Every name an environment creates on the host carries the `squall-` prefix (or `sq` where
+//! the kernel allows only 15 bytes) and the run id, which is what makes cleanup safe.
 
 pub mod local;
 pub mod netlink;
 pub mod netns;
+
+use std::io;
+use thiserror::Error;
+
+/// Why an environment could not be set up, changed or torn down.
+///
+/// Messages are short and name the thing at fault, e.g.
+/// `create namespace squall-ab12cd-n2: Operation not permitted` or
+/// `start n2 (/usr/bin/etcd): No such file or directory`.
+#[derive(Debug, Error)]
+pub enum EnvError {
+    /// A system call or netlink request failed. `what` names the operation and its object;
+    /// `cause` is the kernel's answer (kept as an [`io::Error`] so callers can test its
+    /// errno). The cause is part of the message rather than a `source`, so printing the
+    /// error chain does not repeat it.
+    #[error("{what}: {cause}")]
+    Io {
+        /// The operation and what it acted on, e.g. `create namespace squall-ab12cd-n2`.
+        what: String,
+        /// The error the kernel (or the filesystem) returned.
+        cause: io::Error,
+    },
+    /// A run id must be 1 to 8 characters of `[0-9a-z]`: it is part of interface names,
+    /// which the kernel limits to 15 bytes.
+    #[error("invalid run id {0:?}: want 1 to 8 characters of [0-9a-z]")]
+    InvalidRunId(String),
+    /// The environment was asked for something it cannot do, e.g. 200 nodes or node 7 of 3.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl EnvError {
+    /// An [`EnvError::Io`] for operation `what`.
+    pub fn io(what: impl Into<String>, cause: io::Error) -> Self {
+        EnvError::Io {
+            what: what.into(),
+            cause,
+        }
+    }
+
+    /// An [`EnvError::Io`] for operation `what` from the current `errno`.
+    pub fn last_os_error(what: impl Into<String>) -> Self {
+        Self::io(what, io::Error::last_os_error())
+    }
+
+    /// The errno behind this error, if it came from the kernel.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            EnvError::Io { cause, .. } => cause.raw_os_error(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,1010 @@
+//! etcd (Debian's `etcd-server` 3.4) as the system under test: the node command line of a
+//! static three-node (or n-node) cluster, readiness, and a register client over etcd's JSON
+//! gRPC gateway (`/v3/kv/range`, `/v3/kv/put`, `/v3/kv/txn`).
+//!
+//! # How outcomes are classified
+//!
+//! The client splits every failure by what it implies about the op (see [`Failure`]):
+//!
+//! - nothing of the request reached etcd (connect refused or timed out, hyper handed the
+//!   request back unsent) → it certainly did not take effect;
+//! - etcd answered with an error that it only returns before proposing to raft, or that the
+//!   apply step returns without changing anything (see [`classify_gateway_error`]) → it
+//!   certainly did not take effect;
+//! - anything after the request may have been written (a timeout, a reset, an EOF, any other
+//!   etcd error such as `request timed out` or `leader changed`) → unknown.
+//!
+//! A write or cas maps these to `Fail`, `Fail` and `Info`. A read maps all of them to `Fail`:
+//! a read never changes state, so declaring it failed loses information but can never make
+//! the checker see an effect that did not happen (Jepsen's etcd client does the same).
+
+use super::{ClusterInfo, NodeCommand, System};
+use anyhow::{bail, Context as _};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper::{header, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use serde_json::json;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio::time::{timeout_at, Instant};
+use workloads::{BoxFuture, Client, ClientOp, OpFn, OpValue, Outcome};
+
+/// etcd's default client port.
+pub const DEFAULT_CLIENT_PORT: u16 = 2379;
+/// etcd's default peer port.
+pub const DEFAULT_PEER_PORT: u16 = 2380;
+
+/// The key under which `wait_ready` probes each node with a linearizable read.
+const READY_KEY: &str = "squall-ready";
+
+/// How a read is served.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReadMode {
+    /// Through raft's read index: a read sees every write acknowledged before it began.
+    #[default]
+    Linearizable,
+    /// From the node's local state, without contacting the leader: may be stale (under a
+    /// partition a minority node keeps serving its old value) — an anomaly squall must find.
+    Serializable,
+}
+
+impl ReadMode {
+    /// The name used on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadMode::Linearizable => "linearizable",
+            ReadMode::Serializable => "serializable",
+        }
+    }
+}
+
+impl fmt::Display for ReadMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ReadMode {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        match s {
+            "linearizable" => Ok(ReadMode::Linearizable),
+            "serializable" => Ok(ReadMode::Serializable),
+            other => {
+                bail!("unknown etcd read mode {other:?} (expected linearizable or serializable)")
+            }
+        }
+    }
+}
+
+/// The etcd system adapter.
+#[derive(Clone, Debug)]
+pub struct Etcd {
+    binary: PathBuf,
+    read_mode: ReadMode,
+    client_port: u16,
+    peer_port: u16,
+}
+
+impl Etcd {
+    /// An adapter running `binary` on the default ports (2379 clients, 2380 peers).
+    pub fn new(binary: PathBuf, read_mode: ReadMode) -> Self {
+        Etcd {
+            binary,
+            read_mode,
+            client_port: DEFAULT_CLIENT_PORT,
+            peer_port: DEFAULT_PEER_PORT,
+        }
+    }
+
+    /// The same adapter on other ports (every node uses the same pair, on its own address).
+    pub fn with_ports(mut self, client_port: u16, peer_port: u16) -> Self {
+        self.client_port = client_port;
+        self.peer_port = peer_port;
+        self
+    }
+
+    /// How reads are served.
+    pub fn read_mode(&self) -> ReadMode {
+        self.read_mode
+    }
+
+    /// The etcd binary: `explicit` if given (it must exist), else `etcd` on `PATH`.
+    pub fn locate(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+        const HINT: &str = "install it: apt-get install -y etcd-server, or pass --etcd PATH";
+        if let Some(path) = explicit {
+            if path.is_file() {
+                return Ok(path.to_path_buf());
+            }
+            bail!("etcd binary not found at {} ({HINT})", path.display());
+        }
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("etcd"))
+            .find(|candidate| is_executable(candidate))
+            .with_context(|| format!("etcd binary not found ({HINT})"))
+    }
+
+    fn client_addr(&self, cluster: &ClusterInfo, node: usize) -> SocketAddr {
+        SocketAddr::new(cluster.addrs[node].into(), self.client_port)
+    }
+
+    fn peer_url(&self, cluster: &ClusterInfo, node: usize) -> String {
+        format!("http://{}:{}", cluster.addrs[node], self.peer_port)
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Go's name for this machine's architecture, when etcd 3.4 calls it unsupported.
+///
+/// etcd 3.4 refuses to start on architectures other than amd64 and ppc64le unless
+/// `ETCD_UNSUPPORTED_ARCH` names the running one (Debian ships it for arm64 and others).
+/// The variable is only read on such architectures, so setting it there is harmless.
+fn unsupported_goarch() -> Option<&'static str> {
+    match std::env::consts::ARCH {
+        "x86_64" | "powerpc64" => None,
+        "aarch64" => Some("arm64"),
+        "x86" => Some("386"),
+        "arm" => Some("arm"),
+        other => Some(other),
+    }
+}
+
+impl System for Etcd {
+    fn name(&self) -> &'static str {
+        "etcd"
+    }
+
+    /// A member of a static cluster bootstrapped from `--initial-cluster`.
+    ///
+    /// `--initial-cluster-state new` is also right on restart: once the data dir holds a
+    /// member (its WAL), etcd ignores the `--initial-*` flags and rejoins with its own state.
+    /// Timing is etcd's default, pinned so a future default does not change what is tested:
+    /// a 100 ms heartbeat and a 1 s election timeout (etcd's request timeout is then 7 s).
+    /// Logs are zap's JSON on stderr at `info` (elections and leader changes, which a failed
+    /// run needs, are logged there). pprof and the v2 API stay off; the snapshot count stays
+    /// at its default.
+    fn node_command(&self, node: usize, cluster: &ClusterInfo, data_dir: &Path) -> NodeCommand {
+        let addr = cluster.addrs[node];
+        let client_url = format!("http://{addr}:{}", self.client_port);
+        let peer_url = self.peer_url(cluster, node);
+        let initial_cluster = cluster
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| format!("{name}={}", self.peer_url(cluster, i)))
+            .collect::<Vec<_>>()
+            .join(",");
+        let args: Vec<String> = [
+            ("--name", cluster.names[node].clone()),
+            ("--data-dir", data_dir.to_string_lossy().into_owned()),
+            ("--listen-peer-urls", peer_url.clone()),
+            ("--initial-advertise-peer-urls", peer_url),
+            ("--listen-client-urls", client_url.clone()),
+            ("--advertise-client-urls", client_url),
+            ("--initial-cluster", initial_cluster),
+            ("--initial-cluster-state", "new".into()),
+            ("--initial-cluster-token", "squall-etcd".into()),
+            ("--heartbeat-interval", "100".into()),
+            ("--election-timeout", "1000".into()),
+            ("--logger", "zap".into()),
+            ("--log-outputs", "stderr".into()),
+            ("--log-level", "info".into()),
+        ]
+        .into_iter()
+        .flat_map(|(flag, value)| [flag.to_string(), value])
+        // Go's boolean flags only take a value after `=`.
+        .chain(["--enable-pprof=false".into(), "--enable-v2=false".into()])
+        .collect();
+        let env = unsupported_goarch()
+            .map(|arch| vec![("ETCD_UNSUPPORTED_ARCH".to_string(), arch.to_string())])
+            .unwrap_or_default();
+        NodeCommand {
+            program: self.binary.clone(),
+            args,
+            env,
+        }
+    }
+
+    /// Polls each node in turn with a linearizable read (which needs a leader and a quorum)
+    /// until it answers.
+    fn wait_ready<'a>(
+        &'a self,
+        cluster: &'a ClusterInfo,
+        timeout: Duration,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let deadline = Instant::now() + timeout;
+            for (node, name) in cluster.names.iter().enumerate() {
+                let addr = self.client_addr(cluster, node);
+                loop {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let attempt = Duration::from_secs(1).min(left);
+                    let client = EtcdClient::new(addr, ReadMode::Linearizable, attempt);
+                    let err = match client.range(READY_KEY).await {
+                        Ok(_) => break,
+                        Err(e) => e,
+                    };
+                    if Instant::now() >= deadline {
+                        bail!("etcd node {name} ({addr}) not ready after {timeout:?}: {err}");
+                    }
+                    tracing::debug!(node = %name, %addr, error = %err, "etcd not ready yet");
+                    tokio::time::sleep(Duration::from_millis(100).min(left)).await;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn client(&self, cluster: &ClusterInfo, node: usize, timeout: Duration) -> Arc<dyn Client> {
+        Arc::new(EtcdClient::new(
+            self.client_addr(cluster, node),
+            self.read_mode,
+            timeout,
+        ))
+    }
+}
+
+/// A register client bound to one etcd node, over its JSON gateway.
+///
+/// Register `k` is the etcd key `squall-<k>`; a value is its decimal string. One HTTP/1.1
+/// connection is kept and reused (a connection per op would leave a `TIME_WAIT` socket per
+/// op and exhaust ports at high rates); it is dropped after any error or timeout and a new
+/// one is opened by the next op.
+pub struct EtcdClient {
+    addr: SocketAddr,
+    read_mode: ReadMode,
+    timeout: Duration,
+    /// The idle connection, if any; taken by an op and put back when it is known healthy.
+    idle: Mutex<Option<Conn>>,
+}
+
+/// One HTTP/1.1 connection: its request handle and the task driving it.
+struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    driver: JoinHandle<()>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // A connection abandoned mid-request (timeout) would otherwise wait forever on a
+        // partitioned peer.
+        self.driver.abort();
+    }
+}
+
+/// Why a request gave no usable answer, split by what it implies about the op.
+#[derive(Clone, Debug, PartialEq)]
+enum Failure {
+    /// The op certainly did not take effect.
+    NotApplied(String),
+    /// The op may have taken effect.
+    Unknown(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::NotApplied(why) | Failure::Unknown(why) => f.write_str(why),
+        }
+    }
+}
+
+/// How one HTTP exchange on a connection broke.
+enum Broken {
+    /// hyper never started writing the request (the connection was already closed).
+    NotSent(String),
+    /// The request may have been (partly) written.
+    MaybeSent(String),
+}
+
+#[derive(Deserialize)]
+struct RangeResponse {
+    #[serde(default)]
+    kvs: Vec<KeyValue>,
+}
+
+#[derive(Deserialize)]
+struct KeyValue {
+    /// Base64; the gateway omits an empty value.
+    #[serde(default)]
+    value: String,
+}
+
+#[derive(Deserialize)]
+struct TxnResponse {
+    /// The gateway omits `false`.
+    #[serde(default)]
+    succeeded: bool,
+}
+
+/// The gateway's error body: `{"error": "...", "message": "...", "code": <gRPC code>}`.
+#[derive(Deserialize)]
+struct GatewayError {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    code: i32,
+}
+
+impl EtcdClient {
+    /// A client of the etcd node serving clients at `addr`; each op gives up after `timeout`.
+    pub fn new(addr: SocketAddr, read_mode: ReadMode, timeout: Duration) -> Self {
+        EtcdClient {
+            addr,
+            read_mode,
+            timeout,
+            idle: Mutex::new(None),
+        }
+    }
+
+    fn etcd_key(key: &str) -> String {
+        B64.encode(key)
+    }
+
+    fn register_key(key: u64) -> String {
+        format!("squall-{key}")
+    }
+
+    /// Reads `key`: its value, or `None` when it does not exist.
+    async fn range(&self, key: &str) -> Result<Option<i64>, Failure> {
+        let body = json!({
+            "key": Self::etcd_key(key),
+            "serializable": self.read_mode == ReadMode::Serializable,
+        });
+        let bytes = self.call("range", &body).await?;
+        let resp: RangeResponse = serde_json::from_slice(&bytes)
+            .map_err(|e| Failure::Unknown(format!("unparseable range response: {e}")))?;
+        match resp.kvs.first() {
+            None => Ok(None),
+            Some(kv) => decode_value(&kv.value).map(Some),
+        }
+    }
+
+    async fn put(&self, key: &str, value: i64) -> Result<(), Failure> {
+        let body = json!({
+            "key": Self::etcd_key(key),
+            "value": B64.encode(value.to_string()),
+        });
+        // A 200 from the gateway means the gRPC call returned success: the put was applied.
+        self.call("put", &body).await.map(drop)
+    }
+
+    /// Compare-and-set; `Ok(false)` when the compare was false (nothing was written).
+    async fn cas(&self, key: &str, old: i64, new: i64) -> Result<bool, Failure> {
+        let key = Self::etcd_key(key);
+        let body = json!({
+            "compare": [{
+                "key": key,
+                "target": "VALUE",
+                "result": "EQUAL",
+                "value": B64.encode(old.to_string()),
+            }],
+            "success": [{"request_put": {"key": key, "value": B64.encode(new.to_string())}}],
+        });
+        let bytes = self.call("txn", &body).await?;
+        // The txn was executed; only its answer says which branch. Without it, unknown.
+        let resp: TxnResponse = serde_json::from_slice(&bytes)
+            .map_err(|e| Failure::Unknown(format!("unparseable txn response: {e}")))?;
+        Ok(resp.succeeded)
+    }
+
+    /// POSTs `body` to `/v3/kv/<path>` and returns the body of a 200 answer.
+    ///
+    /// The whole call is bounded by the client's timeout. Running out of time while still
+    /// connecting means no byte of the request was sent (→ [`Failure::NotApplied`]); running
+    /// out after that means it may have been (→ [`Failure::Unknown`]).
+    async fn call(&self, path: &str, body: &serde_json::Value) -> Result<Bytes, Failure> {
+        let deadline = Instant::now() + self.timeout;
+        let body = Bytes::from(body.to_string());
+        let mut reusable = self.take_idle();
+        loop {
+            let (mut conn, reused) = match reusable.take() {
+                Some(conn) => (conn, true),
+                None => match timeout_at(deadline, connect(self.addr)).await {
+                    Err(_) => {
+                        return Err(Failure::NotApplied(format!(
+                            "connect timed out after {:?}",
+                            self.timeout
+                        )))
+                    }
+                    Ok(Err(e)) => return Err(Failure::NotApplied(format!("connect: {e}"))),
+                    Ok(Ok(conn)) => (conn, false),
+                },
+            };
+            let request = Request::post(format!("/v3/kv/{path}"))
+                .header(header::HOST, self.addr.to_string())
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Full::new(body.clone()))
+                .map_err(|e| Failure::NotApplied(format!("building request: {e}")))?;
+            let (status, bytes) = match timeout_at(deadline, exchange(&mut conn, request)).await {
+                Err(_) => {
+                    return Err(Failure::Unknown(format!(
+                        "timed out after {:?}",
+                        self.timeout
+                    )))
+                }
+                // A kept connection the server had closed: try once on a fresh one.
+                Ok(Err(Broken::NotSent(_))) if reused => continue,
+                Ok(Err(Broken::NotSent(e))) => return Err(Failure::NotApplied(e)),
+                Ok(Err(Broken::MaybeSent(e))) => return Err(Failure::Unknown(e)),
+                Ok(Ok(answer)) => answer,
+            };
+            self.put_idle(conn);
+            if status == StatusCode::OK {
+                return Ok(bytes);
+            }
+            return Err(classify_gateway_error(status, &bytes));
+        }
+    }
+
+    fn take_idle(&self) -> Option<Conn> {
+        let conn = self.idle.lock().unwrap_or_else(|e| e.into_inner()).take();
+        conn.filter(|c| !c.sender.is_closed())
+    }
+
+    fn put_idle(&self, conn: Conn) {
+        *self.idle.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn);
+    }
+}
+
+/// Opens a connection to `addr`. No byte of any request has been written when this returns.
+async fn connect(addr: SocketAddr) -> Result<Conn, String> {
+    let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| error_chain(&e))?;
+    let driver = tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(%addr, error = %error_chain(&e), "etcd connection ended");
+        }
+    });
+    Ok(Conn { sender, driver })
+}
+
+/// Sends `request` on `conn` and reads the whole answer.
+async fn exchange(
+    conn: &mut Conn,
+    request: Request<Full<Bytes>>,
+) -> Result<(StatusCode, Bytes), Broken> {
+    conn.sender
+        .ready()
+        .await
+        .map_err(|e| Broken::NotSent(error_chain(&e)))?;
+    // hyper hands the request back only if it never started serialising it onto the
+    // connection; from then on, some of it may have reached etcd.
+    let response = conn
+        .sender
+        .try_send_request(request)
+        .await
+        .map_err(|mut e| match e.take_message() {
+            Some(_) => Broken::NotSent(error_chain(&e.into_error())),
+            None => Broken::MaybeSent(error_chain(&e.into_error())),
+        })?;
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| Broken::MaybeSent(error_chain(&e)))?
+        .to_bytes();
+    Ok((status, bytes))
+}
+
+/// An error and its causes, `: `-separated (hyper's own messages are terse).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}
+
+/// Decodes a gateway value (base64 of a decimal string).
+fn decode_value(b64: &str) -> Result<i64, Failure> {
+    let bytes = B64
+        .decode(b64)
+        .map_err(|e| Failure::Unknown(format!("value {b64:?} is not base64: {e}")))?;
+    let text = String::from_utf8_lossy(&bytes);
+    text.parse()
+        .map_err(|_| Failure::Unknown(format!("value {text:?} is not an integer")))
+}
+
+/// What an error answer from the gateway implies about the op.
+///
+/// `NotApplied` only where etcd 3.4 is known to reject the request before proposing it to
+/// raft, or to refuse it at apply time without changing anything:
+///
+/// - gRPC `InvalidArgument` (3): request validation (`key is not provided`, `request is too
+///   large`, too many txn ops, the gateway's own JSON decoding) happens before proposing;
+///   `auth store is old` is refused at apply;
+/// - `PermissionDenied` (7) / `Unauthenticated` (16): auth is checked before proposing or
+///   refused at apply;
+/// - `ResourceExhausted` (8): `too many requests` (apply lags commit; checked before
+///   proposing) and `database space exceeded` (the quota check before proposing, or the
+///   NOSPACE alarm applier, which rejects puts unapplied);
+/// - `raft proposal dropped` (raft's `ErrProposalDropped`, code Unknown): raft's `Step`
+///   refused the entry (no leader, leadership transfer, removed member) before appending it
+///   to any log.
+///
+/// Everything else is `Unknown`. In particular `Unavailable` (14) covers both `request timed
+/// out` (the entry may be committed later) and `leader changed` (it may have been applied),
+/// and `context deadline exceeded` can come after the proposal entered raft; `no leader` and
+/// `server stopped` are also treated as unknown. An answer that is not the gateway's JSON
+/// (an unexpected proxy or HTTP error) is unknown too.
+fn classify_gateway_error(status: StatusCode, body: &[u8]) -> Failure {
+    let Ok(err) = serde_json::from_slice::<GatewayError>(body) else {
+        let text = String::from_utf8_lossy(body);
+        return Failure::Unknown(format!("HTTP {}: {}", status.as_u16(), text.trim()));
+    };
+    let why = format!("etcd: {} (gRPC code {})", err.message, err.code);
+    let rejected_before_proposal = matches!(err.code, 3 | 7 | 8 | 16)
+        || (err.code == 2 && err.message == "raft proposal dropped");
+    if rejected_before_proposal {
+        Failure::NotApplied(why)
+    } else {
+        Failure::Unknown(why)
+    }
+}
+
+impl Client for EtcdClient {
+    fn invoke<'a>(&'a self, op: &'a ClientOp) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let key = Self::register_key(op.key);
+            let outcome = match (op.f, &op.value) {
+                // A read changes nothing: any failure is a `Fail` (see the module docs).
+                (OpFn::Read, _) => match self.range(&key).await {
+                    Ok(value) => Outcome::Ok(value),
+                    Err(e) => Outcome::Fail(e.to_string()),
+                },
+                (OpFn::Write, OpValue::One(v)) => match self.put(&key, *v).await {
+                    Ok(()) => Outcome::Ok(None),
+                    Err(e) => write_failure(e),
+                },
+                (OpFn::Cas, OpValue::Pair(old, new)) => match self.cas(&key, *old, *new).await {
+                    Ok(true) => Outcome::Ok(None),
+                    Ok(false) => Outcome::Fail("cas compare false".into()),
+                    Err(e) => write_failure(e),
+                },
+                // Nothing was sent.
+                (f, value) => Outcome::Fail(format!("malformed {} op: {value:?}", f.as_str())),
+            };
+            if !matches!(outcome, Outcome::Ok(_)) {
+                tracing::debug!(addr = %self.addr, f = op.f.as_str(), key = op.key, ?outcome, "etcd op");
+            }
+            outcome
+        })
+    }
+}
+
+/// A failed write or cas: `Fail` only when it certainly did not take effect.
+fn write_failure(failure: Failure) -> Outcome {
+    match failure {
+        Failure::NotApplied(why) => Outcome::Fail(why),
+        Failure::Unknown(why) => Outcome::Info(why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+    use std::process::{Child, Command, Stdio};
+    use tokio::io::AsyncReadExt as _;
+
+    fn read(key: u64) -> ClientOp {
+        ClientOp {
+            f: OpFn::Read,
+            key,
+            value: OpValue::None,
+        }
+    }
+
+    fn write(key: u64, v: i64) -> ClientOp {
+        ClientOp {
+            f: OpFn::Write,
+            key,
+            value: OpValue::One(v),
+        }
+    }
+
+    fn cas(key: u64, old: i64, new: i64) -> ClientOp {
+        ClientOp {
+            f: OpFn::Cas,
+            key,
+            value: OpValue::Pair(old, new),
+        }
+    }
+
+    fn free_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("local addr").port()
+    }
+
+    fn loopback_cluster() -> ClusterInfo {
+        ClusterInfo {
+            names: vec!["n1".into()],
+            addrs: vec![Ipv4Addr::LOCALHOST],
+        }
+    }
+
+    fn is_fail(outcome: &Outcome) -> bool {
+        matches!(outcome, Outcome::Fail(_))
+    }
+
+    fn is_info(outcome: &Outcome) -> bool {
+        matches!(outcome, Outcome::Info(_))
+    }
+
+    /// A single-node etcd on loopback with its own ports and directory, killed (and its
+    /// directory removed) on drop, panics included.
+    struct EtcdNode {
+        etcd: Etcd,
+        cluster: ClusterInfo,
+        dir: PathBuf,
+        child: Option<Child>,
+    }
+
+    impl EtcdNode {
+        /// Starts one and waits until it is ready; `None` (with the reason printed) when
+        /// there is no etcd binary here.
+        async fn start(read_mode: ReadMode) -> Option<EtcdNode> {
+            let binary = match Etcd::locate(None) {
+                Ok(binary) => binary,
+                Err(e) => {
+                    eprintln!("skipping: {e}");
+                    return None;
+                }
+            };
+            let etcd = Etcd::new(binary, read_mode).with_ports(free_port(), free_port());
+            let dir = std::env::temp_dir().join(format!(
+                "squall-etcd-test-{}-{}",
+                std::process::id(),
+                etcd.client_port
+            ));
+            std::fs::create_dir_all(dir.join("data")).expect("create data dir");
+            let mut node = EtcdNode {
+                etcd,
+                cluster: loopback_cluster(),
+                dir,
+                child: None,
+            };
+            node.spawn().await;
+            Some(node)
+        }
+
+        /// Runs the node command (on the same data dir on a restart) and waits until ready.
+        async fn spawn(&mut self) {
+            let command = self
+                .etcd
+                .node_command(0, &self.cluster, &self.dir.join("data"));
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.join("etcd.log"))
+                .expect("open log");
+            let child = Command::new(&command.program)
+                .args(&command.args)
+                .envs(command.env.iter().cloned())
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("clone log"))
+                .stderr(log)
+                .spawn()
+                .expect("spawn etcd");
+            self.child = Some(child);
+            self.etcd
+                .wait_ready(&self.cluster, Duration::from_secs(20))
+                .await
+                .expect("etcd ready");
+        }
+
+        fn kill(&mut self) {
+            if let Some(mut child) = self.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+
+        fn signal(&self, signal: libc::c_int) {
+            let pid = self.child.as_ref().expect("running").id();
+            // SAFETY: kill(2) on our own child's pid; no memory is involved.
+            let rc = unsafe { libc::kill(pid as libc::pid_t, signal) };
+            assert_eq!(rc, 0, "kill({pid}, {signal})");
+        }
+
+        fn client(&self, read_mode: ReadMode, timeout: Duration) -> EtcdClient {
+            EtcdClient::new(self.etcd.client_addr(&self.cluster, 0), read_mode, timeout)
+        }
+    }
+
+    impl Drop for EtcdNode {
+        fn drop(&mut self) {
+            self.kill();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    #[tokio::test]
+    async fn register_ops_kill_and_restart() {
+        let Some(mut node) = EtcdNode::start(ReadMode::Linearizable).await else {
+            return;
+        };
+        let client = node.client(ReadMode::Linearizable, Duration::from_secs(5));
+        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(None));
+        assert_eq!(client.invoke(&write(1, 3)).await, Outcome::Ok(None));
+        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(Some(3)));
+        assert_eq!(client.invoke(&cas(1, 3, 4)).await, Outcome::Ok(None));
+        assert_eq!(
+            client.invoke(&cas(1, 3, 5)).await,
+            Outcome::Fail("cas compare false".into())
+        );
+        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(Some(4)));
+        // Keys are independent.
+        assert_eq!(client.invoke(&read(2)).await, Outcome::Ok(None));
+        assert_eq!(
+            client.invoke(&cas(2, 0, 1)).await,
+            Outcome::Fail("cas compare false".into())
+        );
+
+        // Killed: the kept connection is closed, the retry on a fresh one is refused.
+        node.kill();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let outcome = client.invoke(&write(1, 6)).await;
+        assert!(is_fail(&outcome), "kept connection: {outcome:?}");
+        let fresh = node.client(ReadMode::Linearizable, Duration::from_secs(5));
+        let outcome = fresh.invoke(&write(1, 6)).await;
+        assert!(is_fail(&outcome), "fresh connection: {outcome:?}");
+        assert!(is_fail(&fresh.invoke(&cas(1, 4, 6)).await));
+        assert!(is_fail(&fresh.invoke(&read(1)).await));
+
+        // Restarted with the same command on the same data dir: the state survived.
+        node.spawn().await;
+        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(Some(4)));
+        assert_eq!(client.invoke(&write(1, 7)).await, Outcome::Ok(None));
+        assert_eq!(fresh.invoke(&read(1)).await, Outcome::Ok(Some(7)));
+    }
+
+    #[tokio::test]
+    async fn serializable_reads() {
+        let Some(node) = EtcdNode::start(ReadMode::Serializable).await else {
+            return;
+        };
+        let cluster = node.cluster.clone();
+        let client = node.etcd.client(&cluster, 0, Duration::from_secs(5));
+        assert_eq!(client.invoke(&read(9)).await, Outcome::Ok(None));
+        assert_eq!(client.invoke(&write(9, 12)).await, Outcome::Ok(None));
+        assert_eq!(client.invoke(&read(9)).await, Outcome::Ok(Some(12)));
+        assert_eq!(client.invoke(&cas(9, 12, -3)).await, Outcome::Ok(None));
+        assert_eq!(client.invoke(&read(9)).await, Outcome::Ok(Some(-3)));
+    }
+
+    #[tokio::test]
+    async fn paused_node_times_out_as_info() {
+        let Some(node) = EtcdNode::start(ReadMode::Linearizable).await else {
+            return;
+        };
+        let timeout = Duration::from_millis(500);
+        let kept = node.client(ReadMode::Linearizable, timeout);
+        assert_eq!(kept.invoke(&write(1, 1)).await, Outcome::Ok(None));
+        node.signal(libc::SIGSTOP);
+        // The kernel still accepts connections for a stopped process, so even a fresh
+        // client gets its request written: unknown.
+        let fresh = node.client(ReadMode::Linearizable, timeout);
+        for client in [&kept, &fresh] {
+            let started = std::time::Instant::now();
+            let outcome = client.invoke(&write(1, 2)).await;
+            assert_eq!(outcome, Outcome::Info("timed out after 500ms".into()));
+            assert!(started.elapsed() < Duration::from_secs(2), "op not bounded");
+            assert!(is_info(&client.invoke(&cas(1, 1, 2)).await));
+            assert_eq!(
+                client.invoke(&read(1)).await,
+                Outcome::Fail("timed out after 500ms".into())
+            );
+        }
+        node.signal(libc::SIGCONT);
+        // After the timeouts the client recovers on a new connection. The write of 2 above
+        // may or may not have been applied — that is exactly why it was `info`.
+        let outcome = kept.invoke(&read(1)).await;
+        assert!(
+            matches!(outcome, Outcome::Ok(Some(1 | 2))),
+            "after resume: {outcome:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn wait_ready_names_the_node() {
+        let etcd = Etcd::new("/nonexistent/etcd".into(), ReadMode::Linearizable)
+            .with_ports(free_port(), free_port());
+        let err = etcd
+            .wait_ready(&loopback_cluster(), Duration::from_millis(500))
+            .await
+            .expect_err("nothing listens");
+        let msg = err.to_string();
+        assert!(msg.starts_with("etcd node n1 (127.0.0.1:"), "{msg}");
+        assert!(msg.contains("not ready after 500ms"), "{msg}");
+    }
+
+    /// A server that reads the request, then closes the connection without answering.
+    #[tokio::test]
+    async fn reset_after_request_is_info_for_writes_fail_for_reads() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                drop(socket);
+            }
+        });
+        let client = EtcdClient::new(addr, ReadMode::Linearizable, Duration::from_secs(5));
+        assert!(is_info(&client.invoke(&write(1, 1)).await));
+        assert!(is_info(&client.invoke(&cas(1, 1, 2)).await));
+        assert!(is_fail(&client.invoke(&read(1)).await));
+    }
+
+    #[tokio::test]
+    async fn refused_connection_is_fail() {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
+        let client = EtcdClient::new(addr, ReadMode::Linearizable, Duration::from_secs(5));
+        let outcome = client.invoke(&write(1, 1)).await;
+        assert!(
+            matches!(&outcome, Outcome::Fail(why) if why == "connect: Connection refused (os error 111)"),
+            "{outcome:?}"
+        );
+    }
+
+    #[test]
+    fn gateway_errors() {
+        let unavailable = StatusCode::SERVICE_UNAVAILABLE;
+        let cases: &[(StatusCode, &str, bool)] = &[
+            // (status, body, certainly not applied)
+            (
+                unavailable,
+                r#"{"error":"etcdserver: request timed out","message":"etcdserver: request timed out","code":14}"#,
+                false,
+            ),
+            (
+                unavailable,
+                r#"{"error":"etcdserver: leader changed","message":"etcdserver: leader changed","code":14}"#,
+                false,
+            ),
+            (
+                unavailable,
+                r#"{"error":"etcdserver: no leader","message":"etcdserver: no leader","code":14}"#,
+                false,
+            ),
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"error":"context deadline exceeded","message":"context deadline exceeded","code":2}"#,
+                false,
+            ),
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"error":"raft proposal dropped","message":"raft proposal dropped","code":2}"#,
+                true,
+            ),
+            (
+                StatusCode::BAD_REQUEST,
+                r#"{"error":"etcdserver: key is not provided","message":"etcdserver: key is not provided","code":3}"#,
+                true,
+            ),
+            (
+                StatusCode::BAD_REQUEST,
+                r#"{"error":"unexpected EOF","message":"unexpected EOF","code":3}"#,
+                true,
+            ),
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                r#"{"error":"etcdserver: too many requests","message":"etcdserver: too many requests","code":8}"#,
+                true,
+            ),
+            (StatusCode::NOT_FOUND, "Not Found\n", false),
+            (StatusCode::BAD_GATEWAY, "", false),
+        ];
+        for (status, body, not_applied) in cases {
+            let failure = classify_gateway_error(*status, body.as_bytes());
+            assert_eq!(
+                matches!(failure, Failure::NotApplied(_)),
+                *not_applied,
+                "{status} {body}: {failure:?}"
+            );
+        }
+        assert_eq!(
+            classify_gateway_error(
+                unavailable,
+                br#"{"message":"etcdserver: leader changed","code":14}"#
+            ),
+            Failure::Unknown("etcd: etcdserver: leader changed (gRPC code 14)".into())
+        );
+    }
+
+    #[test]
+    fn values_decode() {
+        assert_eq!(decode_value("LTQy"), Ok(-42));
+        assert!(decode_value("eA==").is_err());
+        assert!(decode_value("!!").is_err());
+        assert!(decode_value("").is_err());
+    }
+
+    #[test]
+    fn read_modes_parse() {
+        assert_eq!(
+            "linearizable".parse::<ReadMode>().unwrap(),
+            ReadMode::Linearizable
+        );
+        assert_eq!(
+            "serializable".parse::<ReadMode>().unwrap(),
+            ReadMode::Serializable
+        );
+        let err = "stale".parse::<ReadMode>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            r#"unknown etcd read mode "stale" (expected linearizable or serializable)"#
+        );
+        assert_eq!(ReadMode::default().to_string(), "linearizable");
+    }
+
+    #[test]
+    fn locate_explains_a_missing_binary() {
+        let err = Etcd::locate(Some(Path::new("/nonexistent/etcd"))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "etcd binary not found at /nonexistent/etcd (install it: apt-get install -y \
+             etcd-server, or pass --etcd PATH)"
+        );
+    }
+
+    #[test]
+    fn node_command_of_a_static_cluster() {
+        let cluster = ClusterInfo {
+            names: vec!["n1".into(), "n2".into(), "n3".into()],
+            addrs: vec![
+                Ipv4Addr::new(10, 0, 0, 1),
+                Ipv4Addr::new(10, 0, 0, 2),
+                Ipv4Addr::new(10, 0, 0, 3),
+            ],
+        };
+        let etcd = Etcd::new("/usr/bin/etcd".into(), ReadMode::Linearizable);
+        let command = etcd.node_command(1, &cluster, Path::new("/var/lib/squall/n2"));
+        assert_eq!(command.program, Path::new("/usr/bin/etcd"));
+        let args = command.args.join(" ");
+        assert_eq!(
+            args,
+            "--name n2 --data-dir /var/lib/squall/n2 \
+             --listen-peer-urls http://10.0.0.2:2380 \
+             --initial-advertise-peer-urls http://10.0.0.2:2380 \
+             --listen-client-urls http://10.0.0.2:2379 \
+             --advertise-client-urls http://10.0.0.2:2379 \
+             --initial-cluster n1=http://10.0.0.1:2380,n2=http://10.0.0.2:2380,n3=http://10.0.0.3:2380 \
+             --initial-cluster-state new --initial-cluster-token squall-etcd \
+             --heartbeat-interval 100 --election-timeout 1000 \
+             --logger zap --log-outputs stderr --log-level info \
+             --enable-pprof=false --enable-v2=false"
+        );
+    }
+}

@@ -28,6 +28,12 @@ impl<F: FnMut(&mut Rng) -> ClientOp + Send> OpGen for F {
     }
 }
 
+impl OpGen for Box<dyn OpGen> {
+    fn op(&mut self, rng: &mut Rng) -> ClientOp {
+        (**self).op(rng)
+    }
+}
+
 /// Picks one of several generators with probability proportional to its weight.
 pub struct Mix(pub Vec<(u32, Box<dyn OpGen>)>);
 

@@ -1,0 +1,91 @@
+//! Linearizability of one register (one key): from paired operations to a verdict.
+//!
+//! Drops what constrains nothing (`fail` ops: they did not happen; ops the model drops, such
+//! as indeterminate reads), hands the rest to the [WGL search](crate::wgl), and turns what it
+//! finds into a [`KeyResult`] with a [`Counterexample`] a person can read.
+
+use crate::budget::Budget;
+use crate::counterexample::{Counterexample, LinearizedOp, OpSummary};
+use crate::error::CheckError;
+use crate::model::Model;
+use crate::operation::{Operation, Outcome};
+use crate::verdict::Validity;
+use crate::wgl::{self, SearchOp, SearchResult};
+use serde_json::Value;
+
+/// The verdict on one key's history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyResult {
+    /// Valid, invalid, or unknown.
+    pub valid: Validity,
+    /// Why it is unknown (a budget ran out, the history is malformed).
+    pub cause: Option<String>,
+    /// Why it is invalid.
+    pub counterexample: Option<Counterexample>,
+}
+
+impl KeyResult {
+    /// An `Unknown` result with this cause.
+    pub fn unknown(cause: impl Into<String>) -> KeyResult {
+        KeyResult {
+            valid: Validity::Unknown,
+            cause: Some(cause.into()),
+            counterexample: None,
+        }
+    }
+}
+
+/// Checks that `ops` (one register's, paired by [`operations`](crate::operations)) are
+/// linearizable with respect to `model`, within `budget`.
+pub fn check_key<M: Model>(mut model: M, ops: &[Operation], budget: &Budget) -> KeyResult {
+    let mut search_ops = Vec::with_capacity(ops.len());
+    let mut origin: Vec<&Operation> = Vec::with_capacity(ops.len());
+    for op in ops {
+        let completion = match op.outcome {
+            // A failed op certainly did not happen: it constrains nothing.
+            Outcome::Fail => continue,
+            Outcome::Ok => Some(op.completion_value.as_ref().unwrap_or(&Value::Null)),
+            Outcome::Info => None,
+        };
+        match model.prepare(&op.f, &op.invoke_value, completion) {
+            Err(source) => {
+                let index = op.invoke_index;
+                return KeyResult::unknown(CheckError::Model { index, source }.to_string());
+            }
+            Ok(None) => continue,
+            Ok(Some(prepared)) => {
+                search_ops.push(SearchOp {
+                    op: prepared,
+                    start: op.start,
+                    // A completion stamped before its invocation (a broken clock) is taken
+                    // as at its invocation: the op is then concurrent with more, not fewer.
+                    end: op.end.map(|end| end.max(op.start)),
+                });
+                origin.push(op);
+            }
+        }
+    }
+    match wgl::search(&model, &search_ops, budget) {
+        SearchResult::Linearizable => KeyResult {
+            valid: Validity::Valid,
+            cause: None,
+            counterexample: None,
+        },
+        SearchResult::Exhausted(e) => KeyResult::unknown(e.to_string()),
+        SearchResult::NotLinearizable { blocked, prefix } => KeyResult {
+            valid: Validity::Invalid,
+            cause: None,
+            counterexample: Some(Counterexample {
+                key: None,
+                op: OpSummary::of(origin[blocked]),
+                linearized: prefix
+                    .iter()
+                    .map(|(op, state)| LinearizedOp {
+                        op: OpSummary::of(origin[*op]),
+                        state: model.show(state),
+                    })
+                    .collect(),
+            }),
+        },
+    }
+}

@@ -1,0 +1,314 @@
+//! Command-line arguments.
+
+use crate::config::{parse_duration, parse_duration_range, TestConfig};
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Jepsen-style chaos testing of distributed systems, reproducible from a seed.
+#[derive(Debug, Parser)]
+#[command(name = "squall", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub cmd: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a seeded test against a real cluster and check its history.
+    Run(TestArgs),
+    /// Print the plan (client ops and faults) a seed gives, as JSONL, without running it.
+    Plan(TestArgs),
+    /// Check recorded histories (JSONL or Jepsen EDN) for linearizability.
+    Check(CheckArgs),
+    /// Remove everything killed runs left behind: namespaces, links, rules, processes, files.
+    Clean,
+    /// Measure the runner: throughput and scheduling lag against an in-process no-op system,
+    /// and the delay from a planned partition to it being in force.
+    Bench(BenchArgs),
+}
+
+/// Options of a test (shared by `run` and `plan`). Each overrides the test file's value.
+#[derive(Debug, Args, Default, Clone)]
+pub struct TestArgs {
+    /// The seed; the same seed and options give the same plan. Default: a random seed,
+    /// printed first.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// A TOML test file; options given here override its values.
+    #[arg(long, value_name = "FILE")]
+    pub test: Option<PathBuf>,
+    /// Test name (its folder in the store). Default: <system>-<workload>.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Number of nodes [default: 3].
+    #[arg(long)]
+    pub nodes: Option<usize>,
+    /// Number of client workers, spread over the nodes [default: 5].
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Length of the test phase, e.g. 30s, 5m [default: 30s].
+    #[arg(long, value_parser = parse_duration)]
+    pub time_limit: Option<Duration>,
+    /// Faults, comma-separated: partition, pause, kill; or `none` [default: partition,pause,kill].
+    #[arg(long)]
+    pub nemesis: Option<String>,
+    /// etcd reads: linearizable or serializable [default: linearizable].
+    #[arg(long)]
+    pub read_mode: Option<String>,
+    /// Number of independent keys [default: 5].
+    #[arg(long)]
+    pub keys: Option<u64>,
+    /// Client operations per second, over all workers [default: 20].
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// A client op unanswered after this is indeterminate (info) [default: 1s].
+    #[arg(long, value_parser = parse_duration)]
+    pub op_timeout: Option<Duration>,
+    /// Fault length range, e.g. 3s..6s [default: 3s..6s].
+    #[arg(long, value_parser = parse_duration_range)]
+    pub fault_duration: Option<(Duration, Duration)>,
+    /// Healthy window range between faults, e.g. 2s..5s [default: 2s..5s].
+    #[arg(long, value_parser = parse_duration_range)]
+    pub healthy_duration: Option<(Duration, Duration)>,
+    /// Quiet time between the final heal and the final reads [default: 3s].
+    #[arg(long, value_parser = parse_duration)]
+    pub quiet: Option<Duration>,
+    /// Where runs are stored [default: ./store].
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// The etcd binary [default: etcd on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub etcd: Option<PathBuf>,
+    /// How long the cluster may take to become ready [default: 30s].
+    #[arg(long, value_parser = parse_duration)]
+    pub ready_timeout: Option<Duration>,
+}
+
+impl TestArgs {
+    /// The effective configuration: the test file (if any), then these options, validated.
+    pub fn config(&self) -> Result<TestConfig> {
+        let mut c = match &self.test {
+            Some(p) => TestConfig::from_file(p)?,
+            None => TestConfig::default(),
+        };
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.$field = v.clone(); } )* };
+        }
+        set!(
+            nodes,
+            concurrency,
+            time_limit,
+            read_mode,
+            keys,
+            rate,
+            op_timeout,
+            fault_duration,
+            healthy_duration,
+            quiet,
+            store,
+            ready_timeout
+        );
+        if let Some(n) = &self.name {
+            c.name = Some(n.clone());
+        }
+        if let Some(e) = &self.etcd {
+            c.etcd = Some(e.clone());
+        }
+        if let Some(n) = &self.nemesis {
+            c.nemesis = parse_nemeses(n);
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// `partition,pause` → the list; `none` or empty → no nemesis.
+pub fn parse_nemeses(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty() && *x != "none")
+        .map(str::to_string)
+        .collect()
+}
+
+/// The command line that reruns `cfg` with `seed` (options that differ from the defaults).
+pub fn rerun_command(seed: u64, cfg: &TestConfig) -> String {
+    use crate::config::format_duration as d;
+    let def = TestConfig::default();
+    let mut s = format!("squall run --seed {seed}");
+    let mut opt = |name: &str, v: String| {
+        s.push_str(&format!(" --{name} {}", shell_word(&v)));
+    };
+    if let Some(n) = &cfg.name {
+        opt("name", n.clone());
+    }
+    if cfg.nodes != def.nodes {
+        opt("nodes", cfg.nodes.to_string());
+    }
+    if cfg.concurrency != def.concurrency {
+        opt("concurrency", cfg.concurrency.to_string());
+    }
+    if cfg.time_limit != def.time_limit {
+        opt("time-limit", d(cfg.time_limit));
+    }
+    if cfg.nemesis != def.nemesis {
+        let n = if cfg.nemesis.is_empty() {
+            "none".to_string()
+        } else {
+            cfg.nemesis.join(",")
+        };
+        opt("nemesis", n);
+    }
+    if cfg.read_mode != def.read_mode {
+        opt("read-mode", cfg.read_mode.clone());
+    }
+    if cfg.keys != def.keys {
+        opt("keys", cfg.keys.to_string());
+    }
+    if cfg.rate != def.rate {
+        opt("rate", cfg.rate.to_string());
+    }
+    if cfg.op_timeout != def.op_timeout {
+        opt("op-timeout", d(cfg.op_timeout));
+    }
+    if cfg.fault_duration != def.fault_duration {
+        opt(
+            "fault-duration",
+            format!("{}..{}", d(cfg.fault_duration.0), d(cfg.fault_duration.1)),
+        );
+    }
+    if cfg.healthy_duration != def.healthy_duration {
+        opt(
+            "healthy-duration",
+            format!(
+                "{}..{}",
+                d(cfg.healthy_duration.0),
+                d(cfg.healthy_duration.1)
+            ),
+        );
+    }
+    if cfg.quiet != def.quiet {
+        opt("quiet", d(cfg.quiet));
+    }
+    if cfg.store != def.store {
+        opt("store", cfg.store.display().to_string());
+    }
+    if let Some(e) = &cfg.etcd {
+        opt("etcd", e.display().to_string());
+    }
+    if cfg.ready_timeout != def.ready_timeout {
+        opt("ready-timeout", d(cfg.ready_timeout));
+    }
+    s
+}
+
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.,/:=+".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Options of `squall check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The model: cas-register, register [default: cas-register].
+    #[arg(long, default_value = "cas-register")]
+    pub model: String,
+    /// Values are Jepsen `[key value]` pairs, checked per key: auto (guess from the
+    /// history), yes, no.
+    #[arg(long, default_value = "auto")]
+    pub independent: String,
+    /// The register's initial value, as JSON (e.g. 0) [default: null].
+    #[arg(long)]
+    pub initial: Option<String>,
+    /// Input format: auto, jsonl, edn.
+    #[arg(long, default_value = "auto")]
+    pub format: String,
+    /// Give up (verdict unknown) after this long, per file, e.g. 10s.
+    #[arg(long, value_parser = parse_duration)]
+    pub time_limit: Option<Duration>,
+    /// One JSON object per file on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// History files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Options of `squall bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// How long to drive the no-op system.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Workers.
+    #[arg(long, default_value_t = 50)]
+    pub concurrency: usize,
+    /// Partitions to apply for the fault-delay measurement (needs root; 0 skips it).
+    #[arg(long, default_value_t = 20)]
+    pub partitions: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rerun_line_names_only_what_differs() {
+        let mut c = TestConfig::default();
+        assert_eq!(rerun_command(4, &c), "squall run --seed 4");
+        c.read_mode = "serializable".into();
+        c.nemesis = vec!["partition".into()];
+        c.time_limit = Duration::from_secs(60);
+        assert_eq!(
+            rerun_command(4, &c),
+            "squall run --seed 4 --time-limit 60s --nemesis partition --read-mode serializable"
+        );
+    }
+
+    #[test]
+    fn rerun_line_parses_back_to_the_same_config() {
+        let mut c = TestConfig::default();
+        c.nemesis = vec![];
+        c.rate = 12.5;
+        c.fault_duration = (Duration::from_millis(1500), Duration::from_secs(4));
+        c.store = "my store".into();
+        let line = rerun_command(9, &c);
+        let words = shell_split(&line);
+        let cli = Cli::try_parse_from(words).unwrap();
+        let Command::Run(args) = cli.cmd else {
+            panic!()
+        };
+        assert_eq!(args.seed, Some(9));
+        assert_eq!(args.config().unwrap(), c);
+    }
+
+    fn shell_split(s: &str) -> Vec<String> {
+        // Enough for the quoting `shell_word` produces.
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut quoted = false;
+        for ch in s.chars() {
+            match ch {
+                '\'' => quoted = !quoted,
+                ' ' if !quoted => {
+                    if !cur.is_empty() {
+                        out.push(std::mem::take(&mut cur));
+                    }
+                }
+                c => cur.push(c),
+            }
+        }
+        out.push(cur);
+        out
+    }
+}

@@ -1,0 +1,103 @@
+//! The end of a run: read the history back, write its EDN copy, check it, write
+//! `results.json`, and tell the person the verdict (and, if it is not valid, how to rerun).
+
+use crate::config::TestConfig;
+use crate::plan::Plan;
+use crate::run::exit;
+use crate::runner::RunStats;
+use crate::store::RunDir;
+use anyhow::{Context, Result};
+use checkers::Validity;
+use serde_json::json;
+
+/// The `p`-th percentile (0–100) of `v` (sorted in place), or 0 for none.
+pub fn percentile(v: &mut [u64], p: f64) -> u64 {
+    if v.is_empty() {
+        return 0;
+    }
+    v.sort_unstable();
+    let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+    v[i.min(v.len() - 1)]
+}
+
+/// Checks the recorded history and reports; returns the exit code.
+pub fn finish(
+    cfg: &TestConfig,
+    plan: &Plan,
+    dir: &RunDir,
+    stats: &RunStats,
+    rerun: &str,
+) -> Result<i32> {
+    let parsed = histories::jsonl::read_jsonl_file(dir.file("history.jsonl"))?;
+    for w in &parsed.warnings {
+        println!("warning: {w}");
+    }
+    let history = parsed.history;
+    let edn = std::fs::File::create(dir.file("history.edn")).context("write history.edn")?;
+    histories::edn::write_edn(&history, std::io::BufWriter::new(edn))
+        .context("write history.edn")?;
+
+    let opts = checkers::CheckOptions {
+        model: checkers::ModelKind::CasRegister,
+        initial: serde_json::Value::Null,
+        independent: true,
+        time_limit: Some(std::time::Duration::from_secs(300)),
+        ..Default::default()
+    };
+    let report = checkers::check(&history, &opts);
+    let mut lags = stats.lags_ns.clone();
+    let mut delays = stats.fault_delays_ns.clone();
+    let results = json!({
+        "test": cfg.test_name(),
+        "seed": plan.seed,
+        "valid": report.valid,
+        "verdict": report.valid.as_str(),
+        "interrupted": stats.interrupted,
+        "linearizable": report,
+        "run": {
+            "ops": stats.ops,
+            "info": stats.info,
+            "events": history.len(),
+            "test_phase_s": stats.test_phase.as_secs_f64(),
+            "lag_p50_us": percentile(&mut lags, 50.0) as f64 / 1e3,
+            "lag_p99_us": percentile(&mut lags, 99.0) as f64 / 1e3,
+            "faults": plan.faults.len(),
+            "fault_delay_max_us": delays.iter().max().copied().unwrap_or(0) as f64 / 1e3,
+            "fault_delay_p50_us": percentile(&mut delays, 50.0) as f64 / 1e3,
+            "fault_errors": stats.fault_errors,
+        },
+        "rerun": rerun,
+    });
+    std::fs::write(
+        dir.file("results.json"),
+        serde_json::to_string_pretty(&results)? + "\n",
+    )
+    .context("write results.json")?;
+
+    println!(
+        "{} ops ({} indeterminate), {} faults; history {}",
+        stats.ops,
+        stats.info,
+        plan.faults.len(),
+        dir.file("history.jsonl").display()
+    );
+    println!("{report}");
+    let verdict = report.valid;
+    if stats.interrupted {
+        println!(
+            "verdict: {} (interrupted: only part of the test ran)",
+            verdict.as_str()
+        );
+    } else {
+        println!("verdict: {}", verdict.as_str());
+    }
+    if verdict != Validity::Valid || stats.interrupted {
+        println!("rerun with: {rerun}");
+    }
+    Ok(match (verdict, stats.interrupted) {
+        (Validity::Invalid, _) => exit::INVALID,
+        (_, true) => exit::ERROR,
+        (Validity::Valid, false) => exit::VALID,
+        (Validity::Unknown, false) => exit::UNKNOWN,
+    })
+}

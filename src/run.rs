@@ -1,0 +1,218 @@
+//! `squall run`: plan → local cluster → runner → history → checker → store.
+
+use crate::cli::{rerun_command, TestArgs};
+use crate::config::TestConfig;
+use crate::env::local::{LocalEnv, NodeStatus};
+use crate::env::netns;
+use crate::plan::{self, Plan};
+use crate::recorder::Recorder;
+use crate::runner::{self, RunOptions, RunStats, Say};
+use crate::store::RunDir;
+use crate::systems::etcd::{Etcd, ReadMode};
+use crate::systems::{ClusterInfo, System};
+use anyhow::{bail, Context, Result};
+use nemeses::FaultTarget;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::watch;
+
+/// Exit codes: the verdict, or an error.
+pub mod exit {
+    /// Valid.
+    pub const VALID: i32 = 0;
+    /// Invalid: an anomaly was found.
+    pub const INVALID: i32 = 1;
+    /// Unknown: the checker ran out of budget, or the run was cut short.
+    pub const UNKNOWN: i32 = 2;
+    /// Error: bad input, or a setup failure.
+    pub const ERROR: i32 = 3;
+}
+
+/// A random seed that is easy to type.
+pub fn random_seed() -> u64 {
+    let mut b = [0u8; 4];
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
+        .is_ok();
+    if ok {
+        u64::from(u32::from_le_bytes(b))
+    } else {
+        // No /dev/urandom: the time is random enough for choosing a seed (it is printed).
+        u64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(1),
+        )
+    }
+}
+
+fn random_run_id() -> String {
+    let mut b = [0u8; 3];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
+        .is_err()
+    {
+        b = std::process::id().to_le_bytes()[..3]
+            .try_into()
+            .unwrap_or([0; 3]);
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Runs a test; returns the exit code.
+pub fn run(args: &TestArgs) -> Result<i32> {
+    let cfg = args.config()?;
+    let seed = args.seed.unwrap_or_else(random_seed);
+    println!("seed {seed}");
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("squall run needs root (it creates network namespaces); run it as root");
+    }
+    let read_mode: ReadMode = cfg.read_mode.parse()?;
+    let binary = Etcd::locate(cfg.etcd.as_deref())?;
+    let etcd = Etcd::new(binary, read_mode);
+    let plan = plan::build(seed, &cfg)?;
+
+    let dir = RunDir::create(&cfg.store, &cfg.test_name(), seed)?;
+    std::fs::write(dir.file("test.toml"), cfg.to_toml()).context("write test.toml")?;
+    let mut plan_file =
+        std::fs::File::create(dir.file("plan.jsonl")).context("write plan.jsonl")?;
+    plan.write_jsonl(&cfg, &mut plan_file)
+        .context("write plan.jsonl")?;
+    crate::log::init(&dir.file("squall.log"))?;
+    tracing::info!(seed, test = %cfg.test_name(), store = %dir.path.display(), "run starts");
+    println!("store {}", dir.path.display());
+
+    let start = Instant::now();
+    let stats = run_cluster(&cfg, &plan, &etcd, &dir, start)?;
+    crate::report::finish(&cfg, &plan, &dir, &stats, &rerun_command(seed, &cfg))
+}
+
+/// Sets up the local cluster, executes the plan, and tears everything down again.
+fn run_cluster(
+    cfg: &TestConfig,
+    plan: &Plan,
+    system: &Etcd,
+    dir: &RunDir,
+    start: Instant,
+) -> Result<RunStats> {
+    let say: Say = Arc::new(|msg: String| {
+        tracing::info!("{msg}");
+        println!("{msg}");
+    });
+    let run_id = random_run_id();
+    let mut logs = Vec::new();
+    for name in &plan.names {
+        logs.push(dir.node_log(name)?);
+    }
+    say(format!(
+        "creating {} nodes (run {run_id}): namespaces squall-{run_id}-*",
+        plan.names.len()
+    ));
+    let env = Arc::new(LocalEnv::create(&run_id, plan.names.clone(), logs)?);
+    let cluster = ClusterInfo {
+        names: plan.names.clone(),
+        addrs: (0..plan.names.len()).map(|i| env.node_addr(i)).collect(),
+    };
+    for i in 0..plan.names.len() {
+        let data = env.data_dir(i)?;
+        let cmd = system.node_command(i, &cluster, &data);
+        env.start_node(i, &cmd)?;
+    }
+
+    // Everything from here on runs inside the hub: the runtime's threads are created after
+    // this thread enters it, so every client socket is opened there.
+    netns::enter(env.hub_ns())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    let recorder = Arc::new(Recorder::create(&dir.file("history.jsonl"), start)?);
+    let result = rt.block_on(async {
+        let (stop_tx, stop) = watch::channel(false);
+        let watcher = tokio::spawn(stop_on_signal(stop_tx, say.clone()));
+        say(format!("waiting for {} to be ready", system.name()));
+        let t = Instant::now();
+        let mut s = stop.clone();
+        tokio::select! {
+            r = system.wait_ready(&cluster, cfg.ready_timeout) => r?,
+            e = first_exit(&env, dir) => return Err(e),
+            _ = s.wait_for(|v| *v) => bail!("interrupted before the cluster was ready"),
+        }
+        say(format!(
+            "cluster ready in {:.1}s",
+            t.elapsed().as_secs_f64()
+        ));
+        let clients = (0..cfg.concurrency)
+            .map(|w| {
+                let node = w % cluster.names.len();
+                (
+                    system.client(&cluster, node, cfg.op_timeout),
+                    cluster.names[node].clone(),
+                )
+            })
+            .collect();
+        let target: Arc<dyn FaultTarget> = env.clone();
+        let opts = RunOptions {
+            quiet: cfg.quiet,
+            op_timeout: cfg.op_timeout,
+        };
+        let stats = runner::execute(
+            plan,
+            clients,
+            target,
+            recorder.clone(),
+            &opts,
+            stop,
+            say.clone(),
+        )
+        .await;
+        watcher.abort();
+        Ok(stats)
+    });
+    drop(rt);
+    say("tearing down the cluster".into());
+    if let Err(e) = env.teardown() {
+        eprintln!("squall: teardown: {e} (run `squall clean`)");
+    }
+    if let Some(e) = recorder.error() {
+        bail!("writing the history failed: {e}");
+    }
+    result
+}
+
+/// Resolves when some node's process exits on its own (during startup: a bad binary, bad
+/// flags, a port in use), naming the node and its log.
+async fn first_exit(env: &LocalEnv, dir: &RunDir) -> anyhow::Error {
+    loop {
+        for (i, name) in env.names().iter().enumerate() {
+            if let Ok(NodeStatus::Exited(status)) = env.node_status(i) {
+                let log = dir.path.join("nodes").join(name).join("log");
+                return anyhow::anyhow!(
+                    "node {name} exited during startup ({status}); see {}",
+                    log.display()
+                );
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Sets `stop` on Ctrl-C or SIGTERM.
+async fn stop_on_signal(stop: watch::Sender<bool>, say: Say) {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = stop.send(true);
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    say("interrupted: stopping clients, healing faults, cleaning up".into());
+    let _ = stop.send(true);
+}
