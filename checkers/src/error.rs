@@ -1,6 +1,6 @@
 //! Why a history could not be checked at all.
 //!
-//! A checker never fails with an error to its caller: [`check`](crate::check) turns these into
+//! A checker never fails with an error to its caller: [`check`](crate::check()) turns these into
 //! an `Unknown` verdict whose cause is the message (Jepsen's `check-safe`). They exist as a
 //! type so the cause is specific ("history index 12: ...") and testable.
 

@@ -1,7 +1,7 @@
 //! Linearizability of one register (one key): from paired operations to a verdict.
 //!
 //! Drops what constrains nothing (`fail` ops: they did not happen; ops the model drops, such
-//! as indeterminate reads), hands the rest to the [WGL search](crate::wgl), and turns what it
+//! as indeterminate reads), hands the rest to the WGL search (`wgl.rs`), and turns what it
 //! finds into a [`KeyResult`] with a [`Counterexample`] a person can read.
 
 use crate::budget::Budget;

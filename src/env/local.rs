@@ -34,13 +34,12 @@ use super::netlink::Netlink;
 use super::{netns, EnvError};
 use crate::systems::NodeCommand;
 use nemeses::{FaultTarget, NemesisError};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -62,6 +61,7 @@ pub const MAX_NODES: usize = 99;
 
 /// A fresh run id: 6 hex characters from the kernel's random source. Not part of any plan
 /// (it names host resources only), so not derived from the seed.
+#[allow(dead_code, reason = "for runners; used by the tests")]
 pub fn new_run_id() -> String {
     let mut bytes = [0u8; 3];
     if File::open("/dev/urandom")
@@ -185,7 +185,7 @@ impl Node {
     fn spawn(&mut self) -> Result<(), EnvError> {
         let Some(cmd) = self.command.clone() else {
             return Err(EnvError::Invalid(format!(
-                "start {}: no command (never started)",
+                "{} was never started",
                 self.name
             )));
         };
@@ -269,10 +269,8 @@ impl Node {
             }
             self.proc = then;
         }
-        if let Some(ns) = &self.ns {
-            if let Ok(id) = ns.metadata().map(|m| (m.dev(), m.ino())) {
-                kill_all_in(&[id]);
-            }
+        if let Some(Ok(id)) = self.ns.as_ref().map(netns::id_of) {
+            netns::kill_processes_in(&[id]);
         }
         result
     }
@@ -366,7 +364,7 @@ impl LocalEnv {
         netns::create(hub_name)?;
         let mut nodes = Vec::new();
         for ((i, name), log) in self.names.iter().enumerate().zip(logs) {
-            let ns_name = node_ns_name(&run, i);
+            let ns_name = node_ns_name(run, i);
             netns::create(&ns_name)?;
             nodes.push(Node {
                 name: name.clone(),
@@ -411,11 +409,6 @@ impl LocalEnv {
         Ok(())
     }
 
-    /// The run id.
-    pub fn run_id(&self) -> &str {
-        &self.run_id
-    }
-
     /// The node names, in node order.
     pub fn names(&self) -> &[String] {
         &self.names
@@ -426,26 +419,17 @@ impl LocalEnv {
         node_addr(node)
     }
 
-    /// Every node's address, in node order.
-    pub fn node_addrs(&self) -> Vec<Ipv4Addr> {
-        (0..self.names.len()).map(node_addr).collect()
-    }
-
     /// The hub namespace's name (its path is [`netns::path`] of it). Clients must run in
-    /// it: see [`LocalEnv::enter_hub`].
+    /// it: the runner calls [`netns::enter`] with it on the thread that then builds its
+    /// runtime.
     pub fn hub_ns(&self) -> &str {
         &self.hub_name
     }
 
     /// The namespace of node `node`.
+    #[allow(dead_code, reason = "API for runners and debugging; used by the tests")]
     pub fn node_ns(&self, node: usize) -> String {
         node_ns_name(&self.run_id, node)
-    }
-
-    /// Moves the calling thread into the hub for good (see [`netns::enter`]); call it on the
-    /// thread that then builds the runtime whose sockets talk to the nodes.
-    pub fn enter_hub(&self) -> Result<(), EnvError> {
-        netns::enter(&self.hub_name)
     }
 
     /// The run directory, `/tmp/squall-<run>/`.
@@ -497,6 +481,7 @@ impl LocalEnv {
     }
 
     /// The pid of node `node`'s process, if it is running (or paused).
+    #[allow(dead_code, reason = "API for runners and reports; used by the tests")]
     pub fn node_pid(&self, node: usize) -> Option<u32> {
         let mut nodes = self.lock_nodes();
         let n = nodes.get_mut(node)?;
@@ -509,6 +494,10 @@ impl LocalEnv {
 
     /// Stops every running node: SIGCONT and SIGTERM to each, then SIGKILL to those still
     /// running after `grace`. Stopped nodes are not restarted by [`FaultTarget::heal_all`].
+    #[allow(
+        dead_code,
+        reason = "a graceful end of run, for runners; used by the tests"
+    )]
     pub fn stop_nodes(&self, grace: Duration) -> Result<(), EnvError> {
         let mut nodes = self.lock_nodes();
         let mut result = Ok(());
@@ -519,10 +508,7 @@ impl LocalEnv {
         }
         let deadline = Instant::now() + grace;
         for n in nodes.iter_mut() {
-            loop {
-                let Proc::Running { child, .. } = &mut n.proc else {
-                    break;
-                };
+            while let Proc::Running { child, .. } = &mut n.proc {
                 if let Ok(Some(_)) = child.try_wait() {
                     n.proc = Proc::Stopped;
                     break;
@@ -812,12 +798,12 @@ pub fn clean() -> Result<CleanReport, EnvError> {
         }
         let mut ids = Vec::new();
         for ns in &namespaces {
-            if let Ok(m) = fs::metadata(netns::path(ns)) {
-                ids.push(((m.dev(), m.ino()), ns.clone()));
+            if let Ok(id) = netns::id(ns) {
+                ids.push((id, ns.clone()));
             }
         }
         let id_list: Vec<_> = ids.iter().map(|(id, _)| *id).collect();
-        for (pid, id) in kill_all_in(&id_list) {
+        for (pid, id) in netns::kill_processes_in(&id_list) {
             let ns = ids.iter().find(|(i, _)| *i == id).map(|(_, n)| n.clone());
             report
                 .processes
@@ -878,13 +864,17 @@ fn remove_run_dir(dir: &Path) -> Result<(), EnvError> {
 }
 
 /// The start time of process `pid` (field 22 of `/proc/<pid>/stat`, in clock ticks since
-/// boot): with the pid, it identifies a process even after its pid is reused.
+/// boot): with the pid, it identifies a process even after its pid is reused. `None` if
+/// there is no such process or it has already died (a zombie waiting for its parent).
 fn start_time(pid: u32) -> Option<u64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may contain spaces and parentheses; fields after it are
-    // plain.
-    let after = &stat[stat.rfind(')')? + 2..];
-    after.split(' ').nth(19)?.parse().ok()
+    // plain: state (field 3) first.
+    let mut fields = stat[stat.rfind(')')? + 2..].split(' ');
+    if matches!(fields.next()?, "Z" | "X" | "x") {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 /// `<pid> <start time>` of process `pid`, as written to the owner file.
@@ -892,10 +882,12 @@ fn owner_tag(pid: u32) -> String {
     format!("{pid} {}", start_time(pid).unwrap_or(0))
 }
 
-/// The owner's pid if the process named in an owner file is alive.
+/// The owner's pid if the process named in an owner file is alive: same pid, same start
+/// time, not a zombie.
 fn live_owner(tag: &str) -> Option<u32> {
     let pid: u32 = tag.split_whitespace().next()?.parse().ok()?;
-    (owner_tag(pid) == tag.trim()).then_some(pid)
+    let started = start_time(pid)?;
+    (format!("{pid} {started}") == tag.trim()).then_some(pid)
 }
 
 /// The command name of `pid`, or `?`.
@@ -903,49 +895,6 @@ fn comm(pid: u32) -> String {
     fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "?".into())
-}
-
-/// Every process (other than this one) whose network namespace is one of `ids` (device
-/// and inode of the namespace file), with that namespace. Zombies have left their
-/// namespaces and are not listed.
-fn pids_in(ids: &[(u64, u64)]) -> Vec<(u32, (u64, u64))> {
-    let mut found = Vec::new();
-    if ids.is_empty() {
-        return found;
-    }
-    let wanted: BTreeSet<(u64, u64)> = ids.iter().copied().collect();
-    let me = std::process::id();
-    let Ok(proc_dir) = fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in proc_dir.filter_map(|e| e.ok()) {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        if let Ok(m) = fs::metadata(format!("/proc/{pid}/ns/net")) {
-            if wanted.contains(&(m.dev(), m.ino())) {
-                found.push((pid, (m.dev(), m.ino())));
-            }
-        }
-    }
-    found
-}
-
-/// SIGKILLs every process [`pids_in`] finds, and returns them.
-fn kill_all_in(ids: &[(u64, u64)]) -> Vec<(u32, (u64, u64))> {
-    let found = pids_in(ids);
-    for (pid, _) in &found {
-        // SAFETY: kill(2) with a pid read from /proc.
-        unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
-    }
-    found
 }
 
 #[cfg(test)]
@@ -997,8 +946,10 @@ while True:
         (1..=n).map(|i| format!("n{i}")).collect()
     }
 
+    /// Logs go inside the run directory, so teardown (even on a failed assertion) removes
+    /// them too.
     fn log_dir(run: &str) -> PathBuf {
-        PathBuf::from(format!("/tmp/sqtest-{run}"))
+        run_dir(run).join("logs")
     }
 
     fn logs(run: &str, n: usize) -> Vec<PathBuf> {
@@ -1054,15 +1005,10 @@ while True:
         out
     }
 
-    fn ns_ids(run: &str, n: usize) -> Vec<(u64, u64)> {
+    fn ns_ids(run: &str, n: usize) -> Vec<netns::NsId> {
         let mut all = vec![hub_ns_name(run)];
         all.extend((0..n).map(|i| node_ns_name(run, i)));
-        all.iter()
-            .map(|ns| {
-                let m = fs::metadata(netns::path(ns)).expect("namespace exists");
-                (m.dev(), m.ino())
-            })
-            .collect()
+        all.iter().map(|ns| netns::id(ns).unwrap()).collect()
     }
 
     fn run_namespaces(run: &str) -> Vec<String> {
@@ -1115,6 +1061,15 @@ while True:
         let me = std::process::id();
         assert_eq!(live_owner(&owner_tag(me)), Some(me));
         assert_eq!(live_owner(&format!("{me} 1")), None);
+        // A dead owner not yet reaped (a zombie) is dead.
+        let mut child = Command::new("true").spawn().unwrap();
+        let tag = owner_tag(child.id());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while live_owner(&tag).is_some() {
+            assert!(Instant::now() < deadline, "zombie {tag} counted as alive");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        child.wait().unwrap();
     }
 
     #[test]
@@ -1158,7 +1113,7 @@ while True:
         let err = env.start_node(1, &missing).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "start n2 (/nonexistent/squall-node): No such file or directory (os error 2)"
+            "start n2 (/nonexistent/squall-node): No such file or directory"
         );
         for i in 0..3 {
             let dir = env.data_dir(i).unwrap();
@@ -1248,11 +1203,10 @@ while True:
         assert!(env.block(0, 1).is_err(), "faults after teardown");
         assert_eq!(run_namespaces(&run), Vec::<String>::new());
         wait_dead(&pids);
-        assert!(pids_in(&ids).is_empty());
+        assert!(netns::processes_in(&ids).is_empty());
         assert!(!run_dir(&run).exists());
         assert_eq!(host_network(), before, "host network changed");
         drop(env);
-        fs::remove_dir_all(log_dir(&run)).unwrap();
     }
 
     #[test]
@@ -1264,11 +1218,43 @@ while True:
         let env = LocalEnv::create(&run, names(1), logs(&run, 1)).unwrap();
         env.start_node(0, &server("n1")).unwrap();
         let pid = env.node_pid(0).unwrap();
+        assert_eq!(wait_greet(env.hub_ns(), 0), "n1");
+        // A graceful stop: python dies of SIGTERM.
+        env.stop_nodes(Duration::from_secs(5)).unwrap();
+        assert_eq!(env.node_status(0).unwrap(), NodeStatus::Stopped);
+        assert!(dead(pid));
+        env.heal_all().unwrap();
+        assert_eq!(
+            env.node_status(0).unwrap(),
+            NodeStatus::Stopped,
+            "not restarted"
+        );
+        env.restart(0).unwrap();
+        let pid = env.node_pid(0).unwrap();
+        assert_eq!(wait_greet(env.hub_ns(), 0), "n1");
         drop(env);
         assert!(run_namespaces(&run).is_empty());
         assert!(dead(pid));
         assert!(!run_dir(&run).exists());
-        let _ = fs::remove_dir_all(log_dir(&run));
+    }
+
+    #[test]
+    fn a_failed_create_removes_what_it_made() {
+        if !is_root() {
+            return;
+        }
+        let run = new_run_id();
+        // Something in the way: node 2's namespace already exists.
+        netns::create(&node_ns_name(&run, 1)).unwrap();
+        let err = LocalEnv::create(&run, names(3), logs(&run, 3))
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            format!("create namespace squall-{run}-n2: File exists")
+        );
+        assert!(run_namespaces(&run).is_empty());
+        assert!(!run_dir(&run).exists());
     }
 
     /// Not a test on its own: [`clean_after_crash`] runs it in a child process, which makes
@@ -1319,7 +1305,10 @@ while True:
         let left = run_namespaces(&run);
         assert_eq!(left.len(), 3, "{left:?}");
         let ids = ns_ids(&run, 2);
-        let pids: Vec<u32> = pids_in(&ids).into_iter().map(|(p, _)| p).collect();
+        let pids: Vec<u32> = netns::processes_in(&ids)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
         assert_eq!(pids.len(), 2, "node processes left");
         assert!(run_dir(&run).is_dir());
 
@@ -1344,14 +1333,12 @@ while True:
         expected.sort();
         assert_eq!(killed, expected);
         assert!(report.dirs.contains(&run_dir(&run)));
-        // Runs of live processes (tests running alongside) are left alone.
-        let me = std::process::id();
-        assert!(report.skipped_live.iter().all(|(_, pid)| *pid == me));
+        // Runs of live processes (tests running alongside, other squalls) are left alone.
+        assert!(report.skipped_live.iter().all(|(r, _)| *r != run));
 
         assert!(run_namespaces(&run).is_empty());
         wait_dead(&pids);
-        assert!(pids_in(&ids).is_empty());
+        assert!(netns::processes_in(&ids).is_empty());
         assert!(!run_dir(&run).exists());
-        let _ = fs::remove_dir_all(log_dir(&run));
     }
 }

@@ -32,7 +32,7 @@ pub enum EnvError {
     /// `cause` is the kernel's answer (kept as an [`io::Error`] so callers can test its
     /// errno). The cause is part of the message rather than a `source`, so printing the
     /// error chain does not repeat it.
-    #[error("{what}: {cause}")]
+    #[error("{what}: {}", describe(cause))]
     Io {
         /// The operation and what it acted on, e.g. `create namespace squall-ab12cd-n2`.
         what: String,
@@ -46,6 +46,18 @@ pub enum EnvError {
     /// The environment was asked for something it cannot do, e.g. 200 nodes or node 7 of 3.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// An I/O error's text without the `(os error N)` suffix the standard library adds:
+/// `No such file or directory`, as `strerror` and the `ip` tool say it.
+fn describe(cause: &io::Error) -> String {
+    let text = cause.to_string();
+    match cause.raw_os_error() {
+        Some(code) => text
+            .strip_suffix(&format!(" (os error {code})"))
+            .map_or(text.clone(), str::to_string),
+        None => text,
+    }
 }
 
 impl EnvError {
@@ -68,5 +80,26 @@ impl EnvError {
             EnvError::Io { cause, .. } => cause.raw_os_error(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_operation_and_the_kernels_answer() {
+        let e = EnvError::io(
+            "create namespace squall-ab12cd-n2",
+            io::Error::from_raw_os_error(libc::EPERM),
+        );
+        assert_eq!(
+            e.to_string(),
+            "create namespace squall-ab12cd-n2: Operation not permitted"
+        );
+        assert_eq!(e.errno(), Some(libc::EPERM));
+        let e = EnvError::io("read", io::Error::other("short read"));
+        assert_eq!(e.to_string(), "read: short read");
+        assert_eq!(e.errno(), None);
     }
 }

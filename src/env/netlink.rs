@@ -87,21 +87,16 @@ impl Netlink {
         flags: u16,
     ) -> Result<(), EnvError> {
         let seq = self.send(what, msg, NLM_F_REQUEST | NLM_F_ACK | flags)?;
-        let mut done = false;
         self.receive(what, seq, |payload| match payload {
-            NetlinkPayload::Error(e) => {
-                done = true;
-                match e.code {
-                    None => Ok(true),
-                    Some(_) => Err(e.to_io()),
-                }
-            }
+            // The acknowledgement: code 0 is success, anything else a negative errno.
+            NetlinkPayload::Error(e) => match e.code {
+                None => Ok(true),
+                Some(_) => Err(e.to_io()),
+            },
             // Replies other than the ACK (there are none for the requests made here) are
             // ignored.
             _ => Ok(false),
-        })?;
-        debug_assert!(done);
-        Ok(())
+        })
     }
 
     /// Sends a dump request and collects every message of the (multipart) answer.
@@ -159,19 +154,20 @@ impl Netlink {
             let mut offset = 0;
             while offset < buf.len() {
                 let bytes = &buf[offset..];
-                let len = NetlinkBuffer::new_checked(bytes)
-                    .map_err(|e| self.error(what, io::Error::other(e.to_string())))?
-                    .length() as usize;
+                let header = NetlinkBuffer::new_checked(bytes)
+                    .map_err(|e| self.error(what, io::Error::other(e.to_string())))?;
+                let (len, msg_seq) = (header.length() as usize, header.sequence_number());
                 if len == 0 || len > bytes.len() {
                     return Err(self.error(what, io::Error::other("malformed netlink reply")));
                 }
-                let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes[..len])
-                    .map_err(|e| self.error(what, io::Error::other(e.to_string())))?;
                 // Messages are 4-byte aligned within a datagram.
                 offset += (len + 3) & !3;
-                if msg.header.sequence_number != seq {
+                // A late answer to an earlier request that failed half-way: not ours.
+                if msg_seq != seq {
                     continue;
                 }
+                let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes[..len])
+                    .map_err(|e| self.error(what, io::Error::other(e.to_string())))?;
                 if handle(msg.payload).map_err(|e| self.error(what, e))? {
                     return Ok(());
                 }
@@ -242,25 +238,13 @@ impl Netlink {
 
     /// Sets link `name` up (`ip link set NAME up`).
     pub fn set_up(&mut self, name: &str) -> Result<(), EnvError> {
-        self.set_flag(name, true)
-    }
-
-    /// Sets link `name` down (`ip link set NAME down`).
-    pub fn set_down(&mut self, name: &str) -> Result<(), EnvError> {
-        self.set_flag(name, false)
-    }
-
-    fn set_flag(&mut self, name: &str, up: bool) -> Result<(), EnvError> {
         let index = self.link_index(name)?;
         let mut msg = LinkMessage::default();
         msg.header.index = index;
+        msg.header.flags = LinkFlags::Up;
         msg.header.change_mask = LinkFlags::Up;
-        if up {
-            msg.header.flags = LinkFlags::Up;
-        }
-        let state = if up { "up" } else { "down" };
         self.request(
-            &format!("set link {name} {state}"),
+            &format!("set link {name} up"),
             RouteNetlinkMessage::SetLink(msg),
             0,
         )

@@ -21,6 +21,7 @@
 //! changes the namespace of a thread that did not ask for it.
 
 use super::EnvError;
+use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -107,7 +108,7 @@ pub fn create(name: &str) -> Result<(), EnvError> {
         .read(true)
         .write(true)
         .create_new(true)
-        .mode(0)
+        .mode(0o000)
         .open(&target)
         .map_err(|e| EnvError::io(what(), e))?;
     let target_c = cstring(&target);
@@ -165,11 +166,6 @@ pub fn delete(name: &str) -> Result<bool, EnvError> {
     }
 }
 
-/// Whether the named namespace `name` exists.
-pub fn exists(name: &str) -> bool {
-    path(name).exists()
-}
-
 /// The names of all named namespaces (`ip netns list`), sorted.
 pub fn list() -> Result<Vec<String>, EnvError> {
     let entries = match fs::read_dir(NETNS_RUN_DIR) {
@@ -191,12 +187,64 @@ pub fn open(name: &str) -> Result<File, EnvError> {
     File::open(path(name)).map_err(|e| EnvError::io(format!("open namespace {name}"), e))
 }
 
-/// The inode number of namespace `name`, the same number `/proc/<pid>/ns/net` shows for
-/// each process inside it (`net:[<inode>]`).
-pub fn inode(name: &str) -> Result<u64, EnvError> {
+/// A namespace's identity: device and inode of its nsfs file, the same for
+/// `/run/netns/<name>`, an open descriptor of it and `/proc/<pid>/ns/net` of every process
+/// inside (where `ip` shows the inode as `net:[<inode>]`).
+pub type NsId = (u64, u64);
+
+/// The identity of namespace `name`.
+pub fn id(name: &str) -> Result<NsId, EnvError> {
     fs::metadata(path(name))
-        .map(|m| m.ino())
+        .map(|m| (m.dev(), m.ino()))
         .map_err(|e| EnvError::io(format!("stat namespace {name}"), e))
+}
+
+/// The identity of an open namespace (see [`open`]).
+pub fn id_of(ns: &File) -> io::Result<NsId> {
+    ns.metadata().map(|m| (m.dev(), m.ino()))
+}
+
+/// Every process (other than this one) whose network namespace is one of `ids` (device
+/// and inode of the namespace file), with that namespace. Zombies have left their
+/// namespaces and are not listed.
+pub fn processes_in(ids: &[NsId]) -> Vec<(u32, NsId)> {
+    let mut found = Vec::new();
+    if ids.is_empty() {
+        return found;
+    }
+    let wanted: BTreeSet<NsId> = ids.iter().copied().collect();
+    let me = std::process::id();
+    let Ok(proc_dir) = fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in proc_dir.filter_map(|e| e.ok()) {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        if let Ok(m) = fs::metadata(format!("/proc/{pid}/ns/net")) {
+            if wanted.contains(&(m.dev(), m.ino())) {
+                found.push((pid, (m.dev(), m.ino())));
+            }
+        }
+    }
+    found
+}
+
+/// SIGKILLs every process [`processes_in`] finds, and returns them.
+pub fn kill_processes_in(ids: &[NsId]) -> Vec<(u32, NsId)> {
+    let found = processes_in(ids);
+    for (pid, _) in &found {
+        // SAFETY: kill(2) with a pid read from /proc.
+        unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
+    }
+    found
 }
 
 fn setns(ns: &File, name: &str) -> Result<(), EnvError> {
