@@ -277,11 +277,13 @@ mod tests {
 
     #[test]
     fn rerun_line_parses_back_to_the_same_config() {
-        let mut c = TestConfig::default();
-        c.nemesis = vec![];
-        c.rate = 12.5;
-        c.fault_duration = (Duration::from_millis(1500), Duration::from_secs(4));
-        c.store = "my store".into();
+        let c = TestConfig {
+            nemesis: vec![],
+            rate: 12.5,
+            fault_duration: (Duration::from_millis(1500), Duration::from_secs(4)),
+            store: "my store".into(),
+            ..TestConfig::default()
+        };
         let line = rerun_command(9, &c);
         let words = shell_split(&line);
         let cli = Cli::try_parse_from(words).unwrap();

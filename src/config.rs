@@ -175,7 +175,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => n * 3600.0,
         _ => return Err(format!("invalid duration {s:?} (units: ms, s, m, h)")),
     };
-    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
         return Err(format!("invalid duration {s:?}"));
     }
     Ok(Duration::from_secs_f64(secs))
@@ -285,11 +285,15 @@ mod tests {
 
     #[test]
     fn validate_rejects_unknown_names() {
-        let mut c = TestConfig::default();
-        c.nemesis = vec!["flood".into()];
+        let c = TestConfig {
+            nemesis: vec!["flood".into()],
+            ..TestConfig::default()
+        };
         assert!(c.validate().unwrap_err().to_string().contains("flood"));
-        let mut c = TestConfig::default();
-        c.read_mode = "stale".into();
+        let c = TestConfig {
+            read_mode: "stale".into(),
+            ..TestConfig::default()
+        };
         assert!(c.validate().is_err());
         assert!(TestConfig::default().validate().is_ok());
     }

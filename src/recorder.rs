@@ -37,11 +37,6 @@ impl Recorder {
         })
     }
 
-    /// The run's start.
-    pub fn start(&self) -> Instant {
-        self.start
-    }
-
     /// Records one event now and returns it.
     pub fn record(
         &self,

@@ -47,19 +47,6 @@ pub fn random_seed() -> u64 {
     }
 }
 
-fn random_run_id() -> String {
-    let mut b = [0u8; 3];
-    if std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
-        .is_err()
-    {
-        b = std::process::id().to_le_bytes()[..3]
-            .try_into()
-            .unwrap_or([0; 3]);
-    }
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// Runs a test; returns the exit code.
 pub fn run(args: &TestArgs) -> Result<i32> {
     let cfg = args.config()?;
@@ -101,7 +88,7 @@ fn run_cluster(
         tracing::info!("{msg}");
         println!("{msg}");
     });
-    let run_id = random_run_id();
+    let run_id = crate::env::local::new_run_id();
     let mut logs = Vec::new();
     for name in &plan.names {
         logs.push(dir.node_log(name)?);

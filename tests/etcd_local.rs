@@ -263,6 +263,7 @@ fn spawn_until(args: &[&str], marker: &str) -> (std::process::Child, String) {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("never printed {marker:?}: {seen}");
 }
 

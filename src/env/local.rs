@@ -61,7 +61,6 @@ pub const MAX_NODES: usize = 99;
 
 /// A fresh run id: 6 hex characters from the kernel's random source. Not part of any plan
 /// (it names host resources only), so not derived from the seed.
-#[allow(dead_code, reason = "for runners; used by the tests")]
 pub fn new_run_id() -> String {
     let mut bytes = [0u8; 3];
     if File::open("/dev/urandom")

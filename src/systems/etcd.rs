@@ -4,12 +4,12 @@
 //!
 //! # How outcomes are classified
 //!
-//! The client splits every failure by what it implies about the op (see [`Failure`]):
+//! The client splits every failure by what it implies about the op (see `Failure`):
 //!
 //! - nothing of the request reached etcd (connect refused or timed out, hyper handed the
 //!   request back unsent) → it certainly did not take effect;
 //! - etcd answered with an error that it only returns before proposing to raft, or that the
-//!   apply step returns without changing anything (see [`classify_gateway_error`]) → it
+//!   apply step returns without changing anything (see `classify_gateway_error`) → it
 //!   certainly did not take effect;
 //! - anything after the request may have been written (a timeout, a reset, an EOF, any other
 //!   etcd error such as `request timed out` or `leader changed`) → unknown.
@@ -110,15 +110,13 @@ impl Etcd {
     }
 
     /// The same adapter on other ports (every node uses the same pair, on its own address).
+    /// The tests run etcd on loopback on free ports; so could an environment without
+    /// per-node addresses.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn with_ports(mut self, client_port: u16, peer_port: u16) -> Self {
         self.client_port = client_port;
         self.peer_port = peer_port;
         self
-    }
-
-    /// How reads are served.
-    pub fn read_mode(&self) -> ReadMode {
-        self.read_mode
     }
 
     /// The etcd binary: `explicit` if given (it must exist), else `etcd` on `PATH`.
