@@ -86,9 +86,15 @@ impl TestConfig {
         toml::from_str(&text).map_err(|e| {
             let line = e
                 .span()
-                .map(|s| text[..s.start].lines().count().max(1))
+                .map(|s| text[..s.start].matches('\n').count() + 1)
                 .unwrap_or(1);
-            anyhow::anyhow!("{} line {line}: {}", path.display(), e.message().trim_end())
+            let msg: Vec<&str> = e
+                .message()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            anyhow::anyhow!("{} line {line}: {}", path.display(), msg.join(": "))
         })
     }
 

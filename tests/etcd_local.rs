@@ -87,6 +87,13 @@ fn leftovers() -> Vec<String> {
         }
     }
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        // A killed process is gone once reaped; a zombie (state Z) waiting for init is not a
+        // process left running.
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let state = stat.rsplit(") ").next().and_then(|r| r.chars().next());
+        if state == Some('Z') {
+            continue;
+        }
         let comm = e.path().join("comm");
         if let Ok(c) = std::fs::read_to_string(comm) {
             if c.trim() == "etcd" {
@@ -102,7 +109,13 @@ fn leftovers() -> Vec<String> {
 }
 
 fn assert_clean(before: &str) {
-    let left = leftovers();
+    // SIGKILLed processes take a moment to exit.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut left = leftovers();
+    while !left.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        left = leftovers();
+    }
     assert!(left.is_empty(), "left behind: {left:?}");
     assert_eq!(host_network(), before, "the host namespace changed");
 }

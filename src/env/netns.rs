@@ -244,6 +244,12 @@ pub fn kill_processes_in(ids: &[NsId]) -> Vec<(u32, NsId)> {
         // SAFETY: kill(2) with a pid read from /proc.
         unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
     }
+    // SIGKILL is asynchronous: wait (briefly) until they are gone, so that whoever looks
+    // right after `squall clean` finds nothing. A zombie has left its namespace already.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !processes_in(ids).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     found
 }
 
