@@ -2,8 +2,9 @@
 
 use crate::cli::{rerun_command, TestArgs};
 use crate::config::TestConfig;
-use crate::env::local::{LocalEnv, NodeStatus};
+use crate::env::local::LocalEnv;
 use crate::env::netns;
+use crate::env::Environment;
 use crate::plan::{self, Plan};
 use crate::recorder::Recorder;
 use crate::runner::{self, RunOptions, RunStats, Say};
@@ -72,22 +73,34 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     println!("store {}", dir.path.display());
 
     let start = Instant::now();
-    let stats = run_cluster(&cfg, &plan, &etcd, &dir, start)?;
-    crate::report::finish(&cfg, &plan, &dir, &stats, &rerun_command(seed, &cfg))
-}
-
-/// Sets up the local cluster, executes the plan, and tears everything down again.
-fn run_cluster(
-    cfg: &TestConfig,
-    plan: &Plan,
-    system: &Etcd,
-    dir: &RunDir,
-    start: Instant,
-) -> Result<RunStats> {
     let say: Say = Arc::new(|msg: String| {
         tracing::info!("{msg}");
         println!("{msg}");
     });
+    let env = create_env(&cfg, &plan, &dir, &say)?;
+    let result = run_cluster(&cfg, &plan, &etcd, &env, &dir, start, &say).and_then(|stats| {
+        let code = crate::report::finish(&cfg, &plan, &dir, &stats, &rerun_command(seed, &cfg))?;
+        if code == exit::INVALID {
+            for line in env.post_mortem(&dir.path) {
+                say(line);
+            }
+        }
+        Ok(code)
+    });
+    say("tearing down the cluster".into());
+    if let Err(e) = env.teardown() {
+        eprintln!("squall: teardown: {e} (run `squall clean`)");
+    }
+    result
+}
+
+/// Creates the run's environment (its nodes are not started yet).
+fn create_env(
+    cfg: &TestConfig,
+    plan: &Plan,
+    dir: &RunDir,
+    say: &Say,
+) -> Result<Arc<dyn Environment>> {
     let run_id = crate::env::local::new_run_id();
     let mut logs = Vec::new();
     for name in &plan.names {
@@ -97,7 +110,25 @@ fn run_cluster(
         "creating {} nodes (run {run_id}): namespaces squall-{run_id}-*",
         plan.names.len()
     ));
-    let env = Arc::new(LocalEnv::create(&run_id, plan.names.clone(), logs)?);
+    let _ = cfg;
+    Ok(Arc::new(LocalEnv::create(
+        &run_id,
+        plan.names.clone(),
+        logs,
+    )?))
+}
+
+/// Starts the nodes, executes the plan, and returns what was measured. The caller tears
+/// the environment down (also when this fails).
+fn run_cluster(
+    cfg: &TestConfig,
+    plan: &Plan,
+    system: &Etcd,
+    env: &Arc<dyn Environment>,
+    dir: &RunDir,
+    start: Instant,
+    say: &Say,
+) -> Result<RunStats> {
     let cluster = ClusterInfo {
         names: plan.names.clone(),
         addrs: (0..plan.names.len()).map(|i| env.node_addr(i)).collect(),
@@ -123,8 +154,15 @@ fn run_cluster(
         let t = Instant::now();
         let mut s = stop.clone();
         tokio::select! {
-            r = system.wait_ready(&cluster, cfg.ready_timeout) => r?,
-            e = first_exit(&env, dir) => return Err(e),
+            r = system.wait_ready(&cluster, cfg.ready_timeout) => {
+                if let Err(e) = r {
+                    return Err(match env.not_ready_hint() {
+                        Some(hint) => e.context(hint),
+                        None => e,
+                    });
+                }
+            }
+            e = first_exit(env.as_ref()) => return Err(e),
             _ = s.wait_for(|v| *v) => bail!("interrupted before the cluster was ready"),
         }
         say(format!(
@@ -159,28 +197,18 @@ fn run_cluster(
         Ok(stats)
     });
     drop(rt);
-    say("tearing down the cluster".into());
-    if let Err(e) = env.teardown() {
-        eprintln!("squall: teardown: {e} (run `squall clean`)");
-    }
     if let Some(e) = recorder.error() {
         bail!("writing the history failed: {e}");
     }
     result
 }
 
-/// Resolves when some node's process exits on its own (during startup: a bad binary, bad
-/// flags, a port in use), naming the node and its log.
-async fn first_exit(env: &LocalEnv, dir: &RunDir) -> anyhow::Error {
+/// Resolves when some node stops on its own (during startup: a bad binary, bad flags, a
+/// port in use), naming the node and its log.
+async fn first_exit(env: &dyn Environment) -> anyhow::Error {
     loop {
-        for (i, name) in env.names().iter().enumerate() {
-            if let Ok(NodeStatus::Exited(status)) = env.node_status(i) {
-                let log = dir.path.join("nodes").join(name).join("log");
-                return anyhow::anyhow!(
-                    "node {name} exited during startup ({status}); see {}",
-                    log.display()
-                );
-            }
+        if let Some(what) = env.exited_node() {
+            return anyhow::anyhow!("{what} during startup");
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }

@@ -409,6 +409,7 @@ impl LocalEnv {
     }
 
     /// The node names, in node order.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn names(&self) -> &[String] {
         &self.names
     }
@@ -473,6 +474,7 @@ impl LocalEnv {
     }
 
     /// What node `node`'s process is doing.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn node_status(&self, node: usize) -> Result<NodeStatus, EnvError> {
         let mut nodes = self.lock_nodes();
         let n = nodes.get_mut(node).ok_or_else(|| no_node(node))?;
@@ -620,6 +622,40 @@ fn failed(what: String, e: EnvError) -> NemesisError {
     NemesisError::Failed {
         what,
         cause: e.to_string(),
+    }
+}
+
+impl super::Environment for LocalEnv {
+    fn node_addr(&self, node: usize) -> Ipv4Addr {
+        LocalEnv::node_addr(self, node)
+    }
+
+    fn hub_ns(&self) -> &str {
+        LocalEnv::hub_ns(self)
+    }
+
+    fn data_dir(&self, node: usize) -> Result<PathBuf, EnvError> {
+        LocalEnv::data_dir(self, node)
+    }
+
+    fn start_node(&self, node: usize, cmd: &NodeCommand) -> Result<(), EnvError> {
+        LocalEnv::start_node(self, node, cmd)
+    }
+
+    fn exited_node(&self) -> Option<String> {
+        let mut nodes = self.lock_nodes();
+        nodes.iter_mut().find_map(|n| match n.status() {
+            NodeStatus::Exited(status) => Some(format!(
+                "node {} exited ({status}); see {}",
+                n.name,
+                n.log.display()
+            )),
+            _ => None,
+        })
+    }
+
+    fn teardown(&self) -> Result<(), EnvError> {
+        LocalEnv::teardown(self)
     }
 }
 

@@ -18,8 +18,44 @@ pub mod local;
 pub mod netlink;
 pub mod netns;
 
+use crate::systems::NodeCommand;
+use nemeses::FaultTarget;
 use std::io;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use thiserror::Error;
+
+/// Where a run's nodes live: the seam between `squall run` and an environment (`local`
+/// processes in namespaces, Cloud Hypervisor VMs, ...). Faults come through the
+/// [`FaultTarget`] supertrait. Every environment routes its nodes through the run's hub
+/// namespace, where squall's clients run.
+pub trait Environment: FaultTarget {
+    /// Node `node`'s address, reachable from the hub.
+    fn node_addr(&self, node: usize) -> Ipv4Addr;
+    /// The name of the run's hub network namespace (squall's clients run there).
+    fn hub_ns(&self) -> &str;
+    /// The directory node `node` keeps its state in, as the node sees it (created if needed).
+    fn data_dir(&self, node: usize) -> Result<PathBuf, EnvError>;
+    /// Starts node `node` with `cmd`; restarts after a kill run the same command.
+    fn start_node(&self, node: usize, cmd: &NodeCommand) -> Result<(), EnvError>;
+    /// A node that stopped on its own (e.g. during startup), described for a person with
+    /// where to look (its log), or `None`.
+    fn exited_node(&self) -> Option<String>;
+    /// Why the cluster may not be ready, for the error when readiness times out (e.g. which
+    /// guest never printed its readiness line, and its last serial lines); `None` if nothing
+    /// is known.
+    fn not_ready_hint(&self) -> Option<String> {
+        None
+    }
+    /// Called when a run is invalid: preserve what helps a post-mortem (e.g. VM snapshots)
+    /// into `dir`. Returns lines to tell the person.
+    fn post_mortem(&self, _dir: &std::path::Path) -> Vec<String> {
+        Vec::new()
+    }
+    /// Removes everything the environment made: processes or VMs, namespaces, links, files.
+    /// Idempotent.
+    fn teardown(&self) -> Result<(), EnvError>;
+}
 
 /// Why an environment could not be set up, changed or torn down.
 ///
