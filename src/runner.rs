@@ -144,30 +144,12 @@ pub async fn execute(
     stats.test_phase = t0.elapsed();
 
     // Heal everything, even what no guard knows about (belt and braces).
-    recorder.record(
-        EventType::Invoke,
-        Process::Nemesis,
-        "heal-all",
-        serde_json::Value::Null,
-        None,
-        None,
-    );
     let t = target.clone();
-    let healed = tokio::task::spawn_blocking(move || t.heal_all()).await;
-    let err = match healed {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e.to_string()),
-        Err(e) => Some(e.to_string()),
-    };
-    recorder.record(
-        EventType::Info,
-        Process::Nemesis,
-        "heal-all",
-        serde_json::Value::Null,
-        err.clone(),
-        None,
-    );
-    recorder.sync();
+    let err = nemesis_call(&recorder, "heal-all", serde_json::Value::Null, move || {
+        t.heal_all()
+    })
+    .await
+    .err();
     if let Some(e) = err {
         say(format!("heal-all failed: {e}"));
         stats.fault_errors.push(format!("heal-all: {e}"));
@@ -343,28 +325,14 @@ async fn run_nemesis(
         };
         let start_f = format!("start-{}", f.nemesis);
         let desc = serde_json::Value::String(f.description.clone());
-        recorder.record(
-            EventType::Invoke,
-            Process::Nemesis,
-            &start_f,
-            desc.clone(),
-            None,
-            None,
-        );
         let (n, params, t) = (nemesis.clone(), f.params.clone(), target.clone());
-        let started = tokio::task::spawn_blocking(move || FaultGuard::start(n, params, t)).await;
+        let started = nemesis_call(&recorder, &start_f, desc.clone(), move || {
+            FaultGuard::start(n, params, t)
+        })
+        .await;
         let delay = Instant::now().saturating_duration_since(due);
         let guard = match started {
-            Ok(Ok(g)) => {
-                recorder.record(
-                    EventType::Info,
-                    Process::Nemesis,
-                    &start_f,
-                    desc.clone(),
-                    None,
-                    None,
-                );
-                recorder.sync();
+            Ok(g) => {
                 delays.push(delay.as_nanos() as u64);
                 say(format!(
                     "fault  {} — in force at {:.2}s",
@@ -373,20 +341,8 @@ async fn run_nemesis(
                 ));
                 Some(g)
             }
-            Ok(Err(e)) => {
-                recorder.record(
-                    EventType::Info,
-                    Process::Nemesis,
-                    &start_f,
-                    desc.clone(),
-                    Some(e.to_string()),
-                    None,
-                );
-                say(format!("fault  {} — could not start: {e}", f.description));
-                errors.push(format!("{}: {e}", f.description));
-                None
-            }
             Err(e) => {
+                say(format!("fault  {} — could not start: {e}", f.description));
                 errors.push(format!("{}: {e}", f.description));
                 None
             }
@@ -398,29 +354,9 @@ async fn run_nemesis(
         };
         if let Some(g) = guard {
             let stop_f = format!("stop-{}", f.nemesis);
-            recorder.record(
-                EventType::Invoke,
-                Process::Nemesis,
-                &stop_f,
-                desc.clone(),
-                None,
-                None,
-            );
-            let healed = tokio::task::spawn_blocking(move || g.heal()).await;
-            let err = match healed {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e.to_string()),
-                Err(e) => Some(e.to_string()),
-            };
-            recorder.record(
-                EventType::Info,
-                Process::Nemesis,
-                &stop_f,
-                desc,
-                err.clone(),
-                None,
-            );
-            recorder.sync();
+            let err = nemesis_call(&recorder, &stop_f, desc, move || g.heal())
+                .await
+                .err();
             match err {
                 None => say(format!("healed {}", f.description)),
                 Some(e) => {
@@ -434,4 +370,33 @@ async fn run_nemesis(
         }
     }
     (delays, errors)
+}
+
+/// Records a nemesis operation around `op` (run on the blocking pool: environments are
+/// synchronous): an `invoke`, then an `info` carrying the error if any (Jepsen records
+/// nemesis completions as `info`), then an fsync — fault boundaries are where a crash would
+/// hurt most.
+async fn nemesis_call<T: Send + 'static>(
+    recorder: &Recorder,
+    f: &str,
+    value: serde_json::Value,
+    op: impl FnOnce() -> Result<T, nemeses::NemesisError> + Send + 'static,
+) -> Result<T, String> {
+    recorder.record(
+        EventType::Invoke,
+        Process::Nemesis,
+        f,
+        value.clone(),
+        None,
+        None,
+    );
+    let result = match tokio::task::spawn_blocking(op).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let error = result.as_ref().err().cloned();
+    recorder.record(EventType::Info, Process::Nemesis, f, value, error, None);
+    recorder.sync();
+    result
 }
