@@ -1,19 +1,23 @@
 //! `squall check`: checks recorded histories (squall's JSONL or Jepsen EDN).
+//!
+//! Every file is read first: a file that cannot be read is an input error, reported on one
+//! line naming `file:line`, and nothing is checked (exit 3). Then each file is checked on its
+//! own, and reported as text or, with `--json`, as one JSON object per line; `--report DIR`
+//! also writes each file's HTML page. The exit code merges the verdicts by priority: 1 if any
+//! is invalid, else 2 if any is unknown, else 0.
 
 use crate::cli::CheckArgs;
 use crate::run::exit;
-use anyhow::{bail, Context, Result};
-use checkers::{CheckOptions, ModelKind, Validity};
-use histories::Format;
-use serde_json::json;
+use anyhow::{anyhow, bail, Context, Result};
+use checkers::{CheckOptions, Report, Validity};
+use histories::{Event, Format, HistoryError};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 /// Runs `squall check`; returns the exit code.
 pub fn check(args: &CheckArgs) -> Result<i32> {
-    let model = match args.model.as_str() {
-        "cas-register" => ModelKind::CasRegister,
-        "register" => ModelKind::Register,
-        m => bail!("unknown model {m:?} (known: cas-register, register)"),
-    };
+    let model = args.model;
     let format = match args.format.as_str() {
         "auto" => Format::Auto,
         "jsonl" => Format::Jsonl,
@@ -21,10 +25,8 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
         f => bail!("unknown format {f:?} (known: auto, jsonl, edn)"),
     };
     let initial = match &args.initial {
-        Some(s) => {
-            serde_json::from_str(s).with_context(|| format!("--initial {s:?} is not JSON"))?
-        }
-        None => serde_json::Value::Null,
+        Some(s) => parse_initial(s)?,
+        None => model.default_initial(),
     };
     let independent = match args.independent.as_str() {
         "auto" => None,
@@ -32,34 +34,46 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
         "no" | "false" => Some(false),
         v => bail!("--independent {v:?}: expected auto, yes or no"),
     };
-    // Parse every file first: a malformed one is an input error (exit 3) naming file:line.
+    // Read every file first: a malformed one is an input error (exit 3) naming file:line.
     let mut parsed = Vec::new();
     for f in &args.files {
-        let p = histories::read_file(f, format)?;
+        let p = histories::read_file(f, format).map_err(input_error)?;
         for w in &p.warnings {
             eprintln!("warning: {w}");
         }
         parsed.push((f, p.history));
     }
+    let mut pages = Pages::default();
     let mut verdict = Validity::Valid;
     for (file, history) in parsed {
         let independent = independent.unwrap_or_else(|| looks_independent(&history));
+        let defaults = CheckOptions::default();
         let opts = CheckOptions {
             model,
             initial: initial.clone(),
             independent,
             time_limit: args.time_limit,
-            ..CheckOptions::default()
+            memory_limit_bytes: args.memory_limit.unwrap_or(defaults.memory_limit_bytes),
         };
         let report = checkers::check(&history, &opts);
         verdict = verdict.merge(report.valid);
+        let page = match &args.report {
+            Some(dir) => Some(pages.write(dir, file, &history, &report)?),
+            None => None,
+        };
         if args.json {
             let mut v = serde_json::to_value(&report)?;
             v["file"] = json!(file.display().to_string());
+            if let Some(page) = &page {
+                v["report"] = json!(page.display().to_string());
+            }
             println!("{v}");
         } else {
             println!("{}: {}", file.display(), report.valid.as_str());
             println!("{report}");
+            if let Some(page) = &page {
+                println!("  report: {}", page.display());
+            }
         }
     }
     Ok(match verdict {
@@ -69,9 +83,73 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
     })
 }
 
+/// A read error as one line: `file:line: message` where the error has a line.
+fn input_error(e: HistoryError) -> anyhow::Error {
+    match e {
+        HistoryError::Parse {
+            file,
+            line,
+            message,
+        } => anyhow!("{file}:{line}: {message}"),
+        HistoryError::UnknownType { file, line, found } => {
+            anyhow!("{file}:{line}: unknown type {found}")
+        }
+        other => other.into(),
+    }
+}
+
+/// `--initial`: JSON (`0`, `null`, `"x"`, `[1, 2]`) or EDN (`nil`, `:x`, `[1 nil]`), read the
+/// way history values are (keywords become strings).
+fn parse_initial(s: &str) -> Result<Value> {
+    if let Ok(v) = serde_json::from_str(s) {
+        return Ok(v);
+    }
+    // An op map around it lets the history reader do the EDN.
+    let op = format!("{{:type :invoke, :process 0, :f :initial, :value {s}}}");
+    match histories::parse_edn(&op, "--initial").as_deref() {
+        Ok([event]) => Ok(event.value.clone()),
+        _ => bail!("--initial {s:?} is neither JSON nor an EDN value"),
+    }
+}
+
+/// The HTML pages written so far, so that two files with the same stem get distinct pages.
+#[derive(Default)]
+struct Pages {
+    written: BTreeSet<PathBuf>,
+}
+
+impl Pages {
+    /// Writes `DIR/<stem>.html` (`<stem>-2.html`, ... if taken by an earlier file).
+    fn write(
+        &mut self,
+        dir: &Path,
+        file: &Path,
+        history: &[Event],
+        report: &Report,
+    ) -> Result<PathBuf> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let stem = file
+            .file_stem()
+            .map_or_else(|| "history".into(), |s| s.to_string_lossy().to_string());
+        let mut path = dir.join(format!("{stem}.html"));
+        let mut n = 1;
+        while self.written.contains(&path) {
+            n += 1;
+            path = dir.join(format!("{stem}-{n}.html"));
+        }
+        // A history that cannot be paired still gets a page: its verdict and cause.
+        let ops = checkers::operations(history).unwrap_or_default();
+        let title = file.display().to_string();
+        let html = checkers::render_html(&title, &ops, report);
+        std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))?;
+        self.written.insert(path.clone());
+        Ok(path)
+    }
+}
+
 /// A history is keyed (Jepsen's `independent`) when every client op's value is a
 /// two-element array whose first element is a key (a number or a string).
-fn looks_independent(history: &[histories::Event]) -> bool {
+fn looks_independent(history: &[Event]) -> bool {
     let mut client_ops = history
         .iter()
         .filter(|e| e.process.client().is_some())
@@ -82,4 +160,38 @@ fn looks_independent(history: &[histories::Event]) -> bool {
                 .as_array()
                 .is_some_and(|a| a.len() == 2 && (a[0].is_number() || a[0].is_string()))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_values() {
+        let cases = [
+            ("0", json!(0)),
+            ("null", Value::Null),
+            ("nil", Value::Null),
+            (":x", json!("x")),
+            ("\"x\"", json!("x")),
+            ("[1 nil]", json!([1, null])),
+            ("[1, 2]", json!([1, 2])),
+        ];
+        for (s, want) in cases {
+            assert_eq!(parse_initial(s).unwrap(), want, "{s}");
+        }
+        for bad in ["[1", "{:a", "1 2", ""] {
+            assert!(parse_initial(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn read_errors_name_file_and_line() {
+        let e = input_error(HistoryError::Parse {
+            file: "h.jsonl".into(),
+            line: 3,
+            message: "expected value".into(),
+        });
+        assert_eq!(e.to_string(), "h.jsonl:3: expected value");
+    }
 }

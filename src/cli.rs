@@ -2,6 +2,7 @@
 
 use crate::config::{parse_duration, parse_duration_range, TestConfig};
 use anyhow::Result;
+use checkers::ModelKind;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -220,28 +221,72 @@ fn shell_word(s: &str) -> String {
 /// Options of `squall check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The model: cas-register, register [default: cas-register].
-    #[arg(long, default_value = "cas-register")]
-    pub model: String,
+    /// The model: register, cas-register, kv (`[key value]` values; read, write, cas and
+    /// append per key), multi-register (`txn`s of `[read k v]` / `[write k v]`), mutex
+    /// (acquire, release).
+    #[arg(long, default_value = "cas-register", value_parser = parse_model)]
+    pub model: ModelKind,
     /// Values are Jepsen `[key value]` pairs, checked per key: auto (guess from the
-    /// history), yes, no.
+    /// history), yes, no. (kv is always per key; multi-register and mutex never are.)
     #[arg(long, default_value = "auto")]
     pub independent: String,
-    /// The register's initial value, as JSON (e.g. 0) [default: null].
-    #[arg(long)]
+    /// The initial value, as JSON or EDN (e.g. 0, nil, :x) [default: nil; 0 for
+    /// multi-register].
+    #[arg(long, value_name = "V")]
     pub initial: Option<String>,
     /// Input format: auto, jsonl, edn.
     #[arg(long, default_value = "auto")]
     pub format: String,
     /// Give up (verdict unknown) after this long, per file, e.g. 10s.
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
     pub time_limit: Option<Duration>,
+    /// Give up (verdict unknown) before the search's memory exceeds this, per file, e.g.
+    /// 512MiB, 2GiB [default: 1GiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
     /// One JSON object per file on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Write an HTML report per file into DIR, as DIR/<file stem>.html.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// History files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+}
+
+/// A model name, for clap.
+fn parse_model(s: &str) -> Result<ModelKind, String> {
+    s.parse()
+}
+
+/// A size in bytes: `1073741824`, `512MiB`, `2GiB`, `100MB`, `1.5G` (K, M, G, T: powers of
+/// 1024 with or without `i`; `KB`, `MB`, `GB`, `TB`: powers of 1000).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || format!("invalid size {s:?} (expected e.g. 512MiB, 2GiB)");
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "m" | "mib" => 1024f64.powi(2),
+        "g" | "gib" => 1024f64.powi(3),
+        "t" | "tib" => 1024f64.powi(4),
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        _ => return Err(bad()),
+    };
+    let bytes = n * scale;
+    if !bytes.is_finite() || !(1.0..=u64::MAX as f64).contains(&bytes) {
+        return Err(bad());
+    }
+    Ok(bytes as u64)
 }
 
 /// Options of `squall bench`.
@@ -292,6 +337,51 @@ mod tests {
         };
         assert_eq!(args.seed, Some(9));
         assert_eq!(args.config().unwrap(), c);
+    }
+
+    #[test]
+    fn sizes() {
+        let cases = [
+            ("1024", Some(1024)),
+            ("512MiB", Some(512 << 20)),
+            ("2GiB", Some(2 << 30)),
+            ("2g", Some(2 << 30)),
+            ("1.5K", Some(1536)),
+            ("100MB", Some(100_000_000)),
+            ("0", None),
+            ("-1", None),
+            ("lots", None),
+            ("5 parsecs", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(parse_size(s).ok(), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn check_args_parse() {
+        let cli = Cli::try_parse_from([
+            "squall",
+            "check",
+            "--model",
+            "mutex",
+            "--memory-limit",
+            "64MiB",
+            "--report",
+            "r",
+            "--json",
+            "h.edn",
+        ])
+        .unwrap();
+        let Command::Check(args) = cli.cmd else {
+            panic!()
+        };
+        assert_eq!(args.model, ModelKind::Mutex);
+        assert_eq!(args.memory_limit, Some(64 << 20));
+        assert_eq!(args.report, Some(PathBuf::from("r")));
+        assert!(args.json);
+        let e = Cli::try_parse_from(["squall", "check", "--model", "queue", "h"]).unwrap_err();
+        assert!(e.to_string().contains("unknown model \"queue\""), "{e}");
     }
 
     fn shell_split(s: &str) -> Vec<String> {

@@ -5,7 +5,7 @@ use crate::budget::Budget;
 use crate::counterexample::Counterexample;
 use crate::independent::{self, KeyHistory};
 use crate::linear::{check_key, KeyResult};
-use crate::models::{CasRegister, Register};
+use crate::models::{CasRegister, Kv, MultiRegister, Mutex, Register};
 use crate::operation::{operations, Operation};
 use crate::verdict::Validity;
 use histories::Event;
@@ -24,17 +24,55 @@ pub enum ModelKind {
     /// A read/write/compare-and-set register ([`CasRegister`]).
     #[default]
     CasRegister,
+    /// A key-value store: `[key value]` values, each key a register that also takes
+    /// `append` ([`Kv`]). Always checked per key.
+    Kv,
+    /// Registers read and written by `txn`s of `[read k v]` / `[write k v]` micro-ops
+    /// ([`MultiRegister`]). Never split by key: a txn spans keys.
+    MultiRegister,
+    /// A lock: `acquire` / `release` ([`Mutex`]). Never split by key.
+    Mutex,
 }
 
 impl ModelKind {
     /// Every model, for help texts.
-    pub const ALL: [ModelKind; 2] = [ModelKind::Register, ModelKind::CasRegister];
+    pub const ALL: [ModelKind; 5] = [
+        ModelKind::Register,
+        ModelKind::CasRegister,
+        ModelKind::Kv,
+        ModelKind::MultiRegister,
+        ModelKind::Mutex,
+    ];
 
-    /// The name used in reports and on the command line: `register`, `cas-register`.
+    /// The name used in reports and on the command line: `register`, `cas-register`, `kv`,
+    /// `multi-register`, `mutex`.
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Register => "register",
             ModelKind::CasRegister => "cas-register",
+            ModelKind::Kv => "kv",
+            ModelKind::MultiRegister => "multi-register",
+            ModelKind::Mutex => "mutex",
+        }
+    }
+
+    /// Whether this model's histories are split by key whatever
+    /// [`CheckOptions::independent`] says: `Some(true)` for kv, `Some(false)` for models
+    /// whose values are not `[key value]` pairs, `None` where the options decide.
+    pub fn keyed(self) -> Option<bool> {
+        match self {
+            ModelKind::Register | ModelKind::CasRegister => None,
+            ModelKind::Kv => Some(true),
+            ModelKind::MultiRegister | ModelKind::Mutex => Some(false),
+        }
+    }
+
+    /// The initial value used when none is given: 0 for multi-register (as in Knossos's
+    /// tests), null (Jepsen's nil) for the others. (The mutex ignores it: it starts free.)
+    pub fn default_initial(self) -> Value {
+        match self {
+            ModelKind::MultiRegister => Value::from(0),
+            _ => Value::Null,
         }
     }
 
@@ -43,6 +81,9 @@ impl ModelKind {
         match self {
             ModelKind::Register => check_key(Register::new(initial), ops, budget),
             ModelKind::CasRegister => check_key(CasRegister::new(initial), ops, budget),
+            ModelKind::Kv => check_key(Kv::new(initial), ops, budget),
+            ModelKind::MultiRegister => check_key(MultiRegister::new(initial), ops, budget),
+            ModelKind::Mutex => check_key(Mutex::new(), ops, budget),
         }
     }
 }
@@ -59,7 +100,10 @@ impl FromStr for ModelKind {
         ModelKind::ALL
             .into_iter()
             .find(|m| m.name() == s)
-            .ok_or_else(|| format!("unknown model {s:?} (known: register, cas-register)"))
+            .ok_or_else(|| {
+                let known: Vec<&str> = ModelKind::ALL.iter().map(|m| m.name()).collect();
+                format!("unknown model {s:?} (known: {})", known.join(", "))
+            })
     }
 }
 
@@ -68,9 +112,11 @@ impl FromStr for ModelKind {
 pub struct CheckOptions {
     /// The model. Default: cas-register.
     pub model: ModelKind,
-    /// The register's initial value. Default: null (Jepsen's nil).
+    /// The register's initial value. Default: null (Jepsen's nil); see
+    /// [`CheckOptions::for_model`] for each model's own default.
     pub initial: Value,
     /// Values are `[key value]` pairs, each key an independent register. Default: true.
+    /// Ignored by models that decide for themselves ([`ModelKind::keyed`]).
     pub independent: bool,
     /// Give up (`Unknown`) after this long. Default: no limit.
     pub time_limit: Option<Duration>,
@@ -86,6 +132,19 @@ impl Default for CheckOptions {
             independent: true,
             time_limit: None,
             memory_limit_bytes: 1 << 30,
+        }
+    }
+}
+
+impl CheckOptions {
+    /// The defaults for `model`: its own initial value ([`ModelKind::default_initial`]) and
+    /// key splitting ([`ModelKind::keyed`]; registers are split).
+    pub fn for_model(model: ModelKind) -> Self {
+        CheckOptions {
+            model,
+            initial: model.default_initial(),
+            independent: model.keyed().unwrap_or(true),
+            ..CheckOptions::default()
         }
     }
 }
@@ -119,8 +178,13 @@ impl fmt::Display for Report {
         };
         write!(
             f,
-            "{}: {what} as a {} ({} ops, {} keys, checked in {} ms)",
-            self.valid, self.model, self.ops, self.keys, self.check_ms
+            "{}: {what} as a {} ({} ops, {} key{}, checked in {} ms)",
+            self.valid,
+            self.model,
+            self.ops,
+            self.keys,
+            if self.keys == 1 { "" } else { "s" },
+            self.check_ms
         )?;
         if let Some(cause) = &self.cause {
             write!(f, "\n  cause: {cause}")?;
@@ -159,7 +223,8 @@ pub fn check(history: &[Event], opts: &CheckOptions) -> Report {
         }
     };
     report.ops = ops.len();
-    let keys = if opts.independent {
+    let keyed = opts.model.keyed().unwrap_or(opts.independent);
+    let keys = if keyed {
         match independent::split(&ops) {
             Ok(keys) => keys,
             Err(e) => {
@@ -179,7 +244,7 @@ pub fn check(history: &[Event], opts: &CheckOptions) -> Report {
     let results = independent::check_keys(&keys, &budget, |k, b| {
         opts.model.check_key(&opts.initial, &k.ops, b)
     });
-    merge(&mut report, &keys, results, opts.independent);
+    merge(&mut report, &keys, results, keyed);
     finish(report)
 }
 
@@ -509,7 +574,7 @@ mod tests {
              last linearizable order: write 0 (p0) → write 4 (p2), leaving 4"
         );
         let text = report.to_string();
-        assert!(text.starts_with("invalid: NOT linearizable as a cas-register (4 ops, 1 keys"));
+        assert!(text.starts_with("invalid: NOT linearizable as a cas-register (4 ops, 1 key,"));
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["valid"], json!(false));
         assert_eq!(json["counterexample"]["op"]["f"], json!("read"));
@@ -616,6 +681,129 @@ mod tests {
             assert_eq!(m.name().parse::<ModelKind>(), Ok(m));
             assert_eq!(serde_json::to_value(m).unwrap(), json!(m.name()));
         }
-        assert!("mutex".parse::<ModelKind>().is_err());
+        let e = "queue".parse::<ModelKind>().unwrap_err();
+        assert_eq!(
+            e,
+            "unknown model \"queue\" (known: register, cas-register, kv, multi-register, mutex)"
+        );
+    }
+
+    #[test]
+    fn kv_multi_register_and_mutex_histories() {
+        use ModelKind::{Kv, MultiRegister as Multi, Mutex};
+        use Validity::{Invalid, Valid};
+        let table: &[(&str, ModelKind, &str, Validity)] = &[
+            (
+                "kv: appends per key, read sees both",
+                Kv,
+                "p1 invoke append [\"a\", 1]; p1 ok append [\"a\", 1]; \
+                 p2 invoke append [\"b\", 9]; p2 ok append [\"b\", 9]; \
+                 p1 invoke append [\"a\", 2]; p1 ok append [\"a\", 2]; \
+                 p3 invoke read [\"a\", null]; p3 ok read [\"a\", [1, 2]]",
+                Valid,
+            ),
+            (
+                "kv: concurrent appends, either order",
+                Kv,
+                "p1 invoke append [\"a\", 1]; p2 invoke append [\"a\", 2]; \
+                 p1 ok append [\"a\", 1]; p2 ok append [\"a\", 2]; \
+                 p3 invoke read [\"a\", null]; p3 ok read [\"a\", [2, 1]]",
+                Valid,
+            ),
+            (
+                "kv: a read loses a completed append",
+                Kv,
+                "p1 invoke append [\"a\", 1]; p1 ok append [\"a\", 1]; \
+                 p1 invoke append [\"a\", 2]; p1 ok append [\"a\", 2]; \
+                 p3 invoke read [\"a\", null]; p3 ok read [\"a\", [2]]",
+                Invalid,
+            ),
+            (
+                "kv: an info append may or may not show",
+                Kv,
+                "p1 invoke append [\"a\", 1]; p1 info append [\"a\", 1]; \
+                 p3 invoke read [\"a\", null]; p3 ok read [\"a\", null]; \
+                 p3 invoke read [\"a\", null]; p3 ok read [\"a\", [1]]",
+                Valid,
+            ),
+            (
+                "kv: write, cas and read on two keys",
+                Kv,
+                "p1 invoke write [1, 5]; p1 ok write [1, 5]; \
+                 p2 invoke cas [1, [5, 6]]; p2 ok cas [1, [5, 6]]; \
+                 p2 invoke write [2, 5]; p2 ok write [2, 5]; \
+                 p1 invoke read [1, null]; p1 ok read [1, 6]",
+                Valid,
+            ),
+            (
+                "kv: cas from a value another key holds",
+                Kv,
+                "p1 invoke write [1, 5]; p1 ok write [1, 5]; \
+                 p2 invoke cas [2, [5, 6]]; p2 ok cas [2, [5, 6]]",
+                Invalid,
+            ),
+            (
+                "multi-register: a txn reads its writes, registers start at 0",
+                Multi,
+                "p1 invoke txn [[\"write\", \"x\", 1], [\"read\", \"y\", null]]; \
+                 p1 ok txn [[\"write\", \"x\", 1], [\"read\", \"y\", 0]]; \
+                 p2 invoke txn [[\"read\", \"x\", null], [\"read\", \"y\", null]]; \
+                 p2 ok txn [[\"read\", \"x\", 1], [\"read\", \"y\", 0]]",
+                Valid,
+            ),
+            (
+                "multi-register: a torn txn (x written, y not)",
+                Multi,
+                "p1 invoke txn [[\"write\", \"x\", 1], [\"write\", \"y\", 1]]; \
+                 p2 invoke txn [[\"read\", \"x\", null], [\"read\", \"y\", null]]; \
+                 p2 ok txn [[\"read\", \"x\", 1], [\"read\", \"y\", 0]]; \
+                 p1 ok txn [[\"write\", \"x\", 1], [\"write\", \"y\", 1]]",
+                Invalid,
+            ),
+            (
+                "multi-register: an info txn's writes may take effect",
+                Multi,
+                "p1 invoke txn [[\"write\", \"x\", 3]]; p1 info txn null; \
+                 p2 invoke txn [[\"read\", \"x\", null]]; p2 ok txn [[\"read\", \"x\", 3]]",
+                Valid,
+            ),
+            (
+                "mutex: acquire, release, acquire",
+                Mutex,
+                "p1 invoke acquire; p1 ok acquire; p1 invoke release; p1 ok release; \
+                 p2 invoke acquire; p2 ok acquire",
+                Valid,
+            ),
+            (
+                "mutex: two holders at once",
+                Mutex,
+                "p1 invoke acquire; p1 ok acquire; p2 invoke acquire; p2 ok acquire",
+                Invalid,
+            ),
+            (
+                "mutex: a failed release and an info acquire constrain nothing",
+                Mutex,
+                "p1 invoke release; p1 fail release; p2 invoke acquire; p2 info acquire; \
+                 p3 invoke acquire; p3 ok acquire",
+                Valid,
+            ),
+            (
+                "mutex: release of a free lock",
+                Mutex,
+                "p1 invoke acquire; p1 ok acquire; p1 invoke release; p1 ok release; \
+                 p2 invoke release; p2 ok release",
+                Invalid,
+            ),
+        ];
+        for (name, model, text, want) in table {
+            // Independence is the model's choice, whatever the options say.
+            let opts = CheckOptions {
+                independent: model.keyed() != Some(true),
+                ..CheckOptions::for_model(*model)
+            };
+            let report = check(&history(text), &opts);
+            assert_eq!(report.valid, *want, "{name}: {report}");
+            assert_eq!(report.model, model.name(), "{name}");
+        }
     }
 }

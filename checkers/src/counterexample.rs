@@ -64,12 +64,13 @@ impl OpSummary {
         }
     }
 
-    /// `write 2`, `read 4`, `cas 1→2`.
-    fn short(&self) -> String {
+    /// `write 2`, `read 4`, `cas 1→2`; `acquire` for an op that carries no value.
+    pub fn short(&self) -> String {
         match (self.f.as_str(), self.value()) {
             ("cas", Value::Array(pair)) if pair.len() == 2 => {
                 format!("cas {}→{}", pair[0], pair[1])
             }
+            (f, Value::Null) if f != "read" => f.to_string(),
             (f, v) => format!("{f} {v}"),
         }
     }
@@ -113,6 +114,13 @@ impl fmt::Display for Counterexample {
         match op.f.as_str() {
             "read" => write!(f, "read by {at} returned {}", op.value())?,
             "write" | "cas" => write!(f, "{} by {at} succeeded", op.short())?,
+            _ if op
+                .completion_value
+                .as_ref()
+                .is_none_or(|c| *c == op.invoke_value) =>
+            {
+                write!(f, "{} by {at} succeeded", op.short())?
+            }
             other => write!(
                 f,
                 "{other} {} by {at} returned {}",

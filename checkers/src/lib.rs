@@ -15,8 +15,10 @@
 //! - [`linear`]: one key's check, [`check_key`], from operations to a [`KeyResult`].
 //! - `wgl` (private): the WGL search itself (entry list, undo stack, memoisation), and
 //!   `memo` (private): its memo cache, within the memory budget.
-//! - [`model`]: the [`Model`] trait (one `step`); [`models`]: [`Register`], [`CasRegister`].
-//! - [`counterexample`]: [`Counterexample`], printed and serialized.
+//! - [`model`]: the [`Model`] trait (one `step`); [`models`]: [`Register`], [`CasRegister`],
+//!   [`Kv`], [`MultiRegister`], [`Mutex`].
+//! - [`counterexample`]: [`Counterexample`], printed and serialized; [`report_html`]:
+//!   [`render_html`], a report as a self-contained HTML page (timeline, prefix, states).
 //! - [`budget`]: [`Budget`], time and memory limits shared by the keys of one check.
 //! - [`error`]: [`CheckError`], [`ModelError`]: why a history could not be checked.
 //!
@@ -46,12 +48,15 @@ pub mod budget;
 pub mod check;
 pub mod counterexample;
 pub mod error;
+#[doc(hidden)]
+pub mod gen;
 pub mod independent;
 pub mod linear;
 mod memo;
 pub mod model;
 pub mod models;
 pub mod operation;
+pub mod report_html;
 pub mod verdict;
 mod wgl;
 
@@ -62,6 +67,7 @@ pub use error::{CheckError, ModelError};
 pub use independent::{check_keys, split, KeyHistory};
 pub use linear::{check_key, KeyResult};
 pub use model::Model;
-pub use models::{CasRegister, Register, RegisterOp};
+pub use models::{CasRegister, Kv, MultiRegister, Mutex, Register, RegisterOp};
 pub use operation::{operations, Operation, Outcome};
+pub use report_html::render_html;
 pub use verdict::Validity;

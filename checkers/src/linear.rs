@@ -1,8 +1,9 @@
 //! Linearizability of one register (one key): from paired operations to a verdict.
 //!
 //! Drops what constrains nothing (`fail` ops: they did not happen; ops the model drops, such
-//! as indeterminate reads), hands the rest to the WGL search (`wgl.rs`), and turns what it
-//! finds into a [`KeyResult`] with a [`Counterexample`] a person can read.
+//! as indeterminate reads; indeterminate ops the model's [`Model::simplify`] shows cannot
+//! matter), hands the rest to the WGL search (`wgl.rs`), and turns what it finds into a
+//! [`KeyResult`] with a [`Counterexample`] a person can read.
 
 use crate::budget::Budget;
 use crate::counterexample::{Counterexample, LinearizedOp, OpSummary};
@@ -64,6 +65,24 @@ pub fn check_key<M: Model>(mut model: M, ops: &[Operation], budget: &Budget) -> 
                 origin.push(op);
             }
         }
+    }
+    // Indeterminate ops the model can do without (see its `simplify` for why each is sound).
+    let shapes: Vec<(M::Op, bool)> = search_ops
+        .iter()
+        .map(|o| (o.op.clone(), o.end.is_none()))
+        .collect();
+    let keep = model.simplify(&shapes);
+    if keep.len() == search_ops.len() && keep.iter().any(|k| !k) {
+        let mut i = 0;
+        search_ops.retain(|o| {
+            i += 1;
+            keep[i - 1] || o.end.is_some()
+        });
+        let mut i = 0;
+        origin.retain(|o| {
+            i += 1;
+            keep[i - 1] || o.outcome == Outcome::Ok
+        });
     }
     match wgl::search(&model, &search_ops, budget) {
         SearchResult::Linearizable => KeyResult {

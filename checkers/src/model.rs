@@ -1,5 +1,10 @@
 //! The `Model` trait: the sequential specification an operation history is checked against.
 //!
+//! **Change note (search engine rework):** `Op` now also needs `Eq + Hash` (the search groups
+//! identical indeterminate ops: they are interchangeable), and the trait gained two optional
+//! methods with safe defaults, [`Model::read_only`] and [`Model::simplify`], which let the
+//! search prune. A model that does not override them is checked exactly as before.
+//!
 //! A model is Knossos's single `step`: given a state and an op, the state after it, or `None`
 //! when the op cannot happen in that state (a read of 2 when the register holds 1). It is
 //! pure; the search calls it many times, from many states, in many orders.
@@ -28,7 +33,7 @@ use std::hash::Hash;
 /// /// `add n` adds n; `read` returns the total.
 /// struct Counter;
 ///
-/// #[derive(Clone, Debug)]
+/// #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 /// enum Op { Add(i64), Read(i64) }
 ///
 /// impl Model for Counter {
@@ -76,8 +81,9 @@ use std::hash::Hash;
 /// assert_eq!(result.valid, Validity::Invalid);
 /// ```
 pub trait Model {
-    /// The model's own form of one operation, made by [`Model::prepare`].
-    type Op: Clone + Debug;
+    /// The model's own form of one operation, made by [`Model::prepare`]. Equal ops must
+    /// behave equally under [`Model::step`] (derived `Eq`/`Hash` do).
+    type Op: Clone + Debug + Eq + Hash;
     /// A state of the model. Small and cheap to clone and hash: the search stores many.
     type State: Clone + Eq + Hash + Debug;
 
@@ -104,4 +110,22 @@ pub trait Model {
 
     /// A state as JSON, for counterexamples.
     fn show(&self, state: &Self::State) -> Value;
+
+    /// `true` only if `op` never changes the state: whenever `step(s, op)` is `Some`, it is
+    /// `Some(s)` (a read). The search then linearizes such an op as soon as the model allows,
+    /// without trying the alternatives: doing it at once is never worse. Default: `false`
+    /// (always safe; returning `true` for an op that can change the state would be a lie).
+    fn read_only(&self, op: &Self::Op) -> bool {
+        let _ = op;
+        false
+    }
+
+    /// Drops indeterminate ops that cannot matter to the verdict. `ops` are the ops to search,
+    /// each with `true` when it is indeterminate (`info`: optional, never returns). Returns,
+    /// per op, whether to keep it. Only indeterminate ops may be dropped, and only when the
+    /// model can argue that any linearization using the op can do without it. Default: keep
+    /// all.
+    fn simplify(&self, ops: &[(Self::Op, bool)]) -> Vec<bool> {
+        vec![true; ops.len()]
+    }
 }

@@ -4,44 +4,56 @@
 //!
 //! A history is linearizable if its ops can be put in one order that (1) the model accepts
 //! and (2) respects real time: if `a` returned before `b` was invoked, `a` comes first. The
-//! search walks a list of *entries* (each op's call and return, in real-time order) and
-//! builds the order from the front:
-//!
-//! - at a **call** entry, it tries to linearize that op next: if the model accepts it from the
-//!   current state, and the pair (set of linearized ops, new state) was never seen before,
-//!   the op is lifted out of the list (call and return), pushed on the undo stack, and the
-//!   scan restarts at the head of the list;
-//! - at a **return** entry of an op not yet linearized, no order that continues the current
-//!   prefix can respect real time (the op must come before every op invoked after this
-//!   point), so the search undoes the last choice and tries the next call after it.
-//!
-//! It succeeds when every `ok` op is linearized, and fails when it must undo with an empty
-//! stack. The memo cache makes it cut any prefix whose (set, state) it has already explored.
-//!
-//! ## Indeterminate ops
-//!
-//! An `info` op (or one never completed) may take effect at any time after its invocation,
-//! or never. It gets a call entry and **no return entry**: its return is at infinity, so
-//! nothing ever forces it to be linearized. It may be linearized wherever the model allows,
-//! or left out: the search succeeds once every `ok` op is in, whatever `info` ops remain,
-//! because linearizing them after everything else would be observed by nobody.
+//! search builds the order from the front, depth first. A *configuration* is what a prefix of
+//! the order leaves: the set `L` of ops linearized, the model state, and which indeterminate
+//! ops were used. From a configuration, the ops that may come next are the ones not in `L`
+//! that were invoked no later than the earliest return `m` of an `ok` op not in `L` (an op
+//! invoked after `m` returned must follow `m`). The search tries them, `ok` ops first in order
+//! of invocation, then the indeterminate ones; it succeeds when every `ok` op is in `L`, and
+//! a configuration from which nothing works is a dead end (the furthest one makes the
+//! counterexample). Configurations already explored are cut (the memo, `memo.rs`).
 //!
 //! ## Ties
 //!
-//! Entries are ordered by (instant, calls before returns, op order). A call and a return at the
-//! same instant are taken as concurrent: the conservative reading, which can only accept more
+//! An op may come next if it was invoked at or before `m`'s return: a call and a return at the
+//! same instant are taken as concurrent, the conservative reading, which can only accept more
 //! orders, never report an anomaly that did not happen. (This also covers one process's own
 //! consecutive ops stamped in the same nanosecond: they are treated as concurrent.)
 //!
-//! ## The counterexample
+//! ## Indeterminate ops, grouped
 //!
-//! When the search fails, the most informative place is the furthest it got: the latest
-//! return entry it reached without being able to linearize its op (and, at that entry, the
-//! longest prefix). That op is reported, with the prefix linearized then.
+//! An `info` op (or one never completed) may take effect at any time after its invocation, or
+//! never: it has no return, nothing ever forces it into the order, and the search succeeds
+//! whatever indeterminate ops remain (linearized after everything else, they would be
+//! observed by nobody). Equal indeterminate ops (same model op, say `write 3`) are
+//! interchangeable once invoked, so they are grouped by op into *kinds*, and the search only
+//! ever uses the earliest-invoked unused op of a kind: the configuration records how many of
+//! each kind were used, not which. This is exact, not a heuristic: two configurations with the
+//! same `ok` set have the same `m`, every op of a kind used in either was invoked by `m`, so
+//! whichever ops of the kind remain, they are equally available from then on.
+//!
+//! ## Reads go first
+//!
+//! An op the model calls [`read_only`](crate::Model::read_only) (it never changes the state)
+//! that may come next and that the model accepts now is linearized at once, without trying the
+//! alternatives: if some order from the configuration succeeds, it contains the read later;
+//! taking it out of there and putting it first changes no state (the read changes none), keeps
+//! every other op's real-time constraints (a larger `L` only moves `m` later), so it succeeds
+//! too.
+//!
+//! ## The configuration's key, compactly
+//!
+//! `ok` ops are ranked by return. With `p` the number of lowest-ranked ops all in `L`, `m` is
+//! the op of rank `p`, every op of lower rank is in `L`, and every other op in `L` was invoked
+//! by `m`'s return: it is concurrent with `m`, so there are fewer of them than processes. The
+//! memo key is `p`, the ranks of those few (`extras`, descending), the used count of each kind
+//! used, and the state: exact, and a few words long however long the history is. Its hash is
+//! kept incrementally (Zobrist: a random word per op, XORed in and out).
 
 use crate::budget::{Budget, Exhausted};
-use crate::memo::MemoCache;
+use crate::memo::{hash_of, Account, Memo};
 use crate::model::Model;
+use std::collections::HashMap;
 
 /// Check the clock and the cancel flag every this many steps.
 const STEPS_PER_CLOCK_CHECK: u64 = 4096;
@@ -73,132 +85,226 @@ pub(crate) enum SearchResult<S> {
     Exhausted(Exhausted),
 }
 
-/// A call or a return in the entry list.
-#[derive(Clone, Copy, Debug)]
-struct Entry {
-    op: u32,
-    call: bool,
+/// splitmix64: the Zobrist words.
+fn splitmix(x: &mut u64) -> u64 {
+    *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
-/// The entry list as a doubly linked list over a vector, with O(1) lift and unlift
-/// ("dancing links": an unlift reinserts entries where they were, in reverse order).
-struct Entries {
-    entries: Vec<Entry>,
+const NONE: u32 = u32::MAX;
+
+/// How the search got into a node from its parent, to undo it.
+#[derive(Clone, Copy, Debug)]
+enum Edge {
+    Root,
+    /// An `ok` op was linearized; `p` was `old_p` before.
+    Ok {
+        op: u32,
+        old_p: u32,
+    },
+    /// The next unused op of an indeterminate kind was linearized.
+    Info {
+        kind: u32,
+    },
+}
+
+/// Which child a node tries next.
+#[derive(Clone, Copy, Debug)]
+enum Cursor {
+    /// Only this read (see "Reads go first"); then nothing.
+    Forced(u32),
+    /// `ok` ops from this position of the call list; then `Info(0)`.
+    Ok(u32),
+    /// Indeterminate kinds from this one.
+    Info(u32),
+    Done,
+}
+
+struct Node<S> {
+    edge: Edge,
+    /// The state before the edge.
+    prev_state: Option<S>,
+    cursor: Cursor,
+    /// This node's step in the trail (`NONE` for the root).
+    trail: u32,
+}
+
+/// The static shape of the ops: ranks, the call list, the kinds.
+struct Shape {
+    /// `ok` op ids by rank (return order).
+    by_rank: Vec<u32>,
+    /// Rank of each op (`NONE` for indeterminate ones).
+    rank: Vec<u32>,
+    /// Return instant of each rank.
+    end_of_rank: Vec<u64>,
+    /// The call list: `ok` ops in call order, doubly linked; node `n` is the head sentinel,
+    /// `n + 1` the tail.
+    call_op: Vec<u32>,
     next: Vec<u32>,
     prev: Vec<u32>,
-    call_of: Vec<u32>,
-    return_of: Vec<Option<u32>>,
+    /// Call-list position of each op.
+    pos: Vec<u32>,
+    /// Indeterminate ops of each kind, in call order.
+    kinds: Vec<Vec<u32>>,
+    /// A Zobrist word per op.
+    zobrist: Vec<u64>,
 }
 
-impl Entries {
-    fn new<O>(ops: &[SearchOp<O>]) -> Entries {
-        // (instant, 0 for a call / 1 for a return, op): calls first at equal instants.
-        let mut keyed: Vec<(u64, u8, u32)> = Vec::with_capacity(ops.len() * 2);
-        for (i, op) in ops.iter().enumerate() {
-            keyed.push((op.start, 0, i as u32));
-            if let Some(end) = op.end {
-                keyed.push((end, 1, i as u32));
-            }
-        }
-        keyed.sort_unstable();
-        let n = keyed.len();
-        let mut call_of = vec![0; ops.len()];
-        let mut return_of = vec![None; ops.len()];
-        let entries = keyed
-            .iter()
-            .enumerate()
-            .map(|(pos, &(_, kind, op))| {
-                if kind == 0 {
-                    call_of[op as usize] = pos as u32;
-                } else {
-                    return_of[op as usize] = Some(pos as u32);
-                }
-                Entry {
-                    op,
-                    call: kind == 0,
-                }
-            })
+impl Shape {
+    fn new<O: Eq + std::hash::Hash>(ops: &[SearchOp<O>]) -> Shape {
+        let n = ops.len();
+        let mut by_rank: Vec<u32> = (0..n as u32)
+            .filter(|&i| ops[i as usize].end.is_some())
             .collect();
-        // Node n is the head sentinel, node n + 1 the end sentinel.
-        let mut e = Entries {
-            entries,
-            next: vec![0; n + 2],
-            prev: vec![0; n + 2],
-            call_of,
-            return_of,
-        };
-        // Link head → 0 → 1 → … → n-1 → end.
-        let head = n as u32;
-        let end = n as u32 + 1;
-        let mut last = head;
-        for i in 0..n as u32 {
-            e.next[last as usize] = i;
-            e.prev[i as usize] = last;
-            last = i;
+        by_rank.sort_by_key(|&i| (ops[i as usize].end, i));
+        let mut rank = vec![NONE; n];
+        for (r, &i) in by_rank.iter().enumerate() {
+            rank[i as usize] = r as u32;
         }
-        e.next[last as usize] = end;
-        e.prev[end as usize] = last;
-        e
+        let end_of_rank = by_rank
+            .iter()
+            .map(|&i| ops[i as usize].end.unwrap_or(u64::MAX))
+            .collect();
+        let mut call_op = by_rank.clone();
+        call_op.sort_by_key(|&i| (ops[i as usize].start, i));
+        let k = call_op.len() as u32;
+        let (head, tail) = (k, k + 1);
+        let mut next = vec![NONE; k as usize + 2];
+        let mut prev = vec![NONE; k as usize + 2];
+        let mut pos = vec![NONE; n];
+        let mut last = head;
+        for (p, &op) in call_op.iter().enumerate() {
+            pos[op as usize] = p as u32;
+            next[last as usize] = p as u32;
+            prev[p] = last;
+            last = p as u32;
+        }
+        next[last as usize] = tail;
+        prev[tail as usize] = last;
+        let mut kind_of: HashMap<&O, usize> = HashMap::new();
+        let mut kinds: Vec<Vec<u32>> = Vec::new();
+        let mut info: Vec<u32> = (0..n as u32)
+            .filter(|&i| ops[i as usize].end.is_none())
+            .collect();
+        info.sort_by_key(|&i| (ops[i as usize].start, i));
+        for i in info {
+            let k = *kind_of.entry(&ops[i as usize].op).or_insert_with(|| {
+                kinds.push(Vec::new());
+                kinds.len() - 1
+            });
+            kinds[k].push(i);
+        }
+        let mut seed = 0x5eed_0f_5c_a11u64;
+        let zobrist = (0..n).map(|_| splitmix(&mut seed)).collect();
+        Shape {
+            by_rank,
+            rank,
+            end_of_rank,
+            call_op,
+            next,
+            prev,
+            pos,
+            kinds,
+            zobrist,
+        }
     }
 
     fn head(&self) -> u32 {
-        self.entries.len() as u32
+        self.call_op.len() as u32
     }
 
-    fn end(&self) -> u32 {
-        self.entries.len() as u32 + 1
+    fn tail(&self) -> u32 {
+        self.call_op.len() as u32 + 1
     }
 
-    fn remove(&mut self, x: u32) {
-        let (p, n) = (self.prev[x as usize], self.next[x as usize]);
+    fn lift(&mut self, op: u32) {
+        let x = self.pos[op as usize] as usize;
+        let (p, n) = (self.prev[x], self.next[x]);
         self.next[p as usize] = n;
         self.prev[n as usize] = p;
     }
 
-    fn reinsert(&mut self, x: u32) {
+    /// Undoes the last [`Shape::lift`] still in effect ("dancing links").
+    fn unlift(&mut self, op: u32) {
+        let x = self.pos[op as usize];
         let (p, n) = (self.prev[x as usize], self.next[x as usize]);
         self.next[p as usize] = x;
         self.prev[n as usize] = x;
     }
-
-    /// Takes op's call and return out of the list.
-    fn lift(&mut self, op: usize) {
-        self.remove(self.call_of[op]);
-        if let Some(r) = self.return_of[op] {
-            self.remove(r);
-        }
-    }
-
-    /// Puts back what [`Entries::lift`] took out (must be the last lifted op still out).
-    fn unlift(&mut self, op: usize) {
-        if let Some(r) = self.return_of[op] {
-            self.reinsert(r);
-        }
-        self.reinsert(self.call_of[op]);
-    }
 }
 
-/// A fixed-size bit set over op ids.
-struct Bits(Vec<u64>);
-
-impl Bits {
-    fn new(n: usize) -> Bits {
-        Bits(vec![0; n.div_ceil(64)])
-    }
-    fn set(&mut self, i: usize) {
-        self.0[i / 64] |= 1 << (i % 64);
-    }
-    fn clear(&mut self, i: usize) {
-        self.0[i / 64] &= !(1 << (i % 64));
-    }
+/// The current configuration.
+struct Config<S> {
+    state: S,
+    /// The lowest `p` ranks are all linearized.
+    p: u32,
+    /// Other linearized ranks, descending.
+    extras: Vec<u32>,
+    /// Per kind, how many were used.
+    used: Vec<u32>,
+    /// Kinds with a nonzero count, ascending.
+    used_kinds: Vec<u32>,
+    /// Zobrist hash of the linearized `ok` ops.
+    zobrist: u64,
 }
 
-/// The furthest point the search reached: a return entry it could not pass.
-struct Frontier<S> {
-    entry: u32,
-    depth: usize,
-    blocked: usize,
-    prefix: Vec<(usize, S)>,
+impl<S> Config<S> {
+    fn apply_ok(&mut self, shape: &mut Shape, op: u32) -> u32 {
+        let old_p = self.p;
+        let r = shape.rank[op as usize];
+        if r == self.p {
+            self.p += 1;
+            while self.extras.last() == Some(&self.p) {
+                self.extras.pop();
+                self.p += 1;
+            }
+        } else {
+            let at = self.extras.partition_point(|&x| x > r);
+            self.extras.insert(at, r);
+        }
+        shape.lift(op);
+        self.zobrist ^= shape.zobrist[op as usize];
+        old_p
+    }
+
+    fn undo_ok(&mut self, shape: &mut Shape, op: u32, old_p: u32) {
+        let r = shape.rank[op as usize];
+        if r == old_p {
+            for q in (old_p + 1..self.p).rev() {
+                self.extras.push(q);
+            }
+            self.p = old_p;
+        } else {
+            let at = self.extras.partition_point(|&x| x > r);
+            self.extras.remove(at);
+        }
+        shape.unlift(op);
+        self.zobrist ^= shape.zobrist[op as usize];
+    }
+
+    /// Uses the next op of `kind`; returns its id.
+    fn apply_info(&mut self, shape: &Shape, kind: u32) -> u32 {
+        let k = kind as usize;
+        let op = shape.kinds[k][self.used[k] as usize];
+        self.used[k] += 1;
+        if self.used[k] == 1 {
+            let at = self.used_kinds.partition_point(|&x| x < kind);
+            self.used_kinds.insert(at, kind);
+        }
+        op
+    }
+
+    fn undo_info(&mut self, kind: u32) {
+        let k = kind as usize;
+        self.used[k] -= 1;
+        if self.used[k] == 0 {
+            let at = self.used_kinds.partition_point(|&x| x < kind);
+            self.used_kinds.remove(at);
+        }
+    }
 }
 
 /// Searches for a linearization of `ops` (the `ok` ops and the indeterminate ones of one
@@ -208,100 +314,281 @@ pub(crate) fn search<M: Model>(
     ops: &[SearchOp<M::Op>],
     budget: &Budget,
 ) -> SearchResult<M::State> {
-    let mut entries = Entries::new(ops);
-    let mut remaining_ok = ops.iter().filter(|o| o.end.is_some()).count();
-    let mut bits = Bits::new(ops.len());
-    let mut cache = MemoCache::new(bits.0.len(), budget);
-    let mut stack: Vec<(usize, M::State)> = Vec::new();
-    let mut state = model.init();
-    let mut frontier: Option<Frontier<M::State>> = None;
-    let mut entry = entries.next[entries.head() as usize];
-    let mut steps: u64 = 0;
-
-    loop {
-        if remaining_ok == 0 {
-            return SearchResult::Linearizable;
-        }
-        if steps % STEPS_PER_CLOCK_CHECK == 0 {
-            if let Err(e) = budget.check_time() {
-                return SearchResult::Exhausted(e);
-            }
-        }
-        steps += 1;
-
-        // The end sentinel cannot be reached while an `ok` op is unlinearized (its return is
-        // still in the list, ahead); if it were, undoing is the sound move.
-        let at_end = entry == entries.end();
-        if !at_end && entries.entries[entry as usize].call {
-            let op = entries.entries[entry as usize].op as usize;
-            if let Some(next_state) = model.step(&state, &ops[op].op) {
-                bits.set(op);
-                match cache.insert(&bits.0, &next_state) {
-                    Err(e) => return SearchResult::Exhausted(e),
-                    Ok(true) => {
-                        stack.push((op, std::mem::replace(&mut state, next_state)));
-                        entries.lift(op);
-                        if ops[op].end.is_some() {
-                            remaining_ok -= 1;
-                        }
-                        entry = entries.next[entries.head() as usize];
-                        continue;
-                    }
-                    Ok(false) => bits.clear(op),
-                }
-            }
-            entry = entries.next[entry as usize];
-            continue;
-        }
-
-        // A return: the current prefix cannot be extended past it. Note how far we got.
-        if !at_end {
-            let further = frontier
-                .as_ref()
-                .is_none_or(|f| (entry, stack.len()) > (f.entry, f.depth));
-            if further {
-                frontier = Some(Frontier {
-                    entry,
-                    depth: stack.len(),
-                    blocked: entries.entries[entry as usize].op as usize,
-                    prefix: prefix_of(&stack, &state),
-                });
-            }
-        }
-        let Some((op, previous)) = stack.pop() else {
-            return match frontier {
-                Some(f) => SearchResult::NotLinearizable {
-                    blocked: f.blocked,
-                    prefix: f.prefix,
-                },
-                // Unreachable (failing means undoing at a return entry, which sets the
-                // frontier); a sound answer all the same, as some `ok` op is left out.
-                None => SearchResult::NotLinearizable {
-                    blocked: ops.iter().position(|o| o.end.is_some()).unwrap_or(0),
-                    prefix: Vec::new(),
-                },
-            };
-        };
-        state = previous;
-        bits.clear(op);
-        entries.unlift(op);
-        if ops[op].end.is_some() {
-            remaining_ok += 1;
-        }
-        entry = entries.next[entries.call_of[op] as usize];
-    }
+    Search::new(model, ops, budget).run()
 }
 
-/// The linearized ops on the stack with the state after each.
-fn prefix_of<S: Clone>(stack: &[(usize, S)], state: &S) -> Vec<(usize, S)> {
-    // stack[i] holds op i and the state *before* it; the state after it is the next entry's
-    // "before", or the current state for the last.
-    stack
-        .iter()
-        .enumerate()
-        .map(|(i, (op, _))| {
-            let after = stack.get(i + 1).map_or(state, |(_, before)| before);
-            (*op, after.clone())
-        })
-        .collect()
+struct Search<'a, M: Model> {
+    model: &'a M,
+    ops: &'a [SearchOp<M::Op>],
+    shape: Shape,
+    config: Config<M::State>,
+    memo: Memo<'a, M::State>,
+    /// Linearized steps, each `(op, parent step, state after)`: the prefixes of the nodes on
+    /// the stack and of the frontier, shared.
+    trail: Vec<(u32, u32, M::State)>,
+    trail_account: Account<'a>,
+    nodes: Vec<Node<M::State>>,
+    /// The furthest dead end: `(p, depth, the blocked op, its trail step)`.
+    frontier: Option<(u32, usize, u32, u32)>,
+    budget: &'a Budget,
+}
+
+impl<'a, M: Model> Search<'a, M> {
+    fn new(model: &'a M, ops: &'a [SearchOp<M::Op>], budget: &'a Budget) -> Self {
+        let shape = Shape::new(ops);
+        let kinds = shape.kinds.len();
+        Search {
+            model,
+            ops,
+            shape,
+            config: Config {
+                state: model.init(),
+                p: 0,
+                extras: Vec::new(),
+                used: vec![0; kinds],
+                used_kinds: Vec::new(),
+                zobrist: 0,
+            },
+            memo: Memo::new(budget),
+            trail: Vec::new(),
+            trail_account: Account::new(budget),
+            nodes: Vec::new(),
+            frontier: None,
+            budget,
+        }
+    }
+
+    /// The return instant of `m`, the earliest-returning `ok` op not linearized.
+    fn m_end(&self) -> u64 {
+        self.shape.end_of_rank[self.config.p as usize]
+    }
+
+    /// The first cursor of the current configuration.
+    fn first_cursor(&self) -> Cursor {
+        let m_end = self.m_end();
+        let mut x = self.shape.next[self.shape.head() as usize];
+        while x != self.shape.tail() {
+            let op = self.shape.call_op[x as usize];
+            let o = &self.ops[op as usize];
+            if o.start > m_end {
+                break;
+            }
+            if self.model.read_only(&o.op) && self.model.step(&self.config.state, &o.op).is_some() {
+                return Cursor::Forced(op);
+            }
+            x = self.shape.next[x as usize];
+        }
+        Cursor::Ok(self.shape.next[self.shape.head() as usize])
+    }
+
+    /// The next child of the top node to try: `Ok(op)` or `Err(kind)`; advances its cursor.
+    fn next_child(&mut self) -> Option<Result<u32, u32>> {
+        let m_end = self.m_end();
+        let top = self.nodes.len() - 1;
+        loop {
+            match self.nodes[top].cursor {
+                Cursor::Done => return None,
+                Cursor::Forced(op) => {
+                    self.nodes[top].cursor = Cursor::Done;
+                    return Some(Ok(op));
+                }
+                Cursor::Ok(x) => {
+                    if x == self.shape.tail() {
+                        self.nodes[top].cursor = Cursor::Info(0);
+                        continue;
+                    }
+                    let op = self.shape.call_op[x as usize];
+                    if self.ops[op as usize].start > m_end {
+                        self.nodes[top].cursor = Cursor::Info(0);
+                        continue;
+                    }
+                    self.nodes[top].cursor = Cursor::Ok(self.shape.next[x as usize]);
+                    return Some(Ok(op));
+                }
+                Cursor::Info(k) => {
+                    let mut k = k as usize;
+                    while k < self.shape.kinds.len() {
+                        let used = self.config.used[k] as usize;
+                        if let Some(&op) = self.shape.kinds[k].get(used) {
+                            if self.ops[op as usize].start <= m_end {
+                                self.nodes[top].cursor = Cursor::Info(k as u32 + 1);
+                                return Some(Err(k as u32));
+                            }
+                        }
+                        k += 1;
+                    }
+                    self.nodes[top].cursor = Cursor::Done;
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn run(mut self) -> SearchResult<M::State> {
+        let r = self.run_inner();
+        if std::env::var_os("SQUALL_WGL_STATS").is_some() {
+            eprintln!(
+                "stats: ops {} kinds {} memo {} MiB trail {}",
+                self.ops.len(),
+                self.shape.kinds.len(),
+                self.memo.bytes() >> 20,
+                self.trail.len()
+            );
+        }
+        r
+    }
+
+    fn run_inner(&mut self) -> SearchResult<M::State> {
+        let n_ok = self.shape.by_rank.len() as u32;
+        self.nodes.push(Node {
+            edge: Edge::Root,
+            prev_state: None,
+            cursor: Cursor::Done,
+            trail: NONE,
+        });
+        if n_ok == 0 {
+            return SearchResult::Linearizable;
+        }
+        self.nodes[0].cursor = self.first_cursor();
+        let mut steps: u64 = 0;
+        loop {
+            if steps % STEPS_PER_CLOCK_CHECK == 0 {
+                if let Err(e) = self.budget.check_time() {
+                    return SearchResult::Exhausted(e);
+                }
+            }
+            steps += 1;
+            let Some(child) = self.next_child() else {
+                // A dead end: note how far it got, then undo the edge into it.
+                self.dead_end();
+                if self.nodes.len() == 1 {
+                    return self.failure();
+                }
+                self.pop();
+                continue;
+            };
+            let op = match child {
+                Ok(op) | Err(op) => op,
+            };
+            let model_op = match child {
+                Ok(op) => &self.ops[op as usize].op,
+                Err(kind) => {
+                    &self.ops[self.shape.kinds[kind as usize]
+                        [self.config.used[kind as usize] as usize]
+                        as usize]
+                        .op
+                }
+            };
+            let Some(next_state) = self.model.step(&self.config.state, model_op) else {
+                continue;
+            };
+            let edge = match child {
+                Ok(_) => Edge::Ok {
+                    op,
+                    old_p: self.config.apply_ok(&mut self.shape, op),
+                },
+                Err(kind) => {
+                    self.config.apply_info(&self.shape, kind);
+                    Edge::Info { kind }
+                }
+            };
+            let c = &self.config;
+            let hash = c.zobrist ^ hash_of(&next_state).rotate_left(29);
+            match self
+                .memo
+                .insert(hash, c.p, &next_state, &c.extras, &c.used, &c.used_kinds)
+            {
+                Err(e) => return SearchResult::Exhausted(e),
+                Ok(false) => {
+                    self.undo(edge);
+                    continue;
+                }
+                Ok(true) => {}
+            }
+            if self.config.p == n_ok {
+                return SearchResult::Linearizable;
+            }
+            let linearized = match edge {
+                Edge::Info { kind } => {
+                    self.shape.kinds[kind as usize][self.config.used[kind as usize] as usize - 1]
+                }
+                _ => op,
+            };
+            if let Err(e) = self.trail_account.reserve(&mut self.trail, 1) {
+                return SearchResult::Exhausted(e);
+            }
+            let parent = self.nodes.last().map_or(NONE, |n| n.trail);
+            self.trail.push((linearized, parent, next_state.clone()));
+            let prev_state = std::mem::replace(&mut self.config.state, next_state);
+            self.nodes.push(Node {
+                edge,
+                prev_state: Some(prev_state),
+                cursor: Cursor::Done,
+                trail: self.trail.len() as u32 - 1,
+            });
+            let cursor = self.first_cursor();
+            if let Some(top) = self.nodes.last_mut() {
+                top.cursor = cursor;
+            }
+        }
+    }
+
+    fn undo(&mut self, edge: Edge) {
+        match edge {
+            Edge::Root => {}
+            Edge::Ok { op, old_p } => self.config.undo_ok(&mut self.shape, op, old_p),
+            Edge::Info { kind } => self.config.undo_info(kind),
+        }
+    }
+
+    /// Leaves the top node for its parent.
+    fn pop(&mut self) {
+        let Some(node) = self.nodes.pop() else {
+            return;
+        };
+        if let Some(prev) = node.prev_state {
+            self.config.state = prev;
+        }
+        self.undo(node.edge);
+        // Its trail step is no longer needed unless the frontier holds it.
+        let kept = self.frontier.is_some_and(|f| f.3 == node.trail);
+        if !kept && node.trail != NONE && node.trail as usize + 1 == self.trail.len() {
+            self.trail.pop();
+        }
+    }
+
+    /// Notes the top node as a dead end, if it is the furthest yet.
+    fn dead_end(&mut self) {
+        let p = self.config.p;
+        let depth = self.nodes.len();
+        let further = self
+            .frontier
+            .is_none_or(|(fp, fd, _, _)| (p, depth) > (fp, fd));
+        if further {
+            let blocked = self.shape.by_rank[p as usize];
+            let trail = self.nodes.last().map_or(NONE, |n| n.trail);
+            self.frontier = Some((p, depth, blocked, trail));
+        }
+    }
+
+    fn failure(&self) -> SearchResult<M::State> {
+        let Some((_, _, blocked, mut step)) = self.frontier else {
+            // Unreachable: failing means the root was a dead end, which sets the frontier.
+            return SearchResult::NotLinearizable {
+                blocked: self.shape.by_rank.first().map_or(0, |&o| o as usize),
+                prefix: Vec::new(),
+            };
+        };
+        let mut prefix = Vec::new();
+        while step != NONE {
+            let (op, parent, ref state) = self.trail[step as usize];
+            prefix.push((op as usize, state.clone()));
+            step = parent;
+        }
+        prefix.reverse();
+        SearchResult::NotLinearizable {
+            blocked: blocked as usize,
+            prefix,
+        }
+    }
 }

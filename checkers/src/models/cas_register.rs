@@ -61,6 +61,15 @@ impl Model for CasRegister {
     fn show(&self, state: &u32) -> Value {
         self.values.value(*state)
     }
+
+    fn read_only(&self, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_))
+    }
+
+    /// See [`register::simplify`] for why this is sound.
+    fn simplify(&self, ops: &[(RegisterOp, bool)]) -> Vec<bool> {
+        register::simplify(self.initial, ops)
+    }
 }
 
 #[cfg(test)]
