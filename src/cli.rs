@@ -30,6 +30,20 @@ pub enum Command {
     /// Measure the runner: throughput and scheduling lag against an in-process no-op system,
     /// and the delay from a planned partition to it being in force.
     Bench(BenchArgs),
+    /// Check what this host supports: KVM, cloud-hypervisor, TAP devices, qdiscs, etcd;
+    /// `--env cloud-hypervisor` also takes a throwaway VM through its lifecycle.
+    Doctor(crate::doctor::DoctorArgs),
+    /// Guest images for the cloud-hypervisor environment.
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+/// `squall image ...`
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Build (or reuse, cached by content hash) a guest image: Debian's cloud kernel, busybox,
+    /// the system's binary and its libraries, and squall's init.
+    Build(crate::image::ImageBuildArgs),
 }
 
 /// Options of a test (shared by `run` and `plan`). Each overrides the test file's value.
@@ -87,6 +101,13 @@ pub struct TestArgs {
     /// How long the cluster may take to become ready [default: 30s].
     #[arg(long, value_parser = parse_duration)]
     pub ready_timeout: Option<Duration>,
+    /// Where the nodes run: local (processes in network namespaces) or cloud-hypervisor
+    /// (VMs; needs `squall image build --system etcd` first) [default: local].
+    #[arg(long)]
+    pub env: Option<String>,
+    /// The cloud-hypervisor binary [default: cloud-hypervisor on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub cloud_hypervisor: Option<PathBuf>,
 }
 
 impl TestArgs {
@@ -111,8 +132,12 @@ impl TestArgs {
             healthy_duration,
             quiet,
             store,
-            ready_timeout
+            ready_timeout,
+            env
         );
+        if let Some(p) = &self.cloud_hypervisor {
+            c.cloud_hypervisor = Some(p.clone());
+        }
         if let Some(n) = &self.name {
             c.name = Some(n.clone());
         }
@@ -200,6 +225,12 @@ pub fn rerun_command(seed: u64, cfg: &TestConfig) -> String {
     }
     if let Some(e) = &cfg.etcd {
         opt("etcd", e.display().to_string());
+    }
+    if cfg.env != def.env {
+        opt("env", cfg.env.clone());
+    }
+    if let Some(p) = &cfg.cloud_hypervisor {
+        opt("cloud-hypervisor", p.display().to_string());
     }
     if cfg.ready_timeout != def.ready_timeout {
         opt("ready-timeout", d(cfg.ready_timeout));

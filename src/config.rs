@@ -53,6 +53,10 @@ pub struct TestConfig {
     /// How long the cluster may take to become ready.
     #[serde(with = "duration_text")]
     pub ready_timeout: Duration,
+    /// Where the nodes run: `local` or `cloud-hypervisor`.
+    pub env: String,
+    /// The cloud-hypervisor binary (default: `cloud-hypervisor` on PATH).
+    pub cloud_hypervisor: Option<PathBuf>,
 }
 
 impl Default for TestConfig {
@@ -75,6 +79,8 @@ impl Default for TestConfig {
             store: PathBuf::from("store"),
             etcd: None,
             ready_timeout: Duration::from_secs(30),
+            env: "local".into(),
+            cloud_hypervisor: None,
         }
     }
 }
@@ -129,6 +135,12 @@ impl TestConfig {
             bail!(
                 "unknown read mode {:?} (known: linearizable, serializable)",
                 self.read_mode
+            );
+        }
+        if !["local", "cloud-hypervisor"].contains(&self.env.as_str()) {
+            bail!(
+                "unknown environment {:?} (known: local, cloud-hypervisor)",
+                self.env
             );
         }
         if !(1..=50).contains(&self.nodes) {

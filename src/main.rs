@@ -15,7 +15,9 @@ mod check;
 mod clean;
 mod cli;
 mod config;
+mod doctor;
 mod env;
+mod image;
 mod log;
 mod plan;
 mod recorder;
@@ -25,6 +27,7 @@ mod runner;
 mod store;
 mod systems;
 mod timer;
+mod vm;
 
 use clap::Parser;
 use run::exit;
@@ -61,6 +64,8 @@ fn main() {
         cli::Command::Check(args) => check::check(args),
         cli::Command::Clean => clean::clean(),
         cli::Command::Bench(args) => bench::bench(args),
+        cli::Command::Doctor(args) => doctor::doctor(args),
+        cli::Command::Image(cli::ImageCommand::Build(args)) => image::build_cmd(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -106,11 +106,34 @@ fn create_env(
     for name in &plan.names {
         logs.push(dir.node_log(name)?);
     }
+    if cfg.env == "cloud-hypervisor" {
+        let ch = crate::vm::locate_ch(cfg.cloud_hypervisor.as_deref())?;
+        let cache = std::path::Path::new(crate::image::DEFAULT_CACHE);
+        let image = match crate::image::find(&cfg.system, cache) {
+            Some(image) => image,
+            None => {
+                say(format!(
+                    "no {} guest image in {}: building one (as `squall image build --system {}`)",
+                    cfg.system,
+                    cache.display(),
+                    cfg.system
+                ));
+                crate::image::build(&cfg.system, cache)?
+            }
+        };
+        let opts = crate::vm::VmOptions::new(ch, crate::vm::BootFiles::from(&image));
+        say(format!(
+            "creating {} VMs (run {run_id}, image {}): hub squall-{run_id}-hub, {}",
+            plan.names.len(),
+            image.hash,
+            opts.ch_binary.display()
+        ));
+        return Ok(crate::vm::create(&run_id, plan.names.clone(), logs, &opts)?);
+    }
     say(format!(
         "creating {} nodes (run {run_id}): namespaces squall-{run_id}-*",
         plan.names.len()
     ));
-    let _ = cfg;
     Ok(Arc::new(LocalEnv::create(
         &run_id,
         plan.names.clone(),

@@ -2,8 +2,9 @@
 //!
 //! Faults alternate with healthy windows, so the system gets the chance to recover and the
 //! checker sees behaviour both under faults and after them: a healthy window, a fault, a
-//! healthy window, ... Each fault is drawn from the chosen nemeses uniformly; durations are
-//! drawn uniformly from their ranges. No fault outlives the test phase. Pure: the same seed
+//! healthy window, ... Faults are dealt from a shuffled bag of the chosen nemeses, refilled
+//! when empty, so every kind of fault occurs before any repeats (a 30 s test with three
+//! nemeses sees all three); durations are drawn uniformly from their ranges. No fault outlives the test phase. Pure: the same seed
 //! and options give the same schedule.
 
 use crate::nemesis::Nemesis;
@@ -46,10 +47,14 @@ pub fn schedule(
         return out;
     }
     let mut now = 0u64;
+    let mut bag: Vec<usize> = Vec::new();
     loop {
         let start = now + rng.range(opts.healthy.0, opts.healthy.1);
         let len = rng.range(opts.fault.0, opts.fault.1);
-        let nemesis = nemeses[rng.below(nemeses.len() as u64) as usize];
+        if bag.is_empty() {
+            bag = rng.sample(nemeses.len(), nemeses.len());
+        }
+        let nemesis = nemeses[bag.pop().expect("refilled above")];
         let params = nemesis.generate(rng, nodes);
         // A fault needs at least its shortest length before the end of the test phase.
         if start + opts.fault.0 > opts.end {
@@ -87,9 +92,12 @@ mod tests {
             assert!(f.heal > f.start && f.heal <= 60_000);
             prev_heal = f.heal;
         }
-        let kinds: std::collections::BTreeSet<&str> =
-            s.iter().map(|f| f.nemesis.as_str()).collect();
-        assert_eq!(kinds.len(), 3);
+        // Dealt from a bag: each run of three consecutive faults has all three kinds.
+        for w in s.chunks_exact(3) {
+            let kinds: std::collections::BTreeSet<&str> =
+                w.iter().map(|f| f.nemesis.as_str()).collect();
+            assert_eq!(kinds.len(), 3, "{w:?}");
+        }
     }
 
     #[test]

@@ -898,6 +898,27 @@ fn remove_run_dir(dir: &Path) -> Result<(), EnvError> {
     fs::remove_dir(dir).map_err(|e| EnvError::io(what(), e))
 }
 
+/// Claims run id `run_id` for an environment other than [`LocalEnv`] (the VM environment):
+/// creates the run directory `/tmp/squall-<run>/` exclusively, with its owner file, so
+/// that [`clean`] leaves the run alone while this process lives and removes it after.
+pub fn claim_run_dir(run_id: &str) -> Result<PathBuf, EnvError> {
+    validate_run_id(run_id)?;
+    let dir = run_dir(run_id);
+    fs::create_dir(&dir)
+        .map_err(|e| EnvError::io(format!("create run directory {}", dir.display()), e))?;
+    let owner = dir.join(OWNER_FILE);
+    if let Err(e) = fs::write(&owner, format!("{}\n", owner_tag(std::process::id()))) {
+        let _ = fs::remove_dir_all(&dir);
+        return Err(EnvError::io(format!("write {}", owner.display()), e));
+    }
+    Ok(dir)
+}
+
+/// Removes a run directory made by [`claim_run_dir`] (its owner file last).
+pub fn release_run_dir(dir: &Path) -> Result<(), EnvError> {
+    remove_run_dir(dir)
+}
+
 /// The start time of process `pid` (field 22 of `/proc/<pid>/stat`, in clock ticks since
 /// boot): with the pid, it identifies a process even after its pid is reused. `None` if
 /// there is no such process or it has already died (a zombie waiting for its parent).

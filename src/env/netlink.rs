@@ -374,3 +374,57 @@ impl Netlink {
         )
     }
 }
+
+// Added for the VM environment and `squall doctor`.
+impl Netlink {
+    /// Sets link `name` down (`ip link set NAME down`): isolates whatever is behind it.
+    #[allow(
+        dead_code,
+        reason = "isolate is not a nemesis yet; the VM environment offers it"
+    )]
+    pub fn set_down(&mut self, name: &str) -> Result<(), EnvError> {
+        let index = self.link_index(name)?;
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        msg.header.flags = LinkFlags::empty();
+        msg.header.change_mask = LinkFlags::Up;
+        self.request(
+            &format!("set link {name} down"),
+            RouteNetlinkMessage::SetLink(msg),
+            0,
+        )
+    }
+
+    /// Whether the kernel knows queueing discipline `kind` (`tbf`, `netem`, ...): asks for
+    /// a root qdisc of that kind on link `name` *without parameters*. The kernel looks the
+    /// kind up first (loading `sch_<kind>` if it can) and answers `ENOENT` ("Specified
+    /// qdisc kind is unknown") when it has none; a known kind then rejects the missing
+    /// parameters with `EINVAL`, and nothing is created. `Ok(true)`: known; `Ok(false)`:
+    /// unknown; other errors as they come.
+    pub fn qdisc_supported(&mut self, name: &str, kind: &str) -> Result<bool, EnvError> {
+        use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage};
+        let index = self.link_index(name)?;
+        let mut msg = TcMessage::with_index(index as i32);
+        msg.header.parent = TcHandle::ROOT;
+        msg.attributes.push(TcAttribute::Kind(kind.to_string()));
+        let result = self.request(
+            &format!("probe qdisc {kind} on {name}"),
+            RouteNetlinkMessage::NewQueueDiscipline(msg.clone()),
+            NLM_F_CREATE | NLM_F_EXCL,
+        );
+        match result {
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(false),
+            Err(e) if e.errno() == Some(libc::EINVAL) => Ok(true),
+            Err(e) => Err(e),
+            Ok(()) => {
+                // A kind that needs no parameters was created: remove it again.
+                let _ = self.request(
+                    &format!("delete qdisc {kind} on {name}"),
+                    RouteNetlinkMessage::DelQueueDiscipline(msg),
+                    0,
+                );
+                Ok(true)
+            }
+        }
+    }
+}

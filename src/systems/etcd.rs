@@ -676,7 +676,7 @@ mod tests {
             };
             let etcd = Etcd::new(binary, read_mode).with_ports(free_port(), free_port());
             let dir = std::env::temp_dir().join(format!(
-                "squall-etcd-test-{}-{}",
+                "sqetcd-test-{}-{}",
                 std::process::id(),
                 etcd.client_port
             ));

@@ -1,0 +1,277 @@
+//! Guest images for VM environments (`squall image build --system etcd`): a direct-boot
+//! kernel and an initramfs whose init starts one node of the system under test.
+//!
+//! # Contract with a VM environment
+//!
+//! **Building and finding.** [`build`]`(system, cache)` builds the image, or reuses it:
+//! images are cached by a content hash of all their inputs (the kernel package file,
+//! busybox, the system's binaries and their libraries, the init script, `/etc`, the module
+//! list) in `<cache>/images/<hash>/`, which holds `bzImage`, `initramfs.cpio` (an
+//! uncompressed newc cpio) and `manifest.json`. The default cache is [`DEFAULT_CACHE`]
+//! (`/var/cache/squall`; `--cache DIR`). [`find`]`(system, cache)` returns the image last
+//! built for `system` (the hash in `<cache>/images/<system>.latest`) without building.
+//!
+//! **What is inside.** Debian's cloud kernel (`linux-image-<abi>-cloud-amd64-unsigned`:
+//! bzImage, `CONFIG_PVH=y`; ext4, serial 8250, devtmpfs built in) with its modules
+//! `virtio_pci virtio_net virtio_blk virtio_console virtio_rng vmw_vsock_virtio_transport`
+//! and their dependencies, loaded by the init; busybox (static) with its applets; the
+//! system's binaries **at the same absolute paths as on the host** (`/usr/bin/etcd`,
+//! `/usr/bin/etcdctl`), so a [`NodeCommand`] built for the host runs unchanged in the
+//! guest; their dynamic loader and libraries at the paths the loader resolved on the host;
+//! `/etc/{passwd,group,hosts,nsswitch.conf}`.
+//!
+//! **Kernel command line** ([`kernel_cmdline`] builds it; at most 2048 bytes on x86):
+//!
+//! ```text
+//! console=ttyS0 squall.name=n1 squall.ip=198.18.1.2/24 squall.gw=198.18.1.1 squall.cmd=<base64url>
+//! ```
+//!
+//! - `squall.name`: the node's name (also its hostname).
+//! - `squall.ip`: its address and prefix, set on `eth0` (the first virtio-net device).
+//!   `squall.gw`: optional; the default route's gateway (the hub side of the link).
+//! - `squall.cmd`: the node's command: base64url, no padding, of NUL-terminated strings
+//!   `<n>\0 KEY=VALUE\0 (n times) program\0 arg\0...` (see [`cmdline`] for the encoding;
+//!   its `decode_command` is the inverse).
+//! - `squall.data=/dev/vda`: optional; an ext4 block device the init mounts at `/data`
+//!   (without it `/data` is a tmpfs). The host formats the disk: [`make_data_disk`] creates
+//!   a sparse file with an empty ext4 file system (`mkfs.ext4`, e2fsprogs). Append it to
+//!   what [`kernel_cmdline`] returns: `format!("{cmdline} squall.data=/dev/vda")`.
+//!   A node's data directory in its command should then live under `/data`.
+//!
+//! **Serial console** (ttyS0; the init's output goes to `/dev/console`, i.e. the last
+//! `console=`; `hvc0` works only once `virtio_console` is loaded, so use ttyS0):
+//!
+//! - `squall: ready <name>` — exactly this, once `lo` and `eth0` are configured, `/data`
+//!   is mounted and the node's process has been started;
+//! - `squall: exited <status>` — when that process exits (128+N for signal N); the init
+//!   then idles: it never reboots or powers off, the host decides;
+//! - `squall: error <what>` — the init could not go on (no eth0 after 10 s, a bad
+//!   `squall.cmd`, a failed mount...); it idles too;
+//! - other progress lines also start with `squall: `; the node's stdout and stderr and
+//!   the kernel's messages are interleaved on the same console.
+//!
+//! # Map
+//!
+//! - [`cmdline`]: the kernel command line and `squall.cmd`'s encoding.
+//! - `build`: the file tree, the content hash, the cache; `init.sh`: the init.
+//! - `kernel`: the kernel package (apt-get download, dpkg-deb); `kmod`: modules and their
+//!   load order; `cpio`: the newc writer; `elf`: the few ELF bits needed.
+
+pub mod build;
+pub mod cmdline;
+pub mod cpio;
+pub mod elf;
+pub mod kernel;
+pub mod kmod;
+
+pub use build::{build_with, make_data_disk, BuildOptions};
+
+use crate::systems::NodeCommand;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The default cache directory (`--cache`).
+pub const DEFAULT_CACHE: &str = "/var/cache/squall";
+
+/// A built guest image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestImage {
+    /// The kernel, a bzImage.
+    pub kernel: PathBuf,
+    /// The initramfs, an uncompressed newc cpio.
+    pub initramfs: PathBuf,
+    /// The system whose node it runs (`etcd`).
+    pub system: String,
+    /// The content hash naming it (`<cache>/images/<hash>/`).
+    pub hash: String,
+}
+
+/// Builds the guest image for `system` into `cache`, or reuses the cached one with the
+/// same inputs. Downloads Debian's cloud kernel package with apt if it is not cached.
+pub fn build(system: &str, cache: &Path) -> anyhow::Result<GuestImage> {
+    let opts = BuildOptions {
+        system: system.to_string(),
+        cache: cache.to_path_buf(),
+        kernel_deb: None,
+        extra_binaries: Vec::new(),
+    };
+    Ok(build_with(&opts)?.image)
+}
+
+/// The image last built for `system` in `cache`, if it is there and complete.
+pub fn find(system: &str, cache: &Path) -> Option<GuestImage> {
+    build::find_latest(system, cache)
+}
+
+/// The kernel command line of a guest running `cmd` as node `name` at `ip/prefix`, with
+/// `gw` as its default gateway: see the module docs for the contract. The result must
+/// stay under [`cmdline::MAX_CMDLINE`] bytes; a warning is logged when it does not.
+pub fn kernel_cmdline(
+    name: &str,
+    ip: Ipv4Addr,
+    prefix: u8,
+    gw: Ipv4Addr,
+    cmd: &NodeCommand,
+) -> String {
+    let encoded = cmdline::encode_command(&cmd.program.to_string_lossy(), &cmd.args, &cmd.env);
+    let line = cmdline::cmdline(name, ip, prefix, gw, &encoded, None);
+    if line.len() >= cmdline::MAX_CMDLINE {
+        tracing::warn!(
+            node = name,
+            len = line.len(),
+            max = cmdline::MAX_CMDLINE,
+            "guest kernel command line too long; the kernel will truncate it"
+        );
+    }
+    line
+}
+
+/// Options of `squall image build`.
+#[derive(clap::Args, Debug)]
+pub struct ImageBuildArgs {
+    /// The system whose node the image runs: etcd.
+    #[arg(long)]
+    pub system: String,
+    /// The cache directory; images go to DIR/images/<hash>/.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_CACHE)]
+    pub cache: PathBuf,
+    /// Use this kernel package (.deb) instead of downloading Debian's cloud kernel.
+    #[arg(long, value_name = "FILE")]
+    pub kernel_deb: Option<PathBuf>,
+    /// Also carry this host binary (at the same path) and its libraries; repeatable.
+    #[arg(long = "binary", value_name = "PATH")]
+    pub binaries: Vec<PathBuf>,
+}
+
+/// `squall image build`: builds (or finds cached) the image and prints where it is, its
+/// size and whether it was cached. Exit code 0.
+pub fn build_cmd(args: &ImageBuildArgs) -> anyhow::Result<i32> {
+    let started = Instant::now();
+    let built = build_with(&BuildOptions {
+        system: args.system.clone(),
+        cache: args.cache.clone(),
+        kernel_deb: args.kernel_deb.clone(),
+        extra_binaries: args.binaries.clone(),
+    })?;
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let image = &built.image;
+    let (k, i) = (size(&image.kernel), size(&image.initramfs));
+    println!(
+        "image {} {}: {} in {:.1} s",
+        image.system,
+        image.hash,
+        if built.cached { "cached" } else { "built" },
+        started.elapsed().as_secs_f64()
+    );
+    println!("kernel {} ({})", image.kernel.display(), human(k));
+    println!("initramfs {} ({})", image.initramfs.display(), human(i));
+    println!("size {}", human(k + i));
+    Ok(0)
+}
+
+fn human(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn shell() -> Option<Vec<String>> {
+        for bb in ["/bin/busybox", "/usr/bin/busybox"] {
+            if Path::new(bb).is_file() {
+                return Some(vec![bb.to_string(), "sh".to_string()]);
+            }
+        }
+        Path::new("/bin/sh")
+            .is_file()
+            .then(|| vec!["/bin/sh".to_string()])
+    }
+
+    #[test]
+    fn kernel_cmdline_of_an_etcd_node_fits() {
+        use crate::systems::etcd::{Etcd, ReadMode};
+        use crate::systems::{ClusterInfo, System as _};
+        let cluster = ClusterInfo {
+            names: (1..=5).map(|i| format!("n{i}")).collect(),
+            addrs: (1..=5).map(|i| Ipv4Addr::new(198, 18, i, 2)).collect(),
+        };
+        let etcd = Etcd::new("/usr/bin/etcd".into(), ReadMode::Linearizable);
+        let cmd = etcd.node_command(0, &cluster, Path::new("/data/etcd"));
+        let line = kernel_cmdline(
+            "n1",
+            Ipv4Addr::new(198, 18, 1, 2),
+            24,
+            Ipv4Addr::new(198, 18, 1, 1),
+            &cmd,
+        );
+        assert!(line.len() < cmdline::MAX_CMDLINE, "{} bytes", line.len());
+        let value = line
+            .split(' ')
+            .find_map(|w| w.strip_prefix("squall.cmd="))
+            .unwrap();
+        let (program, args, env) = cmdline::decode_command(value).unwrap();
+        assert_eq!(program, "/usr/bin/etcd");
+        assert_eq!(args, cmd.args);
+        assert_eq!(env, cmd.env);
+    }
+
+    /// The init's own decoder (`decode_cmd` + `run_cmd` in init.sh, run by busybox sh or
+    /// the host's sh) reads back what Rust encoded: argv with empty strings, spaces,
+    /// newlines and `=`, and the environment.
+    #[test]
+    fn the_init_decodes_what_rust_encodes() {
+        let Some(sh) = shell() else {
+            eprintln!("skipped: no shell");
+            return;
+        };
+        let dir = std::env::temp_dir().join(format!("sqinit-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let init = dir.join("init.sh");
+        std::fs::write(&init, build::INIT_SH).unwrap();
+        // Lengths 0..3 mod 4 exercise the padding the init restores.
+        for pad in ["", "x", "xy", "xyz"] {
+            let args: Vec<String> = [
+                "-c",
+                r#"printf '[%s]' "$0" "$@"; printf '{%s}{%s}' "$FOO" "$BAR""#,
+                "argv0",
+                "",
+                "a b",
+                "line\nbreak",
+                "k=v",
+                pad,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            let env = vec![
+                ("FOO".to_string(), "foo bar=baz".to_string()),
+                ("BAR".to_string(), String::new()),
+            ];
+            let encoded = cmdline::encode_command(&sh[0], &[sh[1..].to_vec(), args].concat(), &env);
+            let script = r#". "$1"; decode_cmd "$2" "$3.cmd" || exit 90; (run_cmd "$3.cmd")"#;
+            let out = Command::new(&sh[0])
+                .args(&sh[1..])
+                .args(["-c", script, "test"])
+                .arg(&init)
+                .arg(&encoded)
+                .arg(dir.join("out"))
+                .env("SQUALL_INIT_LIB", "1")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{:?} {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                format!("[argv0][][a b][line\nbreak][k=v][{pad}]{{foo bar=baz}}{{}}")
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
