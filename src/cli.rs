@@ -33,9 +33,21 @@ pub enum Command {
     /// Check what this host supports: KVM, cloud-hypervisor, TAP devices, qdiscs, etcd;
     /// `--env cloud-hypervisor` also takes a throwaway VM through its lifecycle.
     Doctor(crate::doctor::DoctorArgs),
+    /// Convert a history (JSONL or Jepsen EDN) to CSV, EDN or JSONL, on stdout.
+    Export(ExportArgs),
     /// Guest images for the cloud-hypervisor environment.
     #[command(subcommand)]
     Image(ImageCommand),
+}
+
+/// Options of `squall export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format: csv, edn, jsonl.
+    #[arg(long, default_value = "csv")]
+    pub to: String,
+    /// The history file.
+    pub file: PathBuf,
 }
 
 /// `squall image ...`

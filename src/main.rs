@@ -65,6 +65,7 @@ fn main() {
         cli::Command::Clean => clean::clean(),
         cli::Command::Bench(args) => bench::bench(args),
         cli::Command::Doctor(args) => doctor::doctor(args),
+        cli::Command::Export(args) => export(args),
         cli::Command::Image(cli::ImageCommand::Build(args)) => image::build_cmd(args),
     };
     match result {
@@ -75,6 +76,28 @@ fn main() {
             std::process::exit(exit::ERROR);
         }
     }
+}
+
+/// `squall export`: a history in another format, on stdout.
+fn export(args: &cli::ExportArgs) -> anyhow::Result<i32> {
+    let parsed = histories::read_file(&args.file, histories::Format::Auto)?;
+    for w in &parsed.warnings {
+        eprintln!("warning: {w}");
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match args.to.as_str() {
+        "csv" => histories::write_csv(&parsed.history, &mut out)?,
+        "edn" => histories::write_edn(&parsed.history, &mut out)?,
+        "jsonl" => {
+            for e in &parsed.history {
+                histories::write_jsonl_line(&mut out, e)?;
+            }
+        }
+        other => anyhow::bail!("unknown export format {other:?} (known: csv, edn, jsonl)"),
+    }
+    std::io::Write::flush(&mut out)?;
+    Ok(exit::VALID)
 }
 
 fn plan_cmd(args: &cli::TestArgs) -> anyhow::Result<i32> {

@@ -27,6 +27,7 @@ pub fn finish(
     dir: &RunDir,
     stats: &RunStats,
     rerun: &str,
+    post_mortem: &dyn Fn() -> Vec<String>,
 ) -> Result<i32> {
     let parsed = histories::jsonl::read_jsonl_file(dir.file("history.jsonl"))?;
     for w in &parsed.warnings {
@@ -45,6 +46,15 @@ pub fn finish(
         ..Default::default()
     };
     let report = checkers::check(&history, &opts);
+    // A page a person can read: each process's ops on a time axis, the failing op, the
+    // partial linearization. A history that cannot be paired still gets its verdict and cause.
+    let ops = checkers::operations(&history).unwrap_or_default();
+    let title = format!("{} seed {}", cfg.test_name(), plan.seed);
+    std::fs::write(
+        dir.file("report.html"),
+        checkers::render_html(&title, &ops, &report),
+    )
+    .context("write report.html")?;
     let mut lags = stats.lags_ns.clone();
     let mut delays = stats.fault_delays_ns.clone();
     let results = json!({
@@ -83,6 +93,11 @@ pub fn finish(
     );
     println!("{report}");
     let verdict = report.valid;
+    if verdict == Validity::Invalid {
+        for line in post_mortem() {
+            println!("{line}");
+        }
+    }
     if stats.interrupted {
         println!(
             "verdict: {} (interrupted: only part of the test ran)",
@@ -92,6 +107,7 @@ pub fn finish(
         println!("verdict: {}", verdict.as_str());
     }
     if verdict != Validity::Valid || stats.interrupted {
+        println!("report: {}", dir.file("report.html").display());
         println!("rerun with: {rerun}");
     }
     Ok(match (verdict, stats.interrupted) {

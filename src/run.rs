@@ -78,16 +78,20 @@ pub fn run(args: &TestArgs) -> Result<i32> {
         println!("{msg}");
     });
     let env = create_env(&cfg, &plan, &dir, &say)?;
+    // The check runs before teardown, so an invalid run can still be post-mortemed (VM
+    // snapshots); the verdict and the rerun line stay the last lines printed.
     let result = run_cluster(&cfg, &plan, &etcd, &env, &dir, start, &say).and_then(|stats| {
-        let code = crate::report::finish(&cfg, &plan, &dir, &stats, &rerun_command(seed, &cfg))?;
-        if code == exit::INVALID {
-            for line in env.post_mortem(&dir.path) {
-                say(line);
-            }
-        }
-        Ok(code)
+        let post_mortem = || env.post_mortem(&dir.path);
+        crate::report::finish(
+            &cfg,
+            &plan,
+            &dir,
+            &stats,
+            &rerun_command(seed, &cfg),
+            &post_mortem,
+        )
     });
-    say("tearing down the cluster".into());
+    tracing::info!("tearing down the cluster");
     if let Err(e) = env.teardown() {
         eprintln!("squall: teardown: {e} (run `squall clean`)");
     }

@@ -129,3 +129,41 @@ fn bad_input_is_one_line_and_exit_3() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn export_converts_a_history_to_csv_and_edn() {
+    let dir = std::env::temp_dir().join(format!("sqclitest-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let h = dir.join("h.jsonl");
+    std::fs::write(
+        &h,
+        concat!(
+            r#"{"index":0,"time":5,"type":"invoke","process":0,"f":"write","value":[1,3]}"#,
+            "\n",
+            r#"{"index":1,"time":9,"type":"ok","process":0,"f":"write","value":[1,3],"node":"n1"}"#,
+            "\n",
+            r#"{"index":2,"time":12,"type":"info","process":"nemesis","f":"start-kill","value":"kill n2"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let csv = squall(&["export", h.to_str().unwrap()]);
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    let text = stdout(&csv);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "index,time,type,process,f,value,error,node");
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[2].starts_with("1,9,ok,0,write,") && lines[2].ends_with(",n1"),
+        "{text}"
+    );
+    let edn = squall(&["export", "--to", "edn", h.to_str().unwrap()]);
+    let text = stdout(&edn);
+    assert!(
+        text.contains(":process :nemesis") && text.contains(":type :info"),
+        "{text}"
+    );
+    let bad = squall(&["export", "--to", "xml", h.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(3));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
