@@ -11,7 +11,7 @@ use anyhow::Result;
 
 /// Runs `squall clean`; returns the exit code.
 pub fn clean() -> Result<i32> {
-    let report = crate::env::local::clean()?;
+    let report = crate::env::clean::clean()?;
     print!("{report}");
     Ok(exit::VALID)
 }

@@ -260,7 +260,7 @@ struct Scratch {
 impl Scratch {
     fn new() -> Result<Self, EnvError> {
         let run = local::new_run_id();
-        let dir = local::claim_run_dir(&run)?;
+        let dir = crate::env::clean::claim_run_dir(&run)?;
         let ns = local::hub_ns_name(&run);
         let scratch = Scratch { dir, ns };
         netns::create(&scratch.ns)?;
@@ -303,7 +303,7 @@ impl Drop for Scratch {
             netns::kill_processes_in(&[id]);
         }
         let _ = netns::delete(&self.ns);
-        let _ = local::release_run_dir(&self.dir);
+        let _ = crate::env::clean::release_run_dir(&self.dir);
     }
 }
 

@@ -48,6 +48,7 @@ impl<'b> Account<'b> {
     }
 
     /// Bytes in use now.
+    #[cfg(test)]
     pub(crate) fn used(&self) -> u64 {
         self.used
     }
@@ -97,6 +98,32 @@ impl<'b> Account<'b> {
         let extra = v.capacity().saturating_sub(new) as u64 * size;
         self.take(extra)?;
         Ok(())
+    }
+}
+
+impl<S> Drop for Memo<'_, S> {
+    fn drop(&mut self) {
+        if std::env::var_os("SQUALL_MEMO_STATS").is_some() {
+            let mut vectors = 0usize;
+            let mut longest = 0usize;
+            for e in &self.entries {
+                let mut n = 0;
+                let mut at = e.chain;
+                while at != NONE {
+                    n += 1;
+                    at = self.arena[at as usize];
+                }
+                vectors += n;
+                longest = longest.max(n);
+            }
+            eprintln!(
+                "memo: {} ok-parts, {} live vectors, longest chain {}, arena {} words",
+                self.entries.len(),
+                vectors,
+                longest,
+                self.arena.len()
+            );
+        }
     }
 }
 
@@ -184,6 +211,9 @@ pub(crate) struct Memo<'b, S> {
     slots: Vec<u32>,
     entries: Vec<Entry<S>>,
     arena: Vec<u32>,
+    stats: [u64; 4],
+    /// Words of the arena no longer reachable (unlinked vectors).
+    garbage: usize,
     account: Account<'b>,
 }
 
@@ -194,11 +224,14 @@ impl<'b, S: Eq> Memo<'b, S> {
             slots: Vec::new(),
             entries: Vec::new(),
             arena: Vec::new(),
+            garbage: 0,
+            stats: [0; 4],
             account: Account::new(budget),
         }
     }
 
     /// Bytes the cache holds.
+    #[cfg(test)]
     pub(crate) fn bytes(&self) -> u64 {
         self.account.used()
     }
@@ -235,6 +268,12 @@ impl<'b, S: Eq> Memo<'b, S> {
         if self.slots.is_empty() {
             self.grow()?;
         }
+        // Before the arena grows, reclaim it if it is mostly garbage. (Here, before any offset
+        // into it is held.)
+        let need = list.len() + 2 + 2 * used_kinds.len();
+        if self.arena.len() + need > self.arena.capacity() && self.garbage * 2 > self.arena.len() {
+            self.compact()?;
+        }
         let mask = self.slots.len() - 1;
         let mut i = (hash as usize) & mask;
         let found = loop {
@@ -252,7 +291,9 @@ impl<'b, S: Eq> Memo<'b, S> {
             }
             i = (i + 1) & mask;
         };
+        self.stats[0] += 1;
         if let Some(n) = found {
+            self.stats[1] += 1;
             // Dominated by a stored used-vector? Meanwhile, unlink the stored ones this one
             // dominates (explored, but cut from now on all the same): chains stay antichains.
             let mut prev = NONE;
@@ -266,9 +307,12 @@ impl<'b, S: Eq> Memo<'b, S> {
                     .chunks_exact(2)
                     .all(|kc| used.get(kc[0] as usize).is_some_and(|&u| u >= kc[1]))
                 {
+                    self.stats[2] += 1;
                     return Ok(false);
                 }
+                self.stats[3] += 1;
                 if below(used, used_kinds, stored) {
+                    self.garbage += 2 + 2 * pairs;
                     if prev == NONE {
                         self.entries[n].chain = next;
                     } else {
@@ -310,6 +354,42 @@ impl<'b, S: Eq> Memo<'b, S> {
             self.grow()?;
         }
         Ok(true)
+    }
+
+    /// Copies what is reachable of the arena into a new one (half of it at least is garbage).
+    fn compact(&mut self) -> Result<(), Exhausted> {
+        let live = self.arena.len() - self.garbage;
+        let mut arena: Vec<u32> = Vec::new();
+        self.account.reserve(&mut arena, live.max(16) * 2)?;
+        for e in &mut self.entries {
+            let off = arena.len() as u32;
+            arena.extend_from_slice(&self.arena[e.off as usize..(e.off + e.len) as usize]);
+            e.off = off;
+            // The chain, in order.
+            let mut at = e.chain;
+            let mut last = NONE;
+            while at != NONE {
+                let a = at as usize;
+                let words = 2 + 2 * self.arena[a + 1] as usize;
+                let here = arena.len() as u32;
+                arena.extend_from_slice(&self.arena[a..a + words]);
+                if last == NONE {
+                    e.chain = here;
+                } else {
+                    arena[last as usize] = here;
+                }
+                last = here;
+                at = self.arena[a];
+            }
+            if last != NONE {
+                arena[last as usize] = NONE;
+            }
+        }
+        let old = std::mem::replace(&mut self.arena, arena);
+        self.account
+            .give((old.capacity() * size_of::<u32>()) as u64);
+        self.garbage = 0;
+        Ok(())
     }
 
     /// Stores a used-vector in front of `next`; returns its offset.

@@ -32,6 +32,13 @@
 //! same `ok` set have the same `m`, every op of a kind used in either was invoked by `m`, so
 //! whichever ops of the kind remain, they are equally available from then on.
 //!
+//! ## Twins
+//!
+//! Of two equal `ok` ops that may both come next, `x` returning no earlier than `y`, the
+//! search only tries `y`: linearizing `y` leaves `x`, which can go wherever `y` could have
+//! (same op, already invoked, later deadline), and the earliest pending return only moves
+//! later. So any order that succeeds after `x` succeeds after `y` with the two swapped.
+//!
 //! ## Reads go first
 //!
 //! An op the model calls [`read_only`](crate::Model::read_only) (it never changes the state)
@@ -105,9 +112,11 @@ enum Edge {
         op: u32,
         old_p: u32,
     },
-    /// The next unused op of an indeterminate kind was linearized.
+    /// The next unused op of an indeterminate kind was linearized (in a relaxed search,
+    /// `backed` says whether a real op backs this use).
     Info {
         kind: u32,
+        backed: bool,
     },
 }
 
@@ -116,7 +125,7 @@ enum Edge {
 enum Cursor {
     /// Only this read (see "Reads go first"); then nothing.
     Forced(u32),
-    /// `ok` ops from this position of the call list; then `Info(0)`.
+    /// `ok` ops from this index of `cands` on (up to the node's `cands_end`); then `Info(0)`.
     Ok(u32),
     /// Indeterminate kinds from this one.
     Info(u32),
@@ -128,6 +137,8 @@ struct Node<S> {
     /// The state before the edge.
     prev_state: Option<S>,
     cursor: Cursor,
+    /// Where its candidates end in `Search::cands` (they start where the parent's end).
+    cands_end: u32,
     /// This node's step in the trail (`NONE` for the root).
     trail: u32,
 }
@@ -149,6 +160,10 @@ struct Shape {
     pos: Vec<u32>,
     /// Indeterminate ops of each kind, in call order.
     kinds: Vec<Vec<u32>>,
+    /// Per `ok` op, the id of its equivalence class under `Eq` of model ops.
+    same: Vec<u32>,
+    /// Per op, the order in which a node tries its `ok` candidates (lowest first).
+    prio: Vec<u64>,
     /// A Zobrist word per op.
     zobrist: Vec<u64>,
 }
@@ -197,9 +212,22 @@ impl Shape {
             });
             kinds[k].push(i);
         }
-        let mut seed = 0x5eed_0f_5c_a11u64;
+        let mut seed = 0x05ee_d0f5_ca11_u64;
         let zobrist = (0..n).map(|_| splitmix(&mut seed)).collect();
+        let mut class_of: HashMap<&O, u32> = HashMap::new();
+        let same = ops
+            .iter()
+            .map(|o| {
+                let next = class_of.len() as u32;
+                *class_of.entry(&o.op).or_insert(next)
+            })
+            .collect();
+        // Call order: the earliest-invoked first, as WGL's entry list does. (Tried on the
+        // generated histories: by return, or by the middle of the interval, was slower.)
+        let prio = ops.iter().map(|o| o.start).collect();
         Shape {
+            same,
+            prio,
             by_rank,
             rank,
             end_of_rank,
@@ -314,10 +342,28 @@ pub(crate) fn search<M: Model>(
     ops: &[SearchOp<M::Op>],
     budget: &Budget,
 ) -> SearchResult<M::State> {
-    Search::new(model, ops, budget).run()
+    let mut relaxed = Search::new(model, ops, budget, true);
+    if relaxed.shape.kinds.is_empty() {
+        // No indeterminate ops: the relaxed search is the exact one.
+        relaxed.relaxed = false;
+    }
+    if let Some(result) = relaxed.run() {
+        return result;
+    }
+    // The relaxed search found only an order that uses some indeterminate op more often than
+    // it exists (or before it was invoked): decide exactly.
+    Search::new(model, ops, budget, false)
+        .run()
+        .unwrap_or(SearchResult::Linearizable)
 }
 
 struct Search<'a, M: Model> {
+    /// Indeterminate ops unlimited (see "Two passes").
+    relaxed: bool,
+    /// In a relaxed search: uses of each kind on the current path.
+    path_used: Vec<u32>,
+    /// In a relaxed search: uses on the current path that the real ops cannot back.
+    infeasible: u32,
     model: &'a M,
     ops: &'a [SearchOp<M::Op>],
     shape: Shape,
@@ -328,16 +374,23 @@ struct Search<'a, M: Model> {
     trail: Vec<(u32, u32, M::State)>,
     trail_account: Account<'a>,
     nodes: Vec<Node<M::State>>,
+    /// The `ok` candidates of the nodes on the stack, each node's after its parent's, in the
+    /// order they are tried.
+    cands: Vec<u32>,
+    cands_account: Account<'a>,
     /// The furthest dead end: `(p, depth, the blocked op, its trail step)`.
     frontier: Option<(u32, usize, u32, u32)>,
     budget: &'a Budget,
 }
 
 impl<'a, M: Model> Search<'a, M> {
-    fn new(model: &'a M, ops: &'a [SearchOp<M::Op>], budget: &'a Budget) -> Self {
+    fn new(model: &'a M, ops: &'a [SearchOp<M::Op>], budget: &'a Budget, relaxed: bool) -> Self {
         let shape = Shape::new(ops);
         let kinds = shape.kinds.len();
         Search {
+            relaxed,
+            path_used: vec![0; kinds],
+            infeasible: 0,
             model,
             ops,
             shape,
@@ -353,6 +406,8 @@ impl<'a, M: Model> Search<'a, M> {
             trail: Vec::new(),
             trail_account: Account::new(budget),
             nodes: Vec::new(),
+            cands: Vec::new(),
+            cands_account: Account::new(budget),
             frontier: None,
             budget,
         }
@@ -364,8 +419,9 @@ impl<'a, M: Model> Search<'a, M> {
     }
 
     /// The first cursor of the current configuration.
-    fn first_cursor(&self) -> Cursor {
+    fn first_cursor(&mut self) -> Result<Cursor, Exhausted> {
         let m_end = self.m_end();
+        let begin = self.cands.len();
         let mut x = self.shape.next[self.shape.head() as usize];
         while x != self.shape.tail() {
             let op = self.shape.call_op[x as usize];
@@ -374,11 +430,31 @@ impl<'a, M: Model> Search<'a, M> {
                 break;
             }
             if self.model.read_only(&o.op) && self.model.step(&self.config.state, &o.op).is_some() {
-                return Cursor::Forced(op);
+                self.cands.truncate(begin);
+                return Ok(Cursor::Forced(op));
             }
+            self.cands_account.reserve(&mut self.cands, 1)?;
+            self.cands.push(op);
             x = self.shape.next[x as usize];
         }
-        Cursor::Ok(self.shape.next[self.shape.head() as usize])
+        // Of equal ops, only the earliest-returning one (see "Twins").
+        let (same, rank) = (&self.shape.same, &self.shape.rank);
+        self.cands[begin..].sort_unstable_by_key(|&op| (same[op as usize], rank[op as usize]));
+        let mut kept = begin;
+        for i in begin..self.cands.len() {
+            let op = self.cands[i];
+            if kept == begin || same[self.cands[kept - 1] as usize] != same[op as usize] {
+                self.cands[kept] = op;
+                kept += 1;
+            }
+        }
+        self.cands.truncate(kept);
+        let prio = &self.shape.prio;
+        self.cands[begin..].sort_unstable_by_key(|&op| (prio[op as usize], op));
+        if let Some(top) = self.nodes.last_mut() {
+            top.cands_end = self.cands.len() as u32;
+        }
+        Ok(Cursor::Ok(begin as u32))
     }
 
     /// The next child of the top node to try: `Ok(op)` or `Err(kind)`; advances its cursor.
@@ -392,23 +468,23 @@ impl<'a, M: Model> Search<'a, M> {
                     self.nodes[top].cursor = Cursor::Done;
                     return Some(Ok(op));
                 }
-                Cursor::Ok(x) => {
-                    if x == self.shape.tail() {
+                Cursor::Ok(i) => {
+                    if i >= self.nodes[top].cands_end {
                         self.nodes[top].cursor = Cursor::Info(0);
                         continue;
                     }
-                    let op = self.shape.call_op[x as usize];
-                    if self.ops[op as usize].start > m_end {
-                        self.nodes[top].cursor = Cursor::Info(0);
-                        continue;
-                    }
-                    self.nodes[top].cursor = Cursor::Ok(self.shape.next[x as usize]);
-                    return Some(Ok(op));
+                    self.nodes[top].cursor = Cursor::Ok(i + 1);
+                    return Some(Ok(self.cands[i as usize]));
                 }
                 Cursor::Info(k) => {
                     let mut k = k as usize;
                     while k < self.shape.kinds.len() {
-                        let used = self.config.used[k] as usize;
+                        // Relaxed: a kind is there from its first op's invocation on.
+                        let used = if self.relaxed {
+                            0
+                        } else {
+                            self.config.used[k] as usize
+                        };
                         if let Some(&op) = self.shape.kinds[k].get(used) {
                             if self.ops[op as usize].start <= m_end {
                                 self.nodes[top].cursor = Cursor::Info(k as u32 + 1);
@@ -424,37 +500,29 @@ impl<'a, M: Model> Search<'a, M> {
         }
     }
 
-    fn run(mut self) -> SearchResult<M::State> {
-        let r = self.run_inner();
-        if std::env::var_os("SQUALL_WGL_STATS").is_some() {
-            eprintln!(
-                "stats: ops {} kinds {} memo {} MiB trail {}",
-                self.ops.len(),
-                self.shape.kinds.len(),
-                self.memo.bytes() >> 20,
-                self.trail.len()
-            );
-        }
-        r
-    }
-
-    fn run_inner(&mut self) -> SearchResult<M::State> {
+    /// The search's result; `None` for a relaxed search that found only orders no real ops
+    /// back.
+    fn run(mut self) -> Option<SearchResult<M::State>> {
         let n_ok = self.shape.by_rank.len() as u32;
         self.nodes.push(Node {
             edge: Edge::Root,
             prev_state: None,
             cursor: Cursor::Done,
+            cands_end: 0,
             trail: NONE,
         });
         if n_ok == 0 {
-            return SearchResult::Linearizable;
+            return Some(SearchResult::Linearizable);
         }
-        self.nodes[0].cursor = self.first_cursor();
+        self.nodes[0].cursor = match self.first_cursor() {
+            Ok(c) => c,
+            Err(e) => return Some(SearchResult::Exhausted(e)),
+        };
         let mut steps: u64 = 0;
         loop {
             if steps % STEPS_PER_CLOCK_CHECK == 0 {
                 if let Err(e) = self.budget.check_time() {
-                    return SearchResult::Exhausted(e);
+                    return Some(SearchResult::Exhausted(e));
                 }
             }
             steps += 1;
@@ -462,7 +530,7 @@ impl<'a, M: Model> Search<'a, M> {
                 // A dead end: note how far it got, then undo the edge into it.
                 self.dead_end();
                 if self.nodes.len() == 1 {
-                    return self.failure();
+                    return Some(self.failure());
                 }
                 self.pop();
                 continue;
@@ -472,12 +540,8 @@ impl<'a, M: Model> Search<'a, M> {
             };
             let model_op = match child {
                 Ok(op) => &self.ops[op as usize].op,
-                Err(kind) => {
-                    &self.ops[self.shape.kinds[kind as usize]
-                        [self.config.used[kind as usize] as usize]
-                        as usize]
-                        .op
-                }
+                // Every op of a kind is the same model op.
+                Err(kind) => &self.ops[self.shape.kinds[kind as usize][0] as usize].op,
             };
             let Some(next_state) = self.model.step(&self.config.state, model_op) else {
                 continue;
@@ -487,9 +551,20 @@ impl<'a, M: Model> Search<'a, M> {
                     op,
                     old_p: self.config.apply_ok(&mut self.shape, op),
                 },
+                Err(kind) if self.relaxed => {
+                    let k = kind as usize;
+                    let j = self.path_used[k] as usize;
+                    self.path_used[k] += 1;
+                    // Backed by the j-th op of the kind, if it exists and was invoked by now.
+                    let backed = self.shape.kinds[k]
+                        .get(j)
+                        .is_some_and(|&op| self.ops[op as usize].start <= self.m_end());
+                    self.infeasible += u32::from(!backed);
+                    Edge::Info { kind, backed }
+                }
                 Err(kind) => {
                     self.config.apply_info(&self.shape, kind);
-                    Edge::Info { kind }
+                    Edge::Info { kind, backed: true }
                 }
             };
             let c = &self.config;
@@ -498,7 +573,7 @@ impl<'a, M: Model> Search<'a, M> {
                 .memo
                 .insert(hash, c.p, &next_state, &c.extras, &c.used, &c.used_kinds)
             {
-                Err(e) => return SearchResult::Exhausted(e),
+                Err(e) => return Some(SearchResult::Exhausted(e)),
                 Ok(false) => {
                     self.undo(edge);
                     continue;
@@ -506,16 +581,26 @@ impl<'a, M: Model> Search<'a, M> {
                 Ok(true) => {}
             }
             if self.config.p == n_ok {
-                return SearchResult::Linearizable;
+                if self.infeasible > 0 {
+                    return None;
+                }
+                return Some(SearchResult::Linearizable);
             }
             let linearized = match edge {
-                Edge::Info { kind } => {
-                    self.shape.kinds[kind as usize][self.config.used[kind as usize] as usize - 1]
+                Edge::Info { kind, .. } => {
+                    let k = kind as usize;
+                    let used = if self.relaxed {
+                        self.path_used[k]
+                    } else {
+                        self.config.used[k]
+                    };
+                    let copies = &self.shape.kinds[k];
+                    copies[(used as usize).saturating_sub(1).min(copies.len() - 1)]
                 }
                 _ => op,
             };
             if let Err(e) = self.trail_account.reserve(&mut self.trail, 1) {
-                return SearchResult::Exhausted(e);
+                return Some(SearchResult::Exhausted(e));
             }
             let parent = self.nodes.last().map_or(NONE, |n| n.trail);
             self.trail.push((linearized, parent, next_state.clone()));
@@ -524,9 +609,13 @@ impl<'a, M: Model> Search<'a, M> {
                 edge,
                 prev_state: Some(prev_state),
                 cursor: Cursor::Done,
+                cands_end: self.cands.len() as u32,
                 trail: self.trail.len() as u32 - 1,
             });
-            let cursor = self.first_cursor();
+            let cursor = match self.first_cursor() {
+                Ok(c) => c,
+                Err(e) => return Some(SearchResult::Exhausted(e)),
+            };
             if let Some(top) = self.nodes.last_mut() {
                 top.cursor = cursor;
             }
@@ -537,7 +626,11 @@ impl<'a, M: Model> Search<'a, M> {
         match edge {
             Edge::Root => {}
             Edge::Ok { op, old_p } => self.config.undo_ok(&mut self.shape, op, old_p),
-            Edge::Info { kind } => self.config.undo_info(kind),
+            Edge::Info { kind, backed } if self.relaxed => {
+                self.path_used[kind as usize] -= 1;
+                self.infeasible -= u32::from(!backed);
+            }
+            Edge::Info { kind, .. } => self.config.undo_info(kind),
         }
     }
 
@@ -546,6 +639,8 @@ impl<'a, M: Model> Search<'a, M> {
         let Some(node) = self.nodes.pop() else {
             return;
         };
+        let begin = self.nodes.last().map_or(0, |n| n.cands_end);
+        self.cands.truncate(begin as usize);
         if let Some(prev) = node.prev_state {
             self.config.state = prev;
         }

@@ -14,6 +14,7 @@
 //! Every name an environment creates on the host carries the `squall-` prefix (or `sq` where
 //! the kernel allows only 15 bytes) and the run id, which is what makes cleanup safe.
 
+pub mod clean;
 pub mod local;
 pub mod netlink;
 pub mod netns;

@@ -147,7 +147,7 @@ impl VmEnv {
     ) -> Result<VmEnv, EnvError> {
         local::validate_run_id(run_id)?;
         check_names(&names, &logs)?;
-        let dir = local::claim_run_dir(run_id)?;
+        let dir = crate::env::clean::claim_run_dir(run_id)?;
         let vm_dir = dir.join("vm");
         let serials = serial_paths(&names, &logs);
         let env = VmEnv {
@@ -397,7 +397,7 @@ impl VmEnv {
             }
         }
         result = result.and(netns::delete(&self.hub_name).map(|_| ()));
-        result = result.and(local::release_run_dir(&self.dir));
+        result = result.and(crate::env::clean::release_run_dir(&self.dir));
         self.torn_down.store(true, Ordering::SeqCst);
         tracing::info!(run = %self.run_id, "VM environment torn down");
         result
@@ -1152,7 +1152,7 @@ mod tests {
         assert_eq!(left.len(), 2, "VMMs left in the hub");
         assert!(local::run_dir(&run).join("vm/n1.sock").exists());
 
-        let report = local::clean().unwrap();
+        let report = crate::env::clean::clean().unwrap();
         let mut killed: Vec<u32> = report
             .processes
             .iter()
