@@ -120,6 +120,10 @@ pub struct TestArgs {
     /// The cloud-hypervisor binary [default: cloud-hypervisor on PATH].
     #[arg(long, value_name = "PATH")]
     pub cloud_hypervisor: Option<PathBuf>,
+    /// Snapshot every VM into the store at the end of the run, even a valid one (an
+    /// invalid run is always snapshotted).
+    #[arg(long)]
+    pub post_mortem: bool,
 }
 
 impl TestArgs {
@@ -149,6 +153,9 @@ impl TestArgs {
         );
         if let Some(p) = &self.cloud_hypervisor {
             c.cloud_hypervisor = Some(p.clone());
+        }
+        if self.post_mortem {
+            c.post_mortem = true;
         }
         if let Some(n) = &self.name {
             c.name = Some(n.clone());
@@ -246,6 +253,9 @@ pub fn rerun_command(seed: u64, cfg: &TestConfig) -> String {
     }
     if cfg.ready_timeout != def.ready_timeout {
         opt("ready-timeout", d(cfg.ready_timeout));
+    }
+    if cfg.post_mortem {
+        s.push_str(" --post-mortem");
     }
     s
 }

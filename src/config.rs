@@ -57,6 +57,9 @@ pub struct TestConfig {
     pub env: String,
     /// The cloud-hypervisor binary (default: `cloud-hypervisor` on PATH).
     pub cloud_hypervisor: Option<PathBuf>,
+    /// Preserve the nodes for a post-mortem (VM snapshots) at the end of every run, not
+    /// only of invalid ones.
+    pub post_mortem: bool,
 }
 
 impl Default for TestConfig {
@@ -81,6 +84,7 @@ impl Default for TestConfig {
             ready_timeout: Duration::from_secs(30),
             env: "local".into(),
             cloud_hypervisor: None,
+            post_mortem: false,
         }
     }
 }

@@ -93,7 +93,7 @@ pub fn finish(
     );
     println!("{report}");
     let verdict = report.valid;
-    if verdict == Validity::Invalid {
+    if verdict == Validity::Invalid || cfg.post_mortem {
         for line in post_mortem() {
             println!("{line}");
         }
