@@ -48,7 +48,14 @@ pub fn create(name: &str) -> Result<(), EnvError> {
     req.name[..name.len()].copy_from_slice(name.as_bytes());
     // SAFETY: TUNSETIFF reads and writes a `struct ifreq`, which `req` is laid out as.
     if unsafe { libc::ioctl(tun.as_raw_fd(), TUNSETIFF, &mut req as *mut IfReq) } < 0 {
-        return Err(EnvError::io(what(), io::Error::last_os_error()));
+        let e = io::Error::last_os_error();
+        // EBUSY: a TAP of that name exists and a queue is still attached to it (a VMM, or
+        // the descriptor of a creation whose release the kernel has not finished). It
+        // exists and is persistent already, which is what was asked.
+        if e.raw_os_error() == Some(libc::EBUSY) {
+            return Ok(());
+        }
+        return Err(EnvError::io(what(), e));
     }
     // SAFETY: TUNSETPERSIST takes an integer argument.
     if unsafe { libc::ioctl(tun.as_raw_fd(), TUNSETPERSIST, 1 as libc::c_ulong) } < 0 {
