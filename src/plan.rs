@@ -192,12 +192,14 @@ impl Plan {
     /// op or fault in execution order (setup, then test ops and faults by time, then finals).
     /// The same plan writes the same bytes.
     pub fn write_jsonl(&self, cfg: &TestConfig, w: &mut dyn Write) -> std::io::Result<()> {
-        // Where things are (the store, the etcd binary) is not part of what is planned: a
-        // plan is the same on any machine.
+        // Where things run and are kept (the store, binaries, the environment, snapshots)
+        // is not part of what is planned: a plan is the same on any machine and in any
+        // environment, so a seed found in VMs replays locally and the other way round.
         let mut config = serde_json::to_value(cfg).map_err(std::io::Error::other)?;
         if let Some(m) = config.as_object_mut() {
-            m.remove("store");
-            m.remove("etcd");
+            for key in ["store", "etcd", "env", "cloud_hypervisor", "post_mortem"] {
+                m.remove(key);
+            }
         }
         let header = serde_json::json!({
             "squall_plan": 1,
