@@ -31,6 +31,7 @@
 //! any process that left the group.
 
 use super::clean::{owner_tag, remove_run_dir, OWNER_FILE};
+use super::hub::Hub;
 use super::netlink::Netlink;
 use super::{netns, EnvError};
 use crate::systems::NodeCommand;
@@ -290,7 +291,7 @@ pub struct LocalEnv {
     names: Vec<String>,
     nodes: Mutex<Vec<Node>>,
     /// A netlink socket opened inside the hub, for the rules of partitions.
-    hub: Mutex<Option<Netlink>>,
+    hub: Hub,
     torn_down: AtomicBool,
 }
 
@@ -345,7 +346,7 @@ impl LocalEnv {
             hub_name: hub_ns_name(run_id),
             names: names.clone(),
             nodes: Mutex::new(Vec::new()),
-            hub: Mutex::new(None),
+            hub: Hub::new(names.clone()),
             torn_down: AtomicBool::new(false),
         };
         // On error `env` is dropped here, which tears down what was built.
@@ -390,7 +391,7 @@ impl LocalEnv {
             }
             Ok(nl)
         })?;
-        *self.lock_hub() = Some(hub);
+        self.hub.attach(hub);
 
         for i in 0..self.names.len() {
             let ns_name = node_ns_name(run, i);
@@ -447,10 +448,6 @@ impl LocalEnv {
     fn lock_nodes(&self) -> MutexGuard<'_, Vec<Node>> {
         // A panic while holding the lock leaves node states as they were; keep going.
         self.nodes.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn lock_hub(&self) -> MutexGuard<'_, Option<Netlink>> {
-        self.hub.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Starts node `node` with `cmd` inside its namespace, and remembers `cmd` for
@@ -540,7 +537,7 @@ impl LocalEnv {
             // Closing the descriptor lets the namespace go once it is unmounted.
             n.ns = None;
         }
-        *self.lock_hub() = None;
+        self.hub.detach();
         let mut names = vec![self.hub_name.clone()];
         names.extend((0..self.names.len()).map(|i| node_ns_name(&self.run_id, i)));
         // Also any other namespace of this run (there should be none).
@@ -574,32 +571,6 @@ impl LocalEnv {
         let what = format!("{what} {}", n.name);
         n.refresh();
         f(n).map_err(|e| failed(what, e))
-    }
-
-    fn with_hub<R>(
-        &self,
-        what: String,
-        f: impl FnOnce(&mut Netlink) -> Result<R, EnvError>,
-    ) -> Result<R, NemesisError> {
-        match self.lock_hub().as_mut() {
-            Some(nl) => f(nl).map_err(|e| failed(what, e)),
-            None => Err(failed(what, EnvError::Invalid("torn down".into()))),
-        }
-    }
-
-    fn pair(
-        &self,
-        from: usize,
-        to: usize,
-        what: &str,
-    ) -> Result<(Ipv4Addr, Ipv4Addr, String), NemesisError> {
-        let name = |i: usize| {
-            self.names
-                .get(i)
-                .ok_or_else(|| failed(format!("{what} {from} -> {to}"), no_node(i)))
-        };
-        let label = format!("{what} {} -> {}", name(from)?, name(to)?);
-        Ok((node_addr(from), node_addr(to), label))
     }
 }
 
@@ -669,23 +640,11 @@ impl FaultTarget for LocalEnv {
     }
 
     fn block(&self, from: usize, to: usize) -> Result<(), NemesisError> {
-        let (a, b, what) = self.pair(from, to, "block")?;
-        self.with_hub(what, |nl| {
-            match nl.add_blackhole_rule(RULE_PRIORITY, a, b) {
-                Err(e) if e.errno() == Some(libc::EEXIST) => Ok(()),
-                r => r,
-            }
-        })
+        self.hub.block(from, to)
     }
 
     fn unblock(&self, from: usize, to: usize) -> Result<(), NemesisError> {
-        let (a, b, what) = self.pair(from, to, "unblock")?;
-        self.with_hub(what, |nl| {
-            match nl.del_blackhole_rule(RULE_PRIORITY, a, b) {
-                Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
-                r => r,
-            }
-        })
+        self.hub.unblock(from, to)
     }
 
     fn pause(&self, node: usize) -> Result<(), NemesisError> {
@@ -723,17 +682,7 @@ impl FaultTarget for LocalEnv {
     }
 
     fn heal_all(&self) -> Result<(), NemesisError> {
-        let mut result = self.with_hub("heal partitions".into(), |nl| {
-            for rule in nl.rules()? {
-                if rule.priority == RULE_PRIORITY && rule.blackhole {
-                    match nl.del_rule(&rule) {
-                        Err(e) if e.errno() == Some(libc::ENOENT) => {}
-                        r => r?,
-                    }
-                }
-            }
-            Ok(())
-        });
+        let mut result = self.hub.unblock_all();
         for node in 0..self.names.len() {
             result = result.and(self.resume(node));
             result = result.and(self.with_node(node, "restart", |n| match n.proc {

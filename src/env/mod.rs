@@ -15,6 +15,7 @@
 //! the kernel allows only 15 bytes) and the run id, which is what makes cleanup safe.
 
 pub mod clean;
+pub mod hub;
 pub mod local;
 pub mod netlink;
 pub mod netns;

@@ -32,7 +32,8 @@
 
 use super::driver::{Launch, VmSpec, VmState, Vmm, VmmDriver, VmmError};
 use super::guest::{self, BootFiles};
-use crate::env::local::{self, hub_addr, node_addr, MAX_NODES, RULE_PRIORITY};
+use crate::env::hub::Hub;
+use crate::env::local::{self, hub_addr, node_addr, MAX_NODES};
 use crate::env::netlink::Netlink;
 use crate::env::{netns, EnvError, Environment};
 use crate::systems::NodeCommand;
@@ -128,7 +129,7 @@ pub struct VmEnv {
     /// The hub namespace, open: VMM processes `setns` into it. `None` after teardown.
     hub_ns: Mutex<Option<File>>,
     /// A netlink socket inside the hub, for partitions and TAP state.
-    hub: Mutex<Option<Netlink>>,
+    hub: Hub,
     nodes: Mutex<Vec<Node>>,
     torn_down: AtomicBool,
 }
@@ -159,7 +160,7 @@ impl VmEnv {
             driver,
             config,
             hub_ns: Mutex::new(None),
-            hub: Mutex::new(None),
+            hub: Hub::new(names.clone()),
             nodes: Mutex::new(
                 names
                     .iter()
@@ -212,7 +213,7 @@ impl VmEnv {
             }
             Ok(nl)
         })?;
-        *self.lock_hub() = Some(nl);
+        self.hub.attach(nl);
         Ok(())
     }
 
@@ -291,11 +292,13 @@ impl VmEnv {
             return Err(no_node(node));
         }
         let tap = tap_name(&self.run_id, node);
-        match self.lock_hub().as_mut() {
-            Some(nl) if up => nl.set_up(&tap),
-            Some(nl) => nl.set_down(&tap),
-            None => Err(EnvError::Invalid("torn down".into())),
-        }
+        self.hub.with(|nl| {
+            if up {
+                nl.set_up(&tap)
+            } else {
+                nl.set_down(&tap)
+            }
+        })
     }
 
     /// Starts node `node`'s VMM and boots its VM from `spec` (also a restart).
@@ -389,7 +392,7 @@ impl VmEnv {
                 n.status = NodeStatus::Killed;
             }
         }
-        *self.lock_hub() = None;
+        self.hub.detach();
         // Anything still in the hub (nothing should be) dies before the namespace goes.
         if let Some(ns) = self.lock_hub_ns().take() {
             if let Ok(id) = netns::id_of(&ns) {
@@ -405,10 +408,6 @@ impl VmEnv {
 
     fn lock_nodes(&self) -> MutexGuard<'_, Vec<Node>> {
         self.nodes.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn lock_hub(&self) -> MutexGuard<'_, Option<Netlink>> {
-        self.hub.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn lock_hub_ns(&self) -> MutexGuard<'_, Option<File>> {
@@ -428,32 +427,6 @@ impl VmEnv {
         let what = format!("{what} {}", n.name);
         n.refresh();
         f(self, n).map_err(|e| failed(what, e))
-    }
-
-    fn with_hub<R>(
-        &self,
-        what: String,
-        f: impl FnOnce(&mut Netlink) -> Result<R, EnvError>,
-    ) -> Result<R, NemesisError> {
-        match self.lock_hub().as_mut() {
-            Some(nl) => f(nl).map_err(|e| failed(what, e)),
-            None => Err(failed(what, EnvError::Invalid("torn down".into()))),
-        }
-    }
-
-    fn pair(
-        &self,
-        from: usize,
-        to: usize,
-        what: &str,
-    ) -> Result<(Ipv4Addr, Ipv4Addr, String), NemesisError> {
-        let name = |i: usize| {
-            self.names
-                .get(i)
-                .ok_or_else(|| failed(format!("{what} {from} -> {to}"), no_node(i)))
-        };
-        let label = format!("{what} {} -> {}", name(from)?, name(to)?);
-        Ok((node_addr(from), node_addr(to), label))
     }
 
     /// Kills node `n`'s VMM if it runs (or exited): the VM is gone, its disk stays.
@@ -692,23 +665,11 @@ impl FaultTarget for VmEnv {
     }
 
     fn block(&self, from: usize, to: usize) -> Result<(), NemesisError> {
-        let (a, b, what) = self.pair(from, to, "block")?;
-        self.with_hub(what, |nl| {
-            match nl.add_blackhole_rule(RULE_PRIORITY, a, b) {
-                Err(e) if e.errno() == Some(libc::EEXIST) => Ok(()),
-                r => r,
-            }
-        })
+        self.hub.block(from, to)
     }
 
     fn unblock(&self, from: usize, to: usize) -> Result<(), NemesisError> {
-        let (a, b, what) = self.pair(from, to, "unblock")?;
-        self.with_hub(what, |nl| {
-            match nl.del_blackhole_rule(RULE_PRIORITY, a, b) {
-                Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
-                r => r,
-            }
-        })
+        self.hub.unblock(from, to)
     }
 
     fn pause(&self, node: usize) -> Result<(), NemesisError> {
@@ -747,17 +708,7 @@ impl FaultTarget for VmEnv {
     }
 
     fn heal_all(&self) -> Result<(), NemesisError> {
-        let mut result = self.with_hub("heal partitions".into(), |nl| {
-            for rule in nl.rules()? {
-                if rule.priority == RULE_PRIORITY && rule.blackhole {
-                    match nl.del_rule(&rule) {
-                        Err(e) if e.errno() == Some(libc::ENOENT) => {}
-                        r => r?,
-                    }
-                }
-            }
-            Ok(())
-        });
+        let mut result = self.hub.unblock_all();
         for node in 0..self.names.len() {
             result = result.and(
                 self.rejoin(node)
@@ -777,6 +728,7 @@ mod tests {
     //! which is also what happens on these hosts with a real image.
 
     use super::*;
+    use crate::env::local::RULE_PRIORITY;
     use crate::vm::ch::tests::{ch_binary, dead, Scratch};
     use crate::vm::ch::CloudHypervisor;
     use crate::vm::stub_kernel;
