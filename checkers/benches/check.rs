@@ -23,13 +23,22 @@ use std::time::{Duration, Instant};
 /// A check that takes longer than this is reported `unknown`.
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 
+/// The checker's options: the defaults (memory budget 1 GiB), but a time limit, and
+/// `SQUALL_BENCH_MEMORY_MIB` may set another memory budget.
 fn opts() -> CheckOptions {
-    CheckOptions {
+    let mut opts = CheckOptions {
         model: ModelKind::CasRegister,
         independent: false,
         time_limit: Some(TIME_LIMIT),
         ..CheckOptions::default()
+    };
+    if let Some(mib) = std::env::var("SQUALL_BENCH_MEMORY_MIB")
+        .ok()
+        .and_then(|m| m.parse::<u64>().ok())
+    {
+        opts.memory_limit_bytes = mib << 20;
     }
+    opts
 }
 
 /// Peak resident set of this process, in KiB.

@@ -5,8 +5,12 @@
 //! the clock every few thousand steps, and accounts for its memo cache *before* the cache
 //! grows, so a search never takes more than its budget and never OOMs.
 //!
-//! The memory figure is an estimate of what the searches' memo caches hold (the dominant
-//! cost), summed over the keys being checked at once.
+//! The memory figure is what the searches hold beyond the history itself — their memo caches
+//! (the dominant cost), the trails of linearized steps and the candidate lists — summed over
+//! the keys being checked at once. Each is claimed at its full allocated capacity before it is
+//! allocated (and, while a vector moves, old and new buffers both), so the figure is an upper
+//! bound of what the searches allocate: with the default 1 GiB budget, a check's resident
+//! memory stays well under 2 GiB (the history, parsed, is the rest).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -109,6 +113,21 @@ impl Budget {
                 Ok(_) => return Ok(()),
                 Err(now) => used = now,
             }
+        }
+    }
+
+    /// A budget with this one's deadline and cancel state (as of now) and at most `bytes` of
+    /// what memory this one has left: for a bounded side search.
+    pub(crate) fn bounded(&self, bytes: u64) -> Budget {
+        let left = self
+            .memory_limit
+            .saturating_sub(self.memory_used.load(Ordering::Relaxed));
+        Budget {
+            time_limit: self.time_limit,
+            deadline: self.deadline,
+            memory_limit: bytes.min(left),
+            memory_used: AtomicU64::new(0),
+            cancelled: AtomicBool::new(self.is_cancelled()),
         }
     }
 

@@ -13,7 +13,8 @@
 //!   semantics of `ok` / `fail` / `info` and of real time.
 //! - [`independent`]: splitting `[key value]` histories per key and checking keys in parallel.
 //! - [`linear`]: one key's check, [`check_key`], from operations to a [`KeyResult`].
-//! - `wgl` (private): the WGL search itself (entry list, undo stack, memoisation), and
+//! - `wgl` (private): the WGL depth-first search (exact compact memo keys, crashed-op kinds,
+//!   twins, dominance, a relaxed then an exact pass), and
 //!   `memo` (private): its memo cache, within the memory budget.
 //! - [`model`]: the [`Model`] trait (one `step`); [`models`]: [`Register`], [`CasRegister`],
 //!   [`Kv`], [`MultiRegister`], [`Mutex`].

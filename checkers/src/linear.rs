@@ -2,16 +2,24 @@
 //!
 //! Drops what constrains nothing (`fail` ops: they did not happen; ops the model drops, such
 //! as indeterminate reads; indeterminate ops the model's [`Model::simplify`] shows cannot
-//! matter), hands the rest to the WGL search (`wgl.rs`), and turns what it finds into a
-//! [`KeyResult`] with a [`Counterexample`] a person can read.
+//! matter), asks the model for a quick refutation ([`Model::refute`]), hands the rest to the
+//! WGL search (`wgl.rs`), and turns what it finds into a [`KeyResult`] with a
+//! [`Counterexample`] a person can read.
 
 use crate::budget::Budget;
 use crate::counterexample::{Counterexample, LinearizedOp, OpSummary};
 use crate::error::CheckError;
+use crate::memo::Account;
 use crate::model::Model;
 use crate::operation::{Operation, Outcome};
 use crate::verdict::Validity;
 use crate::wgl::{self, SearchOp, SearchResult};
+
+/// What [`Model::refute`] may use per op, claimed from the budget (generous for the register
+/// models' few vectors of a few words per op).
+const REFUTE_BYTES_PER_OP: u64 = 128;
+/// The memory of the search that looks for a counterexample to show once an op is refuted.
+const COUNTEREXAMPLE_SEARCH_BYTES: u64 = 32 << 20;
 use serde_json::Value;
 
 /// The verdict on one key's history.
@@ -66,6 +74,23 @@ pub fn check_key<M: Model>(mut model: M, ops: &[Operation], budget: &Budget) -> 
             }
         }
     }
+    // An op no linearization can contain, if the model sees one at once. This is part of the
+    // check like the search: within the budget (its working memory, a few words per op, is
+    // claimed first).
+    if let Err(e) = budget.check_time() {
+        return KeyResult::unknown(e.to_string());
+    }
+    let refuted = {
+        let mut account = Account::new(budget);
+        if let Err(e) = account.take(REFUTE_BYTES_PER_OP * search_ops.len() as u64) {
+            return KeyResult::unknown(e.to_string());
+        }
+        let timed: Vec<(M::Op, u64, Option<u64>)> = search_ops
+            .iter()
+            .map(|o| (o.op.clone(), o.start, o.end))
+            .collect();
+        model.refute(&timed).map(|i| OpSummary::of(origin[i]))
+    };
     // Indeterminate ops the model can do without (see its `simplify` for why each is sound).
     let shapes: Vec<(M::Op, bool)> = search_ops
         .iter()
@@ -84,7 +109,32 @@ pub fn check_key<M: Model>(mut model: M, ops: &[Operation], budget: &Budget) -> 
             keep[i - 1] || o.outcome == Outcome::Ok
         });
     }
-    match wgl::search(&model, &search_ops, budget) {
+    // Refuted: the verdict is known; a short search may still find the usual counterexample
+    // (the furthest point and the longest prefix).
+    let bounded;
+    let search_budget = match refuted {
+        Some(_) => {
+            bounded = budget.bounded(COUNTEREXAMPLE_SEARCH_BYTES);
+            &bounded
+        }
+        None => budget,
+    };
+    let found = wgl::search(&model, &search_ops, search_budget);
+    if let (Some(op), false) = (
+        &refuted,
+        matches!(found, SearchResult::NotLinearizable { .. }),
+    ) {
+        return KeyResult {
+            valid: Validity::Invalid,
+            cause: None,
+            counterexample: Some(Counterexample {
+                key: None,
+                op: op.clone(),
+                linearized: Vec::new(),
+            }),
+        };
+    }
+    match found {
         SearchResult::Linearizable => KeyResult {
             valid: Validity::Valid,
             cause: None,

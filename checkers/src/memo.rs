@@ -54,7 +54,7 @@ impl<'b> Account<'b> {
     }
 
     /// Takes `bytes` more, claiming from the budget if needed.
-    fn take(&mut self, bytes: u64) -> Result<(), Exhausted> {
+    pub(crate) fn take(&mut self, bytes: u64) -> Result<(), Exhausted> {
         let want = self.used.saturating_add(bytes);
         if want > self.claimed {
             let exact = want - self.claimed;
@@ -98,32 +98,6 @@ impl<'b> Account<'b> {
         let extra = v.capacity().saturating_sub(new) as u64 * size;
         self.take(extra)?;
         Ok(())
-    }
-}
-
-impl<S> Drop for Memo<'_, S> {
-    fn drop(&mut self) {
-        if std::env::var_os("SQUALL_MEMO_STATS").is_some() {
-            let mut vectors = 0usize;
-            let mut longest = 0usize;
-            for e in &self.entries {
-                let mut n = 0;
-                let mut at = e.chain;
-                while at != NONE {
-                    n += 1;
-                    at = self.arena[at as usize];
-                }
-                vectors += n;
-                longest = longest.max(n);
-            }
-            eprintln!(
-                "memo: {} ok-parts, {} live vectors, longest chain {}, arena {} words",
-                self.entries.len(),
-                vectors,
-                longest,
-                self.arena.len()
-            );
-        }
     }
 }
 
@@ -211,7 +185,6 @@ pub(crate) struct Memo<'b, S> {
     slots: Vec<u32>,
     entries: Vec<Entry<S>>,
     arena: Vec<u32>,
-    stats: [u64; 4],
     /// Words of the arena no longer reachable (unlinked vectors).
     garbage: usize,
     account: Account<'b>,
@@ -225,7 +198,6 @@ impl<'b, S: Eq> Memo<'b, S> {
             entries: Vec::new(),
             arena: Vec::new(),
             garbage: 0,
-            stats: [0; 4],
             account: Account::new(budget),
         }
     }
@@ -291,9 +263,7 @@ impl<'b, S: Eq> Memo<'b, S> {
             }
             i = (i + 1) & mask;
         };
-        self.stats[0] += 1;
         if let Some(n) = found {
-            self.stats[1] += 1;
             // Dominated by a stored used-vector? Meanwhile, unlink the stored ones this one
             // dominates (explored, but cut from now on all the same): chains stay antichains.
             let mut prev = NONE;
@@ -307,10 +277,8 @@ impl<'b, S: Eq> Memo<'b, S> {
                     .chunks_exact(2)
                     .all(|kc| used.get(kc[0] as usize).is_some_and(|&u| u >= kc[1]))
                 {
-                    self.stats[2] += 1;
                     return Ok(false);
                 }
-                self.stats[3] += 1;
                 if below(used, used_kinds, stored) {
                     self.garbage += 2 + 2 * pairs;
                     if prev == NONE {

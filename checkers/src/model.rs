@@ -1,9 +1,10 @@
 //! The `Model` trait: the sequential specification an operation history is checked against.
 //!
 //! **Change note (search engine rework):** `Op` now also needs `Eq + Hash` (the search groups
-//! identical indeterminate ops: they are interchangeable), and the trait gained two optional
-//! methods with safe defaults, [`Model::read_only`] and [`Model::simplify`], which let the
-//! search prune. A model that does not override them is checked exactly as before.
+//! identical indeterminate ops: they are interchangeable), and the trait gained three optional
+//! methods with safe defaults, [`Model::read_only`], [`Model::simplify`] and
+//! [`Model::refute`], which let the search prune or skip. A model that does not override them
+//! is checked exactly as before.
 //!
 //! A model is Knossos's single `step`: given a state and an op, the state after it, or `None`
 //! when the op cannot happen in that state (a read of 2 when the register holds 1). It is
@@ -127,5 +128,14 @@ pub trait Model {
     /// all.
     fn simplify(&self, ops: &[(Self::Op, bool)]) -> Vec<bool> {
         vec![true; ops.len()]
+    }
+
+    /// A quick proof of non-linearizability, before any search: the index of an `ok` op that
+    /// no linearization can contain. `ops` are `(op, invoked, returned)` on the ordering clock,
+    /// `returned` `None` for an indeterminate op. Must be sound: `Some` only when no order
+    /// exists. Default: `None` (always safe; the search decides).
+    fn refute(&self, ops: &[(Self::Op, u64, Option<u64>)]) -> Option<usize> {
+        let _ = ops;
+        None
     }
 }

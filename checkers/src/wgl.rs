@@ -48,14 +48,46 @@
 //! every other op's real-time constraints (a larger `L` only moves `m` later), so it succeeds
 //! too.
 //!
+//! ## Two passes: relaxed, then exact
+//!
+//! Exact bookkeeping of indeterminate ops is costly: configurations that used different ops
+//! are incomparable, and with many crashed ops the memo fills with them. So the search runs
+//! *relaxed* first: each kind is unlimited from its first op's invocation on, and the
+//! configuration forgets what it used (the memo key is the `ok` set and the state). Every real
+//! linearization is a relaxed one, so:
+//!
+//! - no relaxed order → **invalid** (the counterexample's prefix may then show a crashed op
+//!   used more often than it exists: it is the relaxed search's furthest point);
+//! - a relaxed order found whose uses real ops back (the `j`-th use of a kind at a point where
+//!   its `j`-th op was invoked: the earliest free one, as in the exact search) is a real
+//!   linearization → **valid**. Backed uses are tried before unbacked ones;
+//! - a relaxed order that needs an unbacked use rules out "invalid" only. The search then looks
+//!   on, for a while (as much again as it took), for a backed order, keeping the
+//!   configurations that unbacked uses led to apart in the memo (so they never cut a backed
+//!   path). Failing that, the **exact** search decides.
+//!
 //! ## The configuration's key, compactly
 //!
 //! `ok` ops are ranked by return. With `p` the number of lowest-ranked ops all in `L`, `m` is
 //! the op of rank `p`, every op of lower rank is in `L`, and every other op in `L` was invoked
 //! by `m`'s return: it is concurrent with `m`, so there are fewer of them than processes. The
-//! memo key is `p`, the ranks of those few (`extras`, descending), the used count of each kind
-//! used, and the state: exact, and a few words long however long the history is. Its hash is
-//! kept incrementally (Zobrist: a random word per op, XORed in and out).
+//! memo key is `p`, the ranks of those few (`extras`, descending), and the state: exact, and a
+//! few words long however long the history is. Its hash is kept incrementally (Zobrist: a
+//! random word per op, XORed in and out). No fingerprint stands in for a key: a collision
+//! could cut a path that succeeds and turn a valid history invalid.
+//!
+//! ## Fewer indeterminate ops used is better
+//!
+//! With the same `ok` set and state, a configuration that used, of every kind, at most as many
+//! indeterminate ops as another *dominates* it: every order open to the other is open to it
+//! (same `m`, same state, at least as many ops of each kind left). So the memo stores, per key,
+//! the used-counts explored, and cuts a configuration if one stored is `≤` it in every kind.
+//! Sound even when the stored one is still being explored (an ancestor on the stack): take a
+//! visited configuration with a successful completion of least length `k`; its child along
+//! that completion was visited, or cut by an equal or dominating visited one — either way a
+//! visited configuration with a completion of length `k - 1`; so at `k = 0` the search has
+//! succeeded. (Twins and reads-first are the same argument: the child tried dominates the
+//! children skipped.)
 
 use crate::budget::{Budget, Exhausted};
 use crate::memo::{hash_of, Account, Memo};
@@ -127,8 +159,11 @@ enum Cursor {
     Forced(u32),
     /// `ok` ops from this index of `cands` on (up to the node's `cands_end`); then `Info(0)`.
     Ok(u32),
-    /// Indeterminate kinds from this one.
+    /// Indeterminate kinds from this one whose next op is there; then, in a relaxed search,
+    /// `Unbacked(0)`.
     Info(u32),
+    /// Relaxed search: indeterminate kinds from this one whose next op is not there.
+    Unbacked(u32),
     Done,
 }
 
@@ -342,6 +377,10 @@ pub(crate) fn search<M: Model>(
     ops: &[SearchOp<M::Op>],
     budget: &Budget,
 ) -> SearchResult<M::State> {
+    if ops.len() >= 1 << 30 {
+        // Op ids and ranks are u32s with a bit to spare; such a history does not fit anyway.
+        return SearchResult::Exhausted(Exhausted::Memory(budget.memory_limit()));
+    }
     let mut relaxed = Search::new(model, ops, budget, true);
     if relaxed.shape.kinds.is_empty() {
         // No indeterminate ops: the relaxed search is the exact one.
@@ -364,6 +403,13 @@ struct Search<'a, M: Model> {
     path_used: Vec<u32>,
     /// In a relaxed search: uses on the current path that the real ops cannot back.
     infeasible: u32,
+    /// In a relaxed search: an order was found, if only with unbacked uses (so the verdict
+    /// cannot be "invalid"); the search now looks only for an order with none.
+    relaxed_ok: bool,
+    /// Configurations stored so far, and how many the search after `relaxed_ok` may reach
+    /// before it hands over to the exact search.
+    stored: u64,
+    stored_limit: u64,
     model: &'a M,
     ops: &'a [SearchOp<M::Op>],
     shape: Shape,
@@ -391,6 +437,9 @@ impl<'a, M: Model> Search<'a, M> {
             relaxed,
             path_used: vec![0; kinds],
             infeasible: 0,
+            relaxed_ok: false,
+            stored: 0,
+            stored_limit: u64::MAX,
             model,
             ops,
             shape,
@@ -461,6 +510,10 @@ impl<'a, M: Model> Search<'a, M> {
     fn next_child(&mut self) -> Option<Result<u32, u32>> {
         let m_end = self.m_end();
         let top = self.nodes.len() - 1;
+        if self.relaxed_ok && self.infeasible > 0 {
+            // No use looking below a node that unbacked uses led to.
+            return None;
+        }
         loop {
             match self.nodes[top].cursor {
                 Cursor::Done => return None,
@@ -479,17 +532,40 @@ impl<'a, M: Model> Search<'a, M> {
                 Cursor::Info(k) => {
                     let mut k = k as usize;
                     while k < self.shape.kinds.len() {
-                        // Relaxed: a kind is there from its first op's invocation on.
                         let used = if self.relaxed {
-                            0
+                            self.path_used[k]
                         } else {
-                            self.config.used[k] as usize
+                            self.config.used[k]
                         };
-                        if let Some(&op) = self.shape.kinds[k].get(used) {
-                            if self.ops[op as usize].start <= m_end {
-                                self.nodes[top].cursor = Cursor::Info(k as u32 + 1);
-                                return Some(Err(k as u32));
-                            }
+                        // Backed: the next op of the kind exists and was invoked by now.
+                        let backed = self.shape.kinds[k]
+                            .get(used as usize)
+                            .is_some_and(|&op| self.ops[op as usize].start <= m_end);
+                        if backed {
+                            self.nodes[top].cursor = Cursor::Info(k as u32 + 1);
+                            return Some(Err(k as u32));
+                        }
+                        k += 1;
+                    }
+                    self.nodes[top].cursor = if self.relaxed && !self.relaxed_ok {
+                        Cursor::Unbacked(0)
+                    } else {
+                        Cursor::Done
+                    };
+                }
+                Cursor::Unbacked(k) => {
+                    // Relaxed only: the kinds used up (or not invoked again yet) on this path,
+                    // unlimited from their first op's invocation on.
+                    let mut k = k as usize;
+                    while k < self.shape.kinds.len() {
+                        let used = self.path_used[k] as usize;
+                        let first = self.shape.kinds[k][0];
+                        let backed = self.shape.kinds[k]
+                            .get(used)
+                            .is_some_and(|&op| self.ops[op as usize].start <= m_end);
+                        if !backed && self.ops[first as usize].start <= m_end {
+                            self.nodes[top].cursor = Cursor::Unbacked(k as u32 + 1);
+                            return Some(Err(k as u32));
                         }
                         k += 1;
                     }
@@ -530,6 +606,9 @@ impl<'a, M: Model> Search<'a, M> {
                 // A dead end: note how far it got, then undo the edge into it.
                 self.dead_end();
                 if self.nodes.len() == 1 {
+                    if self.relaxed_ok {
+                        return None;
+                    }
                     return Some(self.failure());
                 }
                 self.pop();
@@ -568,23 +647,39 @@ impl<'a, M: Model> Search<'a, M> {
                 }
             };
             let c = &self.config;
-            let hash = c.zobrist ^ hash_of(&next_state).rotate_left(29);
+            // In a relaxed search, configurations unbacked uses led to are kept apart: they
+            // must not cut a path with none.
+            let tainted = self.infeasible > 0;
+            let hash = c.zobrist ^ hash_of(&next_state).rotate_left(29) ^ u64::from(tainted);
+            let p_key = c.p | u32::from(tainted) << 31;
             match self
                 .memo
-                .insert(hash, c.p, &next_state, &c.extras, &c.used, &c.used_kinds)
+                .insert(hash, p_key, &next_state, &c.extras, &c.used, &c.used_kinds)
             {
                 Err(e) => return Some(SearchResult::Exhausted(e)),
                 Ok(false) => {
                     self.undo(edge);
                     continue;
                 }
-                Ok(true) => {}
+                Ok(true) => {
+                    self.stored += 1;
+                    if self.stored > self.stored_limit {
+                        return None;
+                    }
+                }
             }
             if self.config.p == n_ok {
-                if self.infeasible > 0 {
-                    return None;
+                if self.infeasible == 0 {
+                    return Some(SearchResult::Linearizable);
                 }
-                return Some(SearchResult::Linearizable);
+                // Relaxed-linearizable, so not invalid; look on for an order real ops back.
+                if !self.relaxed_ok {
+                    self.relaxed_ok = true;
+                    // As much again as it took to get here, at most.
+                    self.stored_limit = self.stored.saturating_mul(2).saturating_add(100_000);
+                }
+                self.undo(edge);
+                continue;
             }
             let linearized = match edge {
                 Edge::Info { kind, .. } => {

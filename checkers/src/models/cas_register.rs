@@ -70,6 +70,11 @@ impl Model for CasRegister {
     fn simplify(&self, ops: &[(RegisterOp, bool)]) -> Vec<bool> {
         register::simplify(self.initial, ops)
     }
+
+    /// See [`register::refute`] for why this is sound.
+    fn refute(&self, ops: &[(RegisterOp, u64, Option<u64>)]) -> Option<usize> {
+        register::refute(self.initial, ops)
+    }
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ pub(crate) fn prepare_cas(
 /// Which indeterminate ops the register models can do without ([`Model::simplify`]).
 ///
 /// Two rules, applied until nothing changes (each is sound on the history the previous ones
-/// left, so the fixpoint is sound):
+/// left, so the fixpoint is sound; a worklist keeps it linear):
 ///
 /// 1. **An indeterminate op that can never take effect** — a `cas a→b` where `a` is neither
 ///    the initial value nor written by any other op left (write or cas) — is in no
@@ -109,49 +109,160 @@ pub(crate) fn prepare_cas(
 /// constrain (it may have to land where only reads of other values are linearized). Nor is a
 /// `cas v→v` dropped under rule 2: it observes `v` itself.
 pub(crate) fn simplify(initial: u32, ops: &[(RegisterOp, bool)]) -> Vec<bool> {
-    use std::collections::{HashMap, HashSet};
-    let mut keep = vec![true; ops.len()];
-    loop {
-        let kept = || ops.iter().zip(&keep).filter(|(_, k)| **k).map(|(o, _)| o);
-        // How many ops left write each value (the initial value counts as written).
-        let mut written: HashMap<u32, usize> = HashMap::from([(initial, 1)]);
-        let mut observed: HashSet<u32> = HashSet::new();
-        for (op, _) in kept() {
-            match *op {
-                RegisterOp::Read(v) => {
-                    observed.insert(v);
-                }
-                RegisterOp::Write(v) => *written.entry(v).or_default() += 1,
-                RegisterOp::Cas(old, new) => {
-                    observed.insert(old);
-                    *written.entry(new).or_default() += 1;
+    use std::collections::HashMap;
+    // How many ops left observe each value (a read of it, a cas expecting it), and how many
+    // write it (the initial value counts as written once).
+    let mut observed: HashMap<u32, usize> = HashMap::new();
+    let mut written: HashMap<u32, usize> = HashMap::from([(initial, 1)]);
+    // The indeterminate ops whose fate depends on each value's counts.
+    let mut watch: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, (op, info)) in ops.iter().enumerate() {
+        match *op {
+            RegisterOp::Read(v) => *observed.entry(v).or_default() += 1,
+            RegisterOp::Write(v) => {
+                *written.entry(v).or_default() += 1;
+                if *info {
+                    watch.entry(v).or_default().push(i);
                 }
             }
-        }
-        // Written by some op other than a `cas old→old` itself.
-        let written_by_other =
-            |old: u32, new: u32| written.get(&old).copied().unwrap_or(0) > usize::from(old == new);
-        let mut changed = false;
-        for (i, (op, info)) in ops.iter().enumerate() {
-            if !*info || !keep[i] {
-                continue;
-            }
-            let drop = match *op {
-                RegisterOp::Read(_) => false,
-                RegisterOp::Write(v) => !observed.contains(&v),
-                RegisterOp::Cas(old, new) => {
-                    !written_by_other(old, new) || (old != new && !observed.contains(&new))
+            RegisterOp::Cas(old, new) => {
+                *observed.entry(old).or_default() += 1;
+                *written.entry(new).or_default() += 1;
+                if *info {
+                    watch.entry(old).or_default().push(i);
+                    watch.entry(new).or_default().push(i);
                 }
-            };
-            if drop {
-                keep[i] = false;
-                changed = true;
             }
-        }
-        if !changed {
-            return keep;
         }
     }
+    let mut keep = vec![true; ops.len()];
+    let mut work: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].1).collect();
+    while let Some(i) = work.pop() {
+        let count = |m: &HashMap<u32, usize>, v: u32| m.get(&v).copied().unwrap_or(0);
+        let drop = keep[i]
+            && match ops[i].0 {
+                RegisterOp::Read(_) => false,
+                RegisterOp::Write(v) => count(&observed, v) == 0,
+                RegisterOp::Cas(old, new) => {
+                    // Written by some op other than a `cas old→old` itself?
+                    count(&written, old) <= usize::from(old == new)
+                        || (old != new && count(&observed, new) == 0)
+                }
+            };
+        if !drop {
+            continue;
+        }
+        keep[i] = false;
+        // Take its counts out; an op watching a value whose count fell to 1 or 0 may now go
+        // (each count falls through those at most once: linear overall).
+        let lower = |m: &mut HashMap<u32, usize>, v: u32, work: &mut Vec<usize>| {
+            if let Some(c) = m.get_mut(&v) {
+                *c -= 1;
+                if *c <= 1 {
+                    work.extend(watch.get(&v).into_iter().flatten());
+                }
+            }
+        };
+        match ops[i].0 {
+            RegisterOp::Read(_) => {}
+            RegisterOp::Write(v) => lower(&mut written, v, &mut work),
+            RegisterOp::Cas(old, new) => {
+                lower(&mut observed, old, &mut work);
+                lower(&mut written, new, &mut work);
+            }
+        }
+    }
+    keep
+}
+
+/// A read that cannot see its value ([`Model::refute`]), for both register models.
+///
+/// An *observer* of `v` is an `ok` read of `v` or an `ok` cas expecting `v`; a *producer* of
+/// `v` is any write of `v` or cas to `v` left in the history (`ok` or indeterminate), and the
+/// initial value is produced at the beginning of time; a *changer* is an `ok` write or cas.
+/// An observer `r` is impossible when every producer `w` of `v` that may precede `r`
+/// (`w.invoked ≤ r.returned`) is *overwritten*: some changer `x` of another value has
+/// `w.returned < x.invoked` and `x.returned < r.invoked` (for the initial value: any changer
+/// that returned before `r` was invoked). An indeterminate producer never returns: never
+/// overwritten.
+///
+/// Why sound: in a linearization `σ`, the state just before `r` is `v`; let `w` be the last op
+/// before `r` in `σ` that changed the state (a write, or a cas, which is in `σ` only if it
+/// applied), or the initial value if none did. `w` produced `v` and precedes `r`, so
+/// `w.invoked ≤ r.returned`. No state change lies between `w` and `r` in `σ`; but an `x` as
+/// above must, by real time, lie between them, and changes the state. So if every producer is
+/// overwritten, there is no `σ`.
+///
+/// `O(n log n)`: per producer, the earliest return of a changer of another value invoked
+/// after it (suffix minima over changers by invocation, keeping the best two values), then
+/// per observer a binary search over its value's producers.
+pub(crate) fn refute(initial: u32, ops: &[(RegisterOp, u64, Option<u64>)]) -> Option<usize> {
+    use std::collections::HashMap;
+    // Changers by invocation, with suffix minima: the earliest return after each index, and
+    // the earliest among those of a value other than the best's.
+    let mut changers: Vec<(u64, u64, u32)> = ops
+        .iter()
+        .filter_map(|&(op, start, end)| match (op, end) {
+            (RegisterOp::Write(v) | RegisterOp::Cas(_, v), Some(end)) => Some((start, end, v)),
+            _ => None,
+        })
+        .collect();
+    changers.sort_unstable();
+    const NEVER: (u64, u32) = (u64::MAX, u32::MAX);
+    let mut suffix = vec![(NEVER, NEVER); changers.len() + 1];
+    for i in (0..changers.len()).rev() {
+        let (_, end, v) = changers[i];
+        let (mut best, mut other) = suffix[i + 1];
+        if v == best.1 {
+            best.0 = best.0.min(end);
+        } else if end < best.0 {
+            other = best;
+            best = (end, v);
+        } else if end < other.0 {
+            other = (end, v);
+        }
+        suffix[i] = (best, other);
+    }
+    // The earliest return of a changer of a value other than `v` invoked after `after`.
+    let overwritten_at = |after: u64, v: u32| {
+        let i = changers.partition_point(|c| c.0 <= after);
+        let (best, other) = suffix[i];
+        if best.1 != v {
+            best.0
+        } else {
+            other.0
+        }
+    };
+    // Per value, its producers (invoked, overwritten at), by invocation, with prefix maxima.
+    let mut producers: HashMap<u32, Vec<(u64, u64)>> = HashMap::new();
+    let first_change = changers.iter().map(|c| c.1).min().unwrap_or(u64::MAX);
+    producers
+        .entry(initial)
+        .or_default()
+        .push((0, first_change));
+    for &(op, start, end) in ops {
+        if let RegisterOp::Write(v) | RegisterOp::Cas(_, v) = op {
+            let at = end.map_or(u64::MAX, |end| overwritten_at(end, v));
+            producers.entry(v).or_default().push((start, at));
+        }
+    }
+    for list in producers.values_mut() {
+        list.sort_unstable();
+        for i in 1..list.len() {
+            list[i].1 = list[i].1.max(list[i - 1].1);
+        }
+    }
+    ops.iter().position(|&(op, start, end)| {
+        let (Some(end), RegisterOp::Read(v) | RegisterOp::Cas(v, _)) = (end, op) else {
+            return false;
+        };
+        let Some(list) = producers.get(&v) else {
+            return true;
+        };
+        // Producers that may precede it; is one of them not overwritten before it?
+        let n = list.partition_point(|p| p.0 <= end);
+        n == 0 || list[n - 1].1 < start
+    })
 }
 
 /// One step of either register model.
@@ -203,6 +314,10 @@ impl Model for Register {
 
     fn simplify(&self, ops: &[(RegisterOp, bool)]) -> Vec<bool> {
         simplify(self.initial, ops)
+    }
+
+    fn refute(&self, ops: &[(RegisterOp, u64, Option<u64>)]) -> Option<usize> {
+        refute(self.initial, ops)
     }
 }
 
@@ -257,6 +372,33 @@ mod tests {
         // Here a cas expects 3 and may happen (3 is written): both stay.
         let ops = [(Cas(1, 3), true), (Cas(3, 4), false), (Write(1), false)];
         assert_eq!(simplify(0, &ops), [true, true, true]);
+    }
+
+    #[test]
+    fn refute_finds_reads_nothing_explains() {
+        use RegisterOp::*;
+        let at = |op, start, end| (op, start, Some(end));
+        // Initial 0. A read of 5, never written: impossible.
+        assert_eq!(refute(0, &[at(Write(1), 1, 2), at(Read(5), 3, 4)]), Some(1));
+        // A stale read of 1: written, then overwritten by 2 before the read.
+        let stale = [at(Write(1), 1, 2), at(Write(2), 3, 4), at(Read(1), 5, 6)];
+        assert_eq!(refute(0, &stale), Some(2));
+        // The overwrite concurrent with the read, or with the first write: not refuted.
+        let ok = [at(Write(1), 1, 2), at(Write(2), 3, 5), at(Read(1), 5, 6)];
+        assert_eq!(refute(0, &ok), None);
+        let ok = [at(Write(1), 1, 3), at(Write(2), 3, 4), at(Read(1), 5, 6)];
+        assert_eq!(refute(0, &ok), None);
+        // An indeterminate write of 1 may land late: never overwritten.
+        let info = [(Write(1), 1, None), at(Write(2), 3, 4), at(Read(1), 5, 6)];
+        assert_eq!(refute(0, &info), None);
+        // The initial value, read after a write returned: stale; before: fine.
+        assert_eq!(refute(0, &[at(Write(1), 1, 2), at(Read(0), 3, 4)]), Some(1));
+        assert_eq!(refute(0, &[at(Write(1), 1, 3), at(Read(0), 3, 4)]), None);
+        // An ok cas expecting a value never there.
+        assert_eq!(refute(0, &[at(Cas(7, 1), 1, 2)]), Some(0));
+        // Overwritten by a write of the same value: still explained.
+        let same = [at(Write(1), 1, 2), at(Write(1), 3, 4), at(Read(1), 5, 6)];
+        assert_eq!(refute(0, &same), None);
     }
 
     #[test]
