@@ -37,7 +37,7 @@ use crate::env::local::{self, hub_addr, node_addr, MAX_NODES};
 use crate::env::netlink::Netlink;
 use crate::env::{netns, EnvError, Environment};
 use crate::systems::NodeCommand;
-use nemeses::{FaultTarget, NemesisError};
+use nemeses::NemesisError;
 use std::fs::{self, File};
 use std::io;
 use std::net::Ipv4Addr;
@@ -46,6 +46,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+
+mod faults;
 
 /// How the VMs are made.
 #[derive(Clone, Debug)]
@@ -652,75 +654,6 @@ impl Environment for VmEnv {
     }
 }
 
-impl FaultTarget for VmEnv {
-    fn node_count(&self) -> usize {
-        self.names.len()
-    }
-
-    fn node_name(&self, node: usize) -> String {
-        self.names
-            .get(node)
-            .cloned()
-            .unwrap_or_else(|| format!("node{node}"))
-    }
-
-    fn block(&self, from: usize, to: usize) -> Result<(), NemesisError> {
-        self.hub.block(from, to)
-    }
-
-    fn unblock(&self, from: usize, to: usize) -> Result<(), NemesisError> {
-        self.hub.unblock(from, to)
-    }
-
-    fn pause(&self, node: usize) -> Result<(), NemesisError> {
-        self.with_node(node, "pause", |_, n| {
-            if n.status == NodeStatus::Running {
-                if let Some(vmm) = &mut n.vmm {
-                    vmm.pause().map_err(vmm_error)?;
-                }
-                n.status = NodeStatus::Paused;
-            }
-            Ok(())
-        })
-    }
-
-    fn resume(&self, node: usize) -> Result<(), NemesisError> {
-        self.with_node(node, "resume", |_, n| {
-            if n.status == NodeStatus::Paused {
-                if let Some(vmm) = &mut n.vmm {
-                    vmm.resume().map_err(vmm_error)?;
-                }
-                n.status = NodeStatus::Running;
-            }
-            Ok(())
-        })
-    }
-
-    fn kill(&self, node: usize) -> Result<(), NemesisError> {
-        self.with_node(node, "kill", |_, n| Self::kill_node(n))
-    }
-
-    fn restart(&self, node: usize) -> Result<(), NemesisError> {
-        self.with_node(node, "restart", |env, n| match n.status {
-            NodeStatus::Killed | NodeStatus::Exited => env.boot(n),
-            _ => Ok(()),
-        })
-    }
-
-    fn heal_all(&self) -> Result<(), NemesisError> {
-        let mut result = self.hub.unblock_all();
-        for node in 0..self.names.len() {
-            result = result.and(
-                self.rejoin(node)
-                    .map_err(|e| failed(format!("rejoin {}", self.node_name(node)), e)),
-            );
-            result = result.and(self.resume(node));
-            result = result.and(self.restart(node));
-        }
-        result
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! The environment end to end against a real `cloud-hypervisor` (skipped, saying why,
@@ -729,6 +662,7 @@ mod tests {
 
     use super::*;
     use crate::env::local::RULE_PRIORITY;
+    use nemeses::FaultTarget;
     use crate::vm::ch::tests::{ch_binary, dead, Scratch};
     use crate::vm::ch::CloudHypervisor;
     use crate::vm::stub_kernel;
