@@ -75,6 +75,7 @@ pub fn finish(
             "fault_delay_max_us": delays.iter().max().copied().unwrap_or(0) as f64 / 1e3,
             "fault_delay_p50_us": percentile(&mut delays, 50.0) as f64 / 1e3,
             "fault_errors": stats.fault_errors,
+            "node_exits": stats.node_exits,
         },
         "rerun": rerun,
     });

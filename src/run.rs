@@ -210,7 +210,9 @@ fn run_cluster(
             quiet: cfg.quiet,
             op_timeout: cfg.op_timeout,
         };
-        let stats = runner::execute(
+        let exited = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let exits = tokio::spawn(watch_exits(env.clone(), exited.clone(), say.clone()));
+        let mut stats = runner::execute(
             plan,
             clients,
             target,
@@ -221,6 +223,8 @@ fn run_cluster(
         )
         .await;
         watcher.abort();
+        exits.abort();
+        stats.node_exits = std::mem::take(&mut *exited.lock().unwrap_or_else(|p| p.into_inner()));
         Ok(stats)
     });
     drop(rt);
@@ -238,6 +242,25 @@ async fn first_exit(env: &dyn Environment) -> anyhow::Error {
             return anyhow::anyhow!("{what} during startup");
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Notes (once each) nodes that stop on their own during the run — a crash of the system
+/// under test, not a fault squall made — and tells the person; heal-all restarts them.
+async fn watch_exits(
+    env: Arc<dyn Environment>,
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
+    say: Say,
+) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        if let Some(what) = env.exited_node() {
+            let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+            if !seen.contains(&what) {
+                say(format!("warning: not a fault of squall's: {what}"));
+                seen.push(what);
+            }
+        }
     }
 }
 

@@ -49,6 +49,8 @@ pub struct RunStats {
     pub interrupted: bool,
     /// Faults that could not be started or healed, as messages.
     pub fault_errors: Vec<String>,
+    /// Nodes that stopped on their own during the run (not by a fault), as messages.
+    pub node_exits: Vec<String>,
 }
 
 /// Things the runner tells a person as they happen (faults, phases).

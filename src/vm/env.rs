@@ -662,10 +662,10 @@ mod tests {
 
     use super::*;
     use crate::env::local::RULE_PRIORITY;
-    use nemeses::FaultTarget;
     use crate::vm::ch::tests::{ch_binary, dead, Scratch};
     use crate::vm::ch::CloudHypervisor;
     use crate::vm::stub_kernel;
+    use nemeses::FaultTarget;
     use std::process::{Command, Stdio};
     use std::time::Instant;
 
