@@ -283,6 +283,37 @@ fn sig_name(sig: libc::c_int) -> &'static str {
     }
 }
 
+/// Checks the node names (non-empty, file-name safe, distinct) and that there is a log
+/// per node.
+pub(crate) fn check_names(names: &[String], logs: &[PathBuf]) -> Result<(), EnvError> {
+    if names.is_empty() || names.len() > MAX_NODES {
+        return Err(EnvError::Invalid(format!(
+            "{} nodes: want 1 to {MAX_NODES}",
+            names.len()
+        )));
+    }
+    if logs.len() != names.len() {
+        return Err(EnvError::Invalid(format!(
+            "{} log paths for {} nodes",
+            logs.len(),
+            names.len()
+        )));
+    }
+    for (i, name) in names.iter().enumerate() {
+        let ok = !name.is_empty()
+            && !name.starts_with('.')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !ok || names[..i].contains(name) {
+            return Err(EnvError::Invalid(format!(
+                "bad or repeated node name {name:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The `local` environment of one run. Dropping it tears it down (see
 /// [`LocalEnv::teardown`]).
 pub struct LocalEnv {
@@ -306,31 +337,7 @@ impl LocalEnv {
         logs: Vec<PathBuf>,
     ) -> Result<LocalEnv, EnvError> {
         validate_run_id(run_id)?;
-        if names.is_empty() || names.len() > MAX_NODES {
-            return Err(EnvError::Invalid(format!(
-                "{} nodes: want 1 to {MAX_NODES}",
-                names.len()
-            )));
-        }
-        if logs.len() != names.len() {
-            return Err(EnvError::Invalid(format!(
-                "{} log paths for {} nodes",
-                logs.len(),
-                names.len()
-            )));
-        }
-        for (i, name) in names.iter().enumerate() {
-            let ok = !name.is_empty()
-                && !name.starts_with('.')
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-            if !ok || names[..i].contains(name) {
-                return Err(EnvError::Invalid(format!(
-                    "bad or repeated node name {name:?}"
-                )));
-            }
-        }
+        check_names(&names, &logs)?;
         // The run directory comes first and is created exclusively: it claims the run id,
         // so a clash never touches another run's namespaces.
         let dir = run_dir(run_id);

@@ -33,7 +33,7 @@
 use super::driver::{Launch, VmSpec, VmState, Vmm, VmmDriver, VmmError};
 use super::guest::{self, BootFiles};
 use crate::env::hub::Hub;
-use crate::env::local::{self, hub_addr, node_addr, MAX_NODES};
+use crate::env::local::{self, check_names, hub_addr, node_addr};
 use crate::env::netlink::Netlink;
 use crate::env::{netns, EnvError, Environment};
 use crate::systems::NodeCommand;
@@ -484,37 +484,6 @@ impl Drop for VmEnv {
     }
 }
 
-/// Checks the node names (non-empty, file-name safe, distinct) and that there is a log
-/// per node.
-fn check_names(names: &[String], logs: &[PathBuf]) -> Result<(), EnvError> {
-    if names.is_empty() || names.len() > MAX_NODES {
-        return Err(EnvError::Invalid(format!(
-            "{} nodes: want 1 to {MAX_NODES}",
-            names.len()
-        )));
-    }
-    if logs.len() != names.len() {
-        return Err(EnvError::Invalid(format!(
-            "{} log paths for {} nodes",
-            logs.len(),
-            names.len()
-        )));
-    }
-    for (i, name) in names.iter().enumerate() {
-        let ok = !name.is_empty()
-            && !name.starts_with('.')
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-        if !ok || names[..i].contains(name) {
-            return Err(EnvError::Invalid(format!(
-                "bad or repeated node name {name:?}"
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Each node's serial log: `serial.log` beside its log when every node has a folder of
 /// its own (the store's `nodes/<name>/log`), else `<name>.serial.log` beside it.
 fn serial_paths(names: &[String], logs: &[PathBuf]) -> Vec<PathBuf> {
@@ -726,7 +695,7 @@ mod tests {
     #[test]
     fn names_and_paths() {
         assert_eq!(tap_name("ab12cd", 0), "sqab12cdt1");
-        assert!(tap_name("abcdefgh", MAX_NODES - 1).len() <= 15);
+        assert!(tap_name("abcdefgh", local::MAX_NODES - 1).len() <= 15);
         assert_eq!(mac(9), "52:54:00:12:0a:02");
         let logs = vec![
             PathBuf::from("/s/nodes/n1/log"),
