@@ -71,7 +71,7 @@ impl<'b> Account<'b> {
         Ok(())
     }
 
-    fn give(&mut self, bytes: u64) {
+    pub(crate) fn give(&mut self, bytes: u64) {
         self.used = self.used.saturating_sub(bytes);
     }
 
@@ -158,6 +158,15 @@ struct Entry<S> {
 
 const NONE: u32 = u32::MAX;
 
+#[cfg(test)]
+thread_local! {
+    /// Evictions on this thread, for tests.
+    pub(crate) static EVICTIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The bits of `p` that are `p` (the search uses the top one as a flag).
+const P_MASK: u32 = u32::MAX >> 1;
+
 /// Whether `used` (dense, its nonzero kinds ascending in `used_kinds`) is `≤` `stored` (sparse
 /// `(kind, count)` pairs, kinds ascending) in every kind.
 fn below(used: &[u32], used_kinds: &[u32], stored: &[u32]) -> bool {
@@ -188,6 +197,12 @@ pub(crate) struct Memo<'b, S> {
     /// Words of the arena no longer reachable (unlinked vectors).
     garbage: usize,
     account: Account<'b>,
+    /// Past this many bytes, the configurations furthest behind are forgotten (see
+    /// [`Memo::evict`]).
+    soft_limit: u64,
+    /// Configurations forgotten so far.
+    pub(crate) evicted: u64,
+    evict_at: usize,
 }
 
 impl<'b, S: Eq> Memo<'b, S> {
@@ -199,6 +214,9 @@ impl<'b, S: Eq> Memo<'b, S> {
             arena: Vec::new(),
             garbage: 0,
             account: Account::new(budget),
+            soft_limit: budget.memory_limit() / 2,
+            evicted: 0,
+            evict_at: 0,
         }
     }
 
@@ -239,6 +257,24 @@ impl<'b, S: Eq> Memo<'b, S> {
     {
         if self.slots.is_empty() {
             self.grow()?;
+        }
+        // Forget before a buffer doubles past the budget (while it moves, the old and the new
+        // buffer both count: up to twice what it holds more), or past half of it.
+        let growing = self.entries.len() == self.entries.capacity()
+            || (self.entries.len() + 1) * 2 > self.slots.len()
+            || self.arena.len() + list.len() + 2 + 2 * used_kinds.len() > self.arena.capacity();
+        let held = self.account.used;
+        let n = self.entries.len();
+        if n >= self.evict_at
+            && ((growing && held > self.soft_limit / 3 * 2) || held > self.soft_limit)
+        {
+            // Next time when as many are stored again (the buffers have room for them), or,
+            // if nothing could go, when a quarter more are.
+            self.evict_at = if self.evict(p & P_MASK)? {
+                n
+            } else {
+                n + n / 4 + 16
+            };
         }
         // Before the arena grows, reclaim it if it is mostly garbage. (Here, before any offset
         // into it is held.)
@@ -360,6 +396,64 @@ impl<'b, S: Eq> Memo<'b, S> {
         Ok(())
     }
 
+    /// Forgets the configurations furthest behind the search (the lowest `p`), at least a
+    /// quarter of them, so that the cache stays within its share of the budget; `false` (and
+    /// forgets nothing) if that many are not behind `now` (the search's `p`).
+    ///
+    /// Sound: a configuration is cut only if an equal or dominating one was explored (see
+    /// `wgl.rs`); forgetting one only means it may be explored again. Every edge of the search
+    /// linearizes an op, so no path meets a configuration twice, and the search still ends.
+    fn evict(&mut self, now: u32) -> Result<bool, Exhausted> {
+        let n = self.entries.len();
+        if n < 16 {
+            return Ok(false);
+        }
+        // The median `p` of what is stored, or `now` if lower.
+        let mut ps: Vec<u32> = Vec::new();
+        self.account.reserve(&mut ps, n)?;
+        ps.extend(self.entries.iter().map(|e| e.p & P_MASK));
+        let (_, &mut median, _) = ps.select_nth_unstable(n / 2);
+        let threshold = median.min(now);
+        let behind = ps.iter().filter(|&&p| p < threshold).count();
+        self.account.give((ps.capacity() * size_of::<u32>()) as u64);
+        drop(ps);
+        if behind < n / 4 {
+            return Ok(false);
+        }
+        self.entries.retain(|e| e.p & P_MASK >= threshold);
+        self.garbage = self.arena.len() - self.live_words();
+        self.compact()?;
+        self.slots.fill(0);
+        let mask = self.slots.len() - 1;
+        for (n, e) in self.entries.iter().enumerate() {
+            let mut i = (e.hash as usize) & mask;
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = n as u32 + 1;
+        }
+        self.evicted += behind as u64;
+        #[cfg(test)]
+        EVICTIONS.with(|e| e.set(e.get() + 1));
+        Ok(true)
+    }
+
+    /// Words of the arena the stored entries reach.
+    fn live_words(&self) -> usize {
+        self.entries
+            .iter()
+            .map(|e| {
+                let mut words = e.len as usize;
+                let mut at = e.chain;
+                while at != NONE {
+                    words += 2 + 2 * self.arena[at as usize + 1] as usize;
+                    at = self.arena[at as usize];
+                }
+                words
+            })
+            .sum()
+    }
+
     /// Stores a used-vector in front of `next`; returns its offset.
     fn push_used(&mut self, next: u32, used: &[u32], used_kinds: &[u32]) -> Result<u32, Exhausted> {
         let off = self.push_arena(&[next, used_kinds.len() as u32])?;
@@ -460,19 +554,52 @@ mod tests {
     }
 
     #[test]
+    fn forgets_what_is_furthest_behind() {
+        let budget = Budget::new(None, 1 << 20);
+        let mut c = Memo::new(&budget);
+        let none: (&[u32], &[u32]) = (&[0], &[]);
+        for p in 0..200_000u32 {
+            let key = [p, p + 1];
+            assert_eq!(
+                c.insert(u64::from(p) * 7919, p, &0u32, &key, none.0, none.1),
+                Ok(true),
+                "insert {p}: {} bytes, {} forgotten",
+                c.bytes(),
+                c.evicted
+            );
+            assert!(c.bytes() <= 1 << 20);
+        }
+        assert!(c.evicted > 100_000, "{} forgotten", c.evicted);
+        // The latest are remembered; the earliest forgotten, so explored again.
+        let last = 199_999u32;
+        let key = [last, last + 1];
+        assert_eq!(
+            c.insert(u64::from(last) * 7919, last, &0u32, &key, none.0, none.1),
+            Ok(false)
+        );
+        assert_eq!(c.insert(0, 0, &0u32, &[0, 1], none.0, none.1), Ok(true));
+        // Nothing behind the search: nothing to forget, so the budget answers.
+        let small = Budget::new(None, 64 << 10);
+        let mut c = Memo::new(&small);
+        let mut i = 0u32;
+        let err = loop {
+            match c.insert(u64::from(i), 5, &0u32, &[i, i], none.0, none.1) {
+                Ok(_) => i += 1,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err, Exhausted::Memory(64 << 10));
+        assert_eq!(c.evicted, 0);
+    }
+
+    #[test]
     fn respects_the_budget() {
         let small = Budget::new(None, 64 << 10);
         let mut c = Memo::new(&small);
         let mut inserted = 0u32;
         let err = loop {
-            match c.insert(
-                u64::from(inserted),
-                inserted,
-                &0u32,
-                &[inserted; 4],
-                &[],
-                &[],
-            ) {
+            // All at one `p`: nothing is behind, nothing can be forgotten.
+            match c.insert(u64::from(inserted), 0, &0u32, &[inserted; 4], &[], &[]) {
                 Ok(_) => inserted += 1,
                 Err(e) => break e,
             }
