@@ -116,15 +116,24 @@ impl Budget {
         }
     }
 
-    /// A budget with this one's deadline and cancel state (as of now) and at most `bytes` of
-    /// what memory this one has left: for a bounded side search.
-    pub(crate) fn bounded(&self, bytes: u64) -> Budget {
+    /// A budget with this one's cancel state (as of now), at most `time` from now (less if
+    /// this one's deadline is sooner) and at most `bytes` of what memory this one has left:
+    /// for a bounded side search.
+    pub(crate) fn bounded(&self, bytes: u64, time: Duration) -> Budget {
         let left = self
             .memory_limit
             .saturating_sub(self.memory_used.load(Ordering::Relaxed));
+        let (time_limit, deadline) = match (self.time_limit, self.deadline) {
+            (Some(limit), Some(deadline))
+                if deadline <= Instant::now().checked_add(time).unwrap_or(deadline) =>
+            {
+                (Some(limit), Some(deadline))
+            }
+            _ => (Some(time), Instant::now().checked_add(time)),
+        };
         Budget {
-            time_limit: self.time_limit,
-            deadline: self.deadline,
+            time_limit,
+            deadline,
             memory_limit: bytes.min(left),
             memory_used: AtomicU64::new(0),
             cancelled: AtomicBool::new(self.is_cancelled()),

@@ -20,6 +20,8 @@ use crate::wgl::{self, SearchOp, SearchResult};
 const REFUTE_BYTES_PER_OP: u64 = 128;
 /// The memory of the search that looks for a counterexample to show once an op is refuted.
 const COUNTEREXAMPLE_SEARCH_BYTES: u64 = 32 << 20;
+/// And its time: the verdict is known, this only looks for a prefix to show.
+const COUNTEREXAMPLE_SEARCH_TIME: std::time::Duration = std::time::Duration::from_secs(1);
 use serde_json::Value;
 
 /// The verdict on one key's history.
@@ -89,7 +91,9 @@ pub fn check_key<M: Model>(mut model: M, ops: &[Operation], budget: &Budget) -> 
             .iter()
             .map(|o| (o.op.clone(), o.start, o.end))
             .collect();
-        model.refute(&timed).map(|i| OpSummary::of(origin[i]))
+        model
+            .refute(&timed)
+            .map(|i| (OpSummary::of(origin[i]), search_ops[i].end))
     };
     // Indeterminate ops the model can do without (see its `simplify` for why each is sound).
     let shapes: Vec<(M::Op, bool)> = search_ops
@@ -111,26 +115,56 @@ pub fn check_key<M: Model>(mut model: M, ops: &[Operation], budget: &Budget) -> 
     }
     // Refuted: the verdict is known; a short search may still find the usual counterexample
     // (the furthest point and the longest prefix).
+    //
+    // That search looks only at the ops invoked by the refuted op's return: they are not
+    // linearizable either (the refutation's producers and overwriting ops are all among them),
+    // and a partial linearization of them is one of the whole history (an op invoked later
+    // never has to precede one of them).
     let bounded;
     let search_budget = match refuted {
+        Some((_, Some(end))) => {
+            let keep: Vec<bool> = search_ops.iter().map(|o| o.start <= end).collect();
+            let mut i = 0;
+            origin.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+            search_ops.retain(|o| o.start <= end);
+            bounded = budget.bounded(COUNTEREXAMPLE_SEARCH_BYTES, COUNTEREXAMPLE_SEARCH_TIME);
+            &bounded
+        }
         Some(_) => {
-            bounded = budget.bounded(COUNTEREXAMPLE_SEARCH_BYTES);
+            bounded = budget.bounded(COUNTEREXAMPLE_SEARCH_BYTES, COUNTEREXAMPLE_SEARCH_TIME);
             &bounded
         }
         None => budget,
     };
-    let found = wgl::search(&model, &search_ops, search_budget);
-    if let (Some(op), false) = (
-        &refuted,
-        matches!(found, SearchResult::NotLinearizable { .. }),
-    ) {
+    let found = match refuted {
+        Some(_) => wgl::furthest(&model, &search_ops, search_budget),
+        None => wgl::search(&model, &search_ops, search_budget),
+    };
+    let linearized = |prefix: &[(usize, M::State)]| -> Vec<LinearizedOp> {
+        prefix
+            .iter()
+            .map(|(op, state)| LinearizedOp {
+                op: OpSummary::of(origin[*op]),
+                state: model.show(state),
+            })
+            .collect()
+    };
+    if let Some((op, _)) = refuted {
+        // The refuted op, and the furthest real prefix the bounded search found, if any.
+        let linearized = match &found {
+            SearchResult::NotLinearizable { prefix, .. } => linearized(prefix),
+            _ => Vec::new(),
+        };
         return KeyResult {
             valid: Validity::Invalid,
             cause: None,
             counterexample: Some(Counterexample {
                 key: None,
-                op: op.clone(),
-                linearized: Vec::new(),
+                op,
+                linearized,
             }),
         };
     }
@@ -147,13 +181,7 @@ pub fn check_key<M: Model>(mut model: M, ops: &[Operation], budget: &Budget) -> 
             counterexample: Some(Counterexample {
                 key: None,
                 op: OpSummary::of(origin[blocked]),
-                linearized: prefix
-                    .iter()
-                    .map(|(op, state)| LinearizedOp {
-                        op: OpSummary::of(origin[*op]),
-                        state: model.show(state),
-                    })
-                    .collect(),
+                linearized: linearized(&prefix),
             }),
         },
     }

@@ -56,8 +56,8 @@
 //! configuration forgets what it used (the memo key is the `ok` set and the state). Every real
 //! linearization is a relaxed one, so:
 //!
-//! - no relaxed order → **invalid** (the counterexample's prefix may then show a crashed op
-//!   used more often than it exists: it is the relaxed search's furthest point);
+//! - no relaxed order → **invalid** (the counterexample is the furthest dead end reached by a
+//!   path whose uses real ops back, so its prefix is a real partial linearization);
 //! - a relaxed order found whose uses real ops back (the `j`-th use of a kind at a point where
 //!   its `j`-th op was invoked: the earliest free one, as in the exact search) is a real
 //!   linearization → **valid**. Backed uses are tried before unbacked ones;
@@ -443,6 +443,25 @@ pub(crate) fn search<M: Model>(
         drop(search);
         search = Search::new(model, ops, budget);
         search.exact = exact;
+    }
+}
+
+/// For a history already known not to be linearizable: the furthest dead end that a search
+/// for a backed order (pass 2, see "Passes": every path real) reaches within `budget`, even if
+/// the budget runs out first; `Exhausted` only if it found none.
+pub(crate) fn furthest<M: Model>(
+    model: &M,
+    ops: &[SearchOp<M::Op>],
+    budget: &Budget,
+) -> SearchResult<M::State> {
+    let mut search = Search::new(model, ops, budget);
+    search.relaxed_ok = true;
+    search.witness = true;
+    match search.run() {
+        Some(done @ (SearchResult::NotLinearizable { .. } | SearchResult::Linearizable)) => done,
+        _ if search.frontier.is_some() => search.failure(),
+        Some(exhausted) => exhausted,
+        None => SearchResult::Linearizable,
     }
 }
 
@@ -838,6 +857,10 @@ impl<'a, M: Model> Search<'a, M> {
 
     /// Notes the top node as a dead end, if it is the furthest yet.
     fn dead_end(&mut self) {
+        if self.infeasible > 0 {
+            // A path with an unbacked use is no real partial order: not shown.
+            return;
+        }
         let p = self.config.p;
         let depth = self.nodes.len();
         let further = self

@@ -10,7 +10,7 @@
 //! histories pin the cases where a shortcut must *not* apply.
 
 use checkers::gen::{cas_register_history, GenOptions};
-use checkers::{check, CheckOptions, ModelKind, Validity};
+use checkers::{check, CheckOptions, ModelKind, Outcome, Validity};
 use histories::{Event, EventType, Process};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -193,7 +193,77 @@ proptest! {
     fn info_heavy_histories_agree_with_brute_force(raw in prop::collection::vec(raw_op(), 0..=9)) {
         let ops = layout(&raw);
         let want = if brute_force(&ops) { Validity::Valid } else { Validity::Invalid };
-        prop_assert_eq!(verdict(&ops), want, "{:#?}", ops);
+        let opts = CheckOptions {
+            model: ModelKind::CasRegister,
+            independent: false,
+            ..CheckOptions::default()
+        };
+        let report = check(&events(&ops), &opts);
+        prop_assert_eq!(report.valid, want, "{:#?}", ops);
+        if let Some(c) = &report.counterexample {
+            real_prefix(c).map_err(|e| TestCaseError::fail(format!("{e}: {c:#?}")))?;
+        }
+    }
+}
+
+/// That a counterexample's prefix is a real partial linearization of a cas-register from nil:
+/// no op twice, real time respected, each state the model's, the blocked op not in it.
+fn real_prefix(c: &checkers::Counterexample) -> Result<(), String> {
+    let mut state = Value::Null;
+    let mut seen = std::collections::HashSet::new();
+    for (i, step) in c.linearized.iter().enumerate() {
+        let op = &step.op;
+        if !seen.insert(op.invoke_index) {
+            return Err(format!("op at index {} twice", op.invoke_index));
+        }
+        if op.invoke_index == c.op.invoke_index {
+            return Err("the blocked op is in the prefix".into());
+        }
+        // No later `ok` op returned before this one was invoked (a return and a call at the
+        // same instant are concurrent; an `info` op's report bounds nothing).
+        for later in &c.linearized[i + 1..] {
+            let returned = match later.op.outcome {
+                Outcome::Ok => later.op.completion_time,
+                _ => None,
+            };
+            if returned.is_some_and(|e| e < op.invoke_time) {
+                return Err(format!(
+                    "{} before {} against real time",
+                    op.invoke_index, later.op.invoke_index
+                ));
+            }
+        }
+        let arg = &op.invoke_value;
+        state = match op.f.as_str() {
+            "write" => arg.clone(),
+            "cas" if arg[0] == state => arg[1].clone(),
+            "read" if op.completion_value.as_ref() == Some(&state) => state,
+            _ => return Err(format!("step {i} ({}) not from {state}", op.short())),
+        };
+        if step.state != state {
+            return Err(format!("step {i} shows {} for {state}", step.state));
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// Crash-heavy generated histories, a read changed to another value: when invalid, the
+    /// counterexample's prefix is a real partial linearization.
+    #[test]
+    fn counterexample_prefixes_are_real(seed in 0..u64::MAX / 2, processes in 3..12usize) {
+        let o = GenOptions { seed: seed * 2, processes, ops: 400, values: 3, crash_per_mille: 250, mutate: true };
+        let opts = CheckOptions {
+            model: ModelKind::CasRegister,
+            independent: false,
+            ..CheckOptions::default()
+        };
+        let report = check(&cas_register_history(&o), &opts);
+        if let Some(c) = &report.counterexample {
+            real_prefix(c).map_err(|e| TestCaseError::fail(format!("{o:?}: {e}")))?;
+        }
     }
 }
 
