@@ -15,6 +15,10 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+/// How long `squall check` searches per file unless told otherwise (memory alone does not
+/// bound a search: its memo forgets what lies furthest behind rather than give up).
+const DEFAULT_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Runs `squall check`; returns the exit code.
 pub fn check(args: &CheckArgs) -> Result<i32> {
     let model = args.model;
@@ -52,7 +56,12 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
             model,
             initial: initial.clone(),
             independent,
-            time_limit: args.time_limit,
+            // 0 means no limit.
+            time_limit: match args.time_limit {
+                Some(d) if d.is_zero() => None,
+                Some(d) => Some(d),
+                None => Some(DEFAULT_TIME_LIMIT),
+            },
             memory_limit_bytes: args.memory_limit.unwrap_or(defaults.memory_limit_bytes),
         };
         let report = checkers::check(&history, &opts);

@@ -290,7 +290,8 @@ pub struct CheckArgs {
     /// Input format: auto, jsonl, edn.
     #[arg(long, default_value = "auto")]
     pub format: String,
-    /// Give up (verdict unknown) after this long, per file, e.g. 10s.
+    /// Give up (verdict unknown) after this long, per file, e.g. 10s; 0 for no limit
+    /// [default: 5m].
     #[arg(long, value_name = "D", value_parser = parse_duration)]
     pub time_limit: Option<Duration>,
     /// Give up (verdict unknown) before the search's memory exceeds this, per file, e.g.
