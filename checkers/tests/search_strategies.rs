@@ -370,6 +370,48 @@ fn the_relaxed_pass_never_decides_valid_alone() {
     assert_eq!(verdict(&ops), Validity::Invalid);
 }
 
+/// The same after a long generated history, where every pass runs: the relaxed pass finds an
+/// order only by using the crashed `write 9` twice, the search for a backed order finds none,
+/// and refinement (that kind counted exactly) decides.
+#[test]
+fn a_crashed_write_counted_after_a_long_history() {
+    for seed in 0..6 {
+        let o = GenOptions {
+            seed,
+            processes: 8,
+            ops: 600,
+            values: 3,
+            crash_per_mille: 100,
+            mutate: false,
+        };
+        let h = cas_register_history(&o);
+        let end = h.last().map_or(0, |e| e.time);
+        let tail = [
+            op(900, Write(1), Done, end + 1, end + 2),
+            op(901, Write(9), Info, end + 3, end + 4),
+            op(902, Read(Some(9)), Done, end + 5, end + 6),
+            op(903, Write(1), Done, end + 7, end + 8),
+            op(904, Read(Some(9)), Done, end + 9, end + 10),
+        ];
+        let with = |extra: &[Op]| {
+            let mut all = h.clone();
+            let mut more = events(&[&tail[..], extra].concat());
+            for (i, e) in more.iter_mut().enumerate() {
+                e.index = (h.len() + i) as u64;
+            }
+            all.extend(more);
+            verdict_of(&all)
+        };
+        assert_eq!(with(&[]), Validity::Invalid, "seed {seed}");
+        // A second crashed `write 9`, invoked before the second read: valid.
+        assert_eq!(
+            with(&[op(905, Write(9), Info, end + 7, end + 8)]),
+            Validity::Valid,
+            "seed {seed}"
+        );
+    }
+}
+
 /// Equal writes: the search tries only the earliest-returning one, and must still see that
 /// the other can land later.
 #[test]
