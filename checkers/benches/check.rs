@@ -11,7 +11,9 @@
 //! includes the generated history itself) and the memo's accounted bytes are not separated;
 //! `rss` is the child's VmHWM after the check, `hist` its VmHWM before it.
 //!
-//! `cargo bench -p checkers -- quick` runs only the small histories.
+//! `cargo bench -p checkers -- quick` runs only the small histories;
+//! `cargo bench -p checkers -- files PATH...` checks those history files instead (JSONL or
+//! EDN, as cas-register histories, each in its own child process, same columns).
 //! Set `SQUALL_BENCH_DUMP=DIR` to also write each generated history as JSON lines there.
 
 use checkers::gen::{cas_register_history, GenOptions};
@@ -164,6 +166,20 @@ fn parse(s: &[String]) -> Option<GenOptions> {
 /// In the child: generate, check, print one line of figures.
 fn one(o: &GenOptions) {
     let history = cas_register_history(o);
+    dump(o, &history);
+    measure(&history);
+}
+
+/// In the child: read a history file, check it, print one line of figures.
+fn one_file(path: &str) {
+    match histories::read_file(path, histories::Format::Auto) {
+        Ok(parsed) => measure(&parsed.history),
+        Err(e) => println!("error {e}"),
+    }
+}
+
+/// With `SQUALL_BENCH_DUMP=DIR`, writes the generated history there.
+fn dump(o: &GenOptions, history: &[histories::Event]) {
     if let Some(dir) = std::env::var_os("SQUALL_BENCH_DUMP") {
         let name = format!(
             "cas-{}-p{}-n{}-c{}{}.jsonl",
@@ -179,9 +195,13 @@ fn one(o: &GenOptions) {
             .collect();
         let _ = std::fs::write(Path::new(&dir).join(name), text);
     }
+}
+
+/// Checks `history`, printing `ops info verdict ms hist-KiB rss-KiB [(cause)]`.
+fn measure(history: &[histories::Event]) {
     let before = vm_hwm_kib();
     let t = Instant::now();
-    let report = check(&history, &opts());
+    let report = check(history, &opts());
     let took = t.elapsed();
     let info = history
         .iter()
@@ -206,6 +226,17 @@ fn main() {
             Some(o) => one(&o),
             None => eprintln!("--one SEED PROCESSES OPS VALUES CRASH_PER_MILLE MUTATE"),
         }
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--file") {
+        match args.get(i + 1) {
+            Some(path) => one_file(path),
+            None => eprintln!("--file PATH"),
+        }
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "files") {
+        files(&args[i + 1..]);
         return;
     }
     let quick = args.iter().any(|a| a == "quick");
@@ -271,5 +302,54 @@ fn main() {
     }
     println!(
         "generated: total check time {total:.1} ms, slowest {worst:.1} ms, {undecided} undecided"
+    );
+}
+
+/// `files PATH...`: each file checked in a child process.
+fn files(paths: &[String]) {
+    let exe = std::env::current_exe().expect("the bench binary");
+    println!(
+        "== history files (cas-register; time limit {}s)",
+        TIME_LIMIT.as_secs()
+    );
+    println!(
+        "{:<40} {:>7} {:>5} {:<8} {:>10} {:>9}",
+        "file", "ops", "info", "verdict", "check ms", "rss MiB"
+    );
+    let (mut total, mut worst, mut undecided) = (0.0, 0.0f64, 0);
+    for path in paths {
+        let out = Command::new(&exe).arg("--file").arg(path).output();
+        let line = match out {
+            Ok(out) => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            Err(e) => format!("failed to run: {e}"),
+        };
+        let name = Path::new(path)
+            .file_name()
+            .map_or(path.clone(), |n| n.to_string_lossy().into_owned());
+        let f: Vec<&str> = line.splitn(7, ' ').collect();
+        if f.len() < 6 {
+            println!("{name:<40} {line}");
+            continue;
+        }
+        let ms: f64 = f[3].parse().unwrap_or(0.0);
+        total += ms;
+        worst = worst.max(ms);
+        if f[2] == "unknown" {
+            undecided += 1;
+        }
+        let mib = f[5].parse::<f64>().unwrap_or(0.0) / 1024.0;
+        println!(
+            "{name:<40} {:>7} {:>5} {:<8} {:>10.1} {:>9.1}{}",
+            f[0],
+            f[1],
+            f[2],
+            ms,
+            mib,
+            f.get(6).map(|c| format!(" {c}")).unwrap_or_default()
+        );
+    }
+    println!(
+        "files: {} histories, total check time {total:.1} ms, slowest {worst:.1} ms, {undecided} undecided",
+        paths.len()
     );
 }
