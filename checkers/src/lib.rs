@@ -14,8 +14,9 @@
 //! - [`independent`]: splitting `[key value]` histories per key and checking keys in parallel.
 //! - [`linear`]: one key's check, [`check_key`], from operations to a [`KeyResult`].
 //! - `wgl` (private): the WGL depth-first search (exact compact memo keys, crashed-op kinds,
-//!   twins, dominance, a relaxed then an exact pass), and
-//!   `memo` (private): its memo cache, within the memory budget.
+//!   twins, dominance; a relaxed pass, a search for a backed order, then refinement), and
+//!   `memo` (private): its memo cache, within the memory budget (forgetting what lies
+//!   furthest behind the search rather than giving up).
 //! - [`model`]: the [`Model`] trait (one `step`); [`models`]: [`Register`], [`CasRegister`],
 //!   [`Kv`], [`MultiRegister`], [`Mutex`].
 //! - [`counterexample`]: [`Counterexample`], printed and serialized; [`report_html`]:
