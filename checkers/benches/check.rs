@@ -236,7 +236,13 @@ fn main() {
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "files") {
-        files(&args[i + 1..]);
+        // (cargo adds `--bench`.)
+        let paths: Vec<String> = args[i + 1..]
+            .iter()
+            .filter(|a| !a.starts_with("--"))
+            .cloned()
+            .collect();
+        files(&paths);
         return;
     }
     let quick = args.iter().any(|a| a == "quick");
