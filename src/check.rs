@@ -30,7 +30,8 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
         "auto" => Format::Auto,
         "jsonl" => Format::Jsonl,
         "edn" => Format::Edn,
-        f => bail!("unknown format {f:?} (known: auto, jsonl, edn)"),
+        "jepsen-log" => Format::JepsenLog,
+        f => bail!("unknown format {f:?} (known: auto, jsonl, edn, jepsen-log)"),
     };
     let initial = match &args.initial {
         Some(s) => parse_initial(s)?,

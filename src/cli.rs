@@ -287,7 +287,8 @@ pub struct CheckArgs {
     /// multi-register].
     #[arg(long, value_name = "V")]
     pub initial: Option<String>,
-    /// Input format: auto, jsonl, edn.
+    /// Input format: auto, jsonl, edn, jepsen-log (the `jepsen.util` op lines of a Jepsen
+    /// console log).
     #[arg(long, default_value = "auto")]
     pub format: String,
     /// Give up (verdict unknown) after this long, per file, e.g. 10s; 0 for no limit

@@ -93,6 +93,21 @@ fn verdicts_and_exit_codes() {
     let invalid_jsonl = dir.file("invalid.jsonl", &register_jsonl("null"));
     let valid_edn = dir.file("valid.edn", VALID_EDN);
     let invalid_edn = dir.file("invalid.edn", INVALID_EDN);
+    // Jepsen console logs: detected by extension, and by content.
+    let log = |read: &str| {
+        format!(
+            "INFO  jepsen.core - Running test\n\
+             INFO  jepsen.util - 0\t:invoke\t:write\t1\n\
+             INFO  jepsen.util - 0\t:ok\t:write\t1\n\
+             INFO  jepsen.util - 1\t:invoke\t:cas\t[1 2]\n\
+             INFO  jepsen.util - 1\t:info\t:cas\t:timed-out\n\
+             INFO  jepsen.util - 2\t:invoke\t:read\tnil\n\
+             INFO  jepsen.util - 2\t:ok\t:read\t{read}\n"
+        )
+    };
+    let valid_log = dir.file("valid.log", &log("2"));
+    let valid_log_txt = dir.file("valid.txt", &log("1"));
+    let invalid_log = dir.file("invalid.log", &log("3"));
     let cases: Vec<(Vec<&str>, i32)> = vec![
         (vec![&valid_jsonl], 0),
         (vec![&valid_edn], 0),
@@ -102,6 +117,10 @@ fn verdicts_and_exit_codes() {
         (vec![&valid_jsonl, &invalid_edn, &valid_edn], 1),
         (vec!["--format", "edn", &valid_edn], 0),
         (vec!["--model", "register", &invalid_jsonl], 1),
+        (vec![&valid_log], 0),
+        (vec![&invalid_log], 1),
+        (vec!["--format", "jepsen-log", &valid_log_txt], 0),
+        (vec![&valid_log_txt], 0),
     ];
     for (files, want) in cases {
         let mut args = vec!["check"];
@@ -218,7 +237,12 @@ fn malformed_files_are_input_errors_naming_file_and_line() {
         "bad.edn",
         "[{:type :invoke, :f :read, :process 0}\n {:type :done, :f :read, :process 0}]\n",
     );
-    for (file, line) in [(&bad_jsonl, 2), (&bad_edn, 2)] {
+    let bad_log = dir.file(
+        "bad.log",
+        "INFO  jepsen.util - 0\t:invoke\t:read\tnil\n\
+         INFO  jepsen.util - 1\t:invoke\t:cas\t[1 2\n",
+    );
+    for (file, line) in [(&bad_jsonl, 2), (&bad_edn, 2), (&bad_log, 2)] {
         let out = squall(&["check", &good, file]);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(3), "{file}: {err}");

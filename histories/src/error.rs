@@ -42,10 +42,10 @@ pub enum HistoryError {
         /// The type as written in the file (`"done"` in JSON, `:done` in EDN).
         found: String,
     },
-    /// [`Format::Auto`](crate::Format::Auto) could not tell JSONL from EDN.
+    /// [`Format::Auto`](crate::Format::Auto) could not tell the format.
     #[error(
-        "{}: can't tell the history format (expected a .jsonl or .edn file, \
-         or content starting with '{{\"' or '[')",
+        "{}: can't tell the history format (expected a .jsonl, .edn or Jepsen .log file, \
+         or content starting with '{{\"' or '[', or Jepsen log lines)",
         path.display()
     )]
     UnknownFormat {

@@ -1,12 +1,14 @@
 //! Reading a history file whatever its format: [`read_file`], [`Format`], [`Parsed`].
 //!
-//! [`Format::Auto`] decides by extension first (`.edn`; `.jsonl` or `.json`), then by the
-//! first non-blank character: `{"` is a JSON object (JSONL), `[{"` a JSON array, and `[`,
-//! `(`, `{:`, `#` or a `;` comment are EDN.
+//! [`Format::Auto`] decides by extension first (`.edn`; `.jsonl` or `.json`; `.log`), then
+//! by the first non-blank character: `{"` is a JSON object (JSONL), `[{"` a JSON array, and
+//! `[`, `(`, `{:`, `#` or a `;` comment are EDN; failing those, a text with Jepsen op log
+//! lines (`... jepsen.util - 3	:invoke	:read	nil`) is a Jepsen log.
 
 use crate::edn::parse_edn;
 use crate::error::HistoryError;
 use crate::event::History;
+use crate::jepsen_log::{looks_like_jepsen_log, parse_jepsen_log};
 use crate::jsonl::read_jsonl_str;
 use std::path::Path;
 
@@ -20,6 +22,8 @@ pub enum Format {
     Jsonl,
     /// Jepsen EDN: a vector of op maps, or a sequence of op maps.
     Edn,
+    /// A Jepsen console log: its `jepsen.util` op lines ([`crate::jepsen_log`]).
+    JepsenLog,
 }
 
 /// A history as read, with the warnings reading it produced.
@@ -48,6 +52,10 @@ pub fn read_file(path: impl AsRef<Path>, format: Format) -> Result<Parsed, Histo
     match format {
         Format::Edn => Ok(Parsed {
             history: parse_edn(&text, &name)?,
+            warnings: Vec::new(),
+        }),
+        Format::JepsenLog => Ok(Parsed {
+            history: parse_jepsen_log(&text, &name)?,
             warnings: Vec::new(),
         }),
         _ => read_jsonl_str(&text, &name),
@@ -82,6 +90,7 @@ fn detect(path: &Path, text: &str) -> Result<Format, HistoryError> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("edn") => return Ok(Format::Edn),
         Some("jsonl" | "json" | "ndjson") => return Ok(Format::Jsonl),
+        Some("log") => return Ok(Format::JepsenLog),
         _ => {}
     }
     sniff(text).ok_or_else(|| HistoryError::UnknownFormat {
@@ -105,6 +114,7 @@ pub(crate) fn sniff(text: &str) -> Option<Format> {
             }
         }
         ('{', Some(':')) | ('[' | '(' | '#' | ';', _) => Some(Format::Edn),
+        _ if looks_like_jepsen_log(text) => Some(Format::JepsenLog),
         _ => None,
     }
 }
@@ -129,6 +139,10 @@ mod tests {
             ("", None),
             ("   ", None),
             ("index,time", None),
+            (
+                "INFO  jepsen.util - 0\t:invoke\t:read\tnil",
+                Some(Format::JepsenLog),
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(sniff(text), want, "{text:?}");
