@@ -1,13 +1,13 @@
 //! Jepsen's console log: the op lines a Jepsen run logs through `jepsen.util`, one per event,
 //!
 //! ```text
-//! INFO  jepsen.util - 3	:invoke	:cas	[3 0]
-//! INFO  jepsen.util - 3	:ok	:cas	[3 0]
-//! INFO  jepsen.util - 4	:info	:write	:timed-out
-//! INFO  jepsen.util - :nemesis	:info	:start	nil
+//! INFO  jepsen.util - 3 :invoke :cas [3 0]
+//! INFO  jepsen.util - 3 :ok :cas [3 0]
+//! INFO  jepsen.util - 4 :info :write :timed-out
+//! INFO  jepsen.util - :nemesis :info :start nil
 //! ```
 //!
-//! — process, type, function, value (EDN, the rest of the line) — the form in which many
+//! — process, type, function, value (EDN, the rest of the line), separated by tabs or spaces — the form in which many
 //! published histories (etcd's, among them) exist. A line is an op line when `jepsen.util -`
 //! is followed by a process (an integer or a keyword) and one of `:invoke`, `:ok`, `:fail`,
 //! `:info`; every other line (other log messages, whatever precedes `jepsen.util`, such as a

@@ -9,7 +9,7 @@
 //!   last line ([`read_jsonl_str`], [`read_jsonl_file`]).
 //! - [`edn`]: Jepsen EDN, read ([`parse_edn`]) and written ([`write_edn`]), so Knossos and
 //!   Elle can check squall's histories and squall can check theirs.
-//! - [`jepsen_log`]: the op lines of a Jepsen console log (`INFO  jepsen.util - 3	:ok	:read
+//! - [`jepsen_log`]: the op lines of a Jepsen console log (`INFO  jepsen.util - 3 :ok :read
 //!   1`), read ([`parse_jepsen_log`]): the form of many published histories.
 //! - [`csv`]: export for spreadsheets and plotting ([`write_csv`]).
 //! - [`read`]: [`read_file`] in any [`Format`], detected from the extension or content;

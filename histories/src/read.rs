@@ -3,7 +3,7 @@
 //! [`Format::Auto`] decides by extension first (`.edn`; `.jsonl` or `.json`; `.log`), then
 //! by the first non-blank character: `{"` is a JSON object (JSONL), `[{"` a JSON array, and
 //! `[`, `(`, `{:`, `#` or a `;` comment are EDN; failing those, a text with Jepsen op log
-//! lines (`... jepsen.util - 3	:invoke	:read	nil`) is a Jepsen log.
+//! lines (`... jepsen.util - 3 :invoke :read nil`) is a Jepsen log.
 
 use crate::edn::parse_edn;
 use crate::error::HistoryError;
