@@ -410,12 +410,10 @@ pub(crate) fn search<M: Model>(
         return result;
     }
     // 2. Only backed uses, the memo keeping per configuration the fewest uses that reached it
-    // (see "Looking for a backed order"): a real order, if it finds one.
-    let exact = std::mem::take(&mut search.refine);
+    // (see "Passes"): a real order, if it finds one.
+    let unbacked = std::mem::take(&mut search.refine);
     drop(search);
-    let mut witness = Search::new(model, ops, budget);
-    witness.relaxed_ok = true;
-    witness.witness = true;
+    let mut witness = Search::witness(model, ops, budget);
     if let Some(result) = witness.run() {
         return result;
     }
@@ -424,7 +422,7 @@ pub(crate) fn search<M: Model>(
     // only orders with unbacked uses makes those uses' kinds exact for the next. Each pass
     // makes at least one more kind exact, and a pass with every kind exact always decides.
     let mut search = Search::new(model, ops, budget);
-    for k in exact {
+    for k in unbacked {
         search.exact[k as usize] = true;
     }
     loop {
@@ -454,9 +452,7 @@ pub(crate) fn furthest<M: Model>(
     ops: &[SearchOp<M::Op>],
     budget: &Budget,
 ) -> SearchResult<M::State> {
-    let mut search = Search::new(model, ops, budget);
-    search.relaxed_ok = true;
-    search.witness = true;
+    let mut search = Search::witness(model, ops, budget);
     match search.run() {
         Some(done @ (SearchResult::NotLinearizable { .. } | SearchResult::Linearizable)) => done,
         _ if search.frontier.is_some() => search.failure(),
@@ -536,6 +532,15 @@ impl<'a, M: Model> Search<'a, M> {
             frontier: None,
             budget,
         }
+    }
+
+    /// A search for a backed order only (pass 2): it never uses an op that is not there, and
+    /// its memo keeps the fewest uses in total per configuration.
+    fn witness(model: &'a M, ops: &'a [SearchOp<M::Op>], budget: &'a Budget) -> Self {
+        let mut search = Search::new(model, ops, budget);
+        search.relaxed_ok = true;
+        search.witness = true;
+        search
     }
 
     /// The return instant of `m`, the earliest-returning `ok` op not linearized.
