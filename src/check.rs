@@ -1,4 +1,4 @@
-//! `squall check`: checks recorded histories (squall's JSONL or Jepsen EDN).
+//! `squall check`: checks recorded histories (squall's JSONL, Jepsen EDN or a Jepsen log).
 //!
 //! Every file is read first: a file that cannot be read is an input error, reported on one
 //! line naming `file:line`, and nothing is checked (exit 3). Then each file is checked on its

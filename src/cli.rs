@@ -23,7 +23,7 @@ pub enum Command {
     Run(TestArgs),
     /// Print the plan (client ops and faults) a seed gives, as JSONL, without running it.
     Plan(TestArgs),
-    /// Check recorded histories (JSONL or Jepsen EDN) for linearizability.
+    /// Check recorded histories (JSONL, Jepsen EDN or a Jepsen log) for linearizability.
     Check(CheckArgs),
     /// Remove everything killed runs left behind: namespaces, links, rules, processes, files.
     Clean,
@@ -33,7 +33,7 @@ pub enum Command {
     /// Check what this host supports: KVM, cloud-hypervisor, TAP devices, qdiscs, etcd;
     /// `--env cloud-hypervisor` also takes a throwaway VM through its lifecycle.
     Doctor(crate::doctor::DoctorArgs),
-    /// Convert a history (JSONL or Jepsen EDN) to CSV, EDN or JSONL, on stdout.
+    /// Convert a history (JSONL, Jepsen EDN or a Jepsen log) to CSV, EDN or JSONL, on stdout.
     Export(ExportArgs),
     /// Guest images for the cloud-hypervisor environment.
     #[command(subcommand)]
@@ -296,7 +296,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "D", value_parser = parse_duration)]
     pub time_limit: Option<Duration>,
     /// Give up (verdict unknown) before the search's memory exceeds this, per file, e.g.
-    /// 512MiB, 2GiB [default: 1GiB].
+    /// 512MiB, 2GiB; a file that would take more than this to hold is not read
+    /// [default: 1GiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
     /// One JSON object per file on stdout.
