@@ -281,7 +281,9 @@ impl Shape {
             })
             .collect();
         // Call order: the earliest-invoked first, as WGL's entry list does. (Tried on the
-        // generated histories: by return, or by the middle of the interval, was slower.)
+        // generated histories: by return, or by the middle of the interval, was slower for
+        // the relaxed pass; the search for a backed order goes by return, see
+        // `first_cursor`.)
         let prio = ops.iter().map(|o| o.start).collect();
         Shape {
             same,
@@ -579,8 +581,16 @@ impl<'a, M: Model> Search<'a, M> {
             }
         }
         self.cands.truncate(kept);
-        let prio = &self.shape.prio;
-        self.cands[begin..].sort_unstable_by_key(|&op| (prio[op as usize], op));
+        if self.witness {
+            // Looking for a backed order: the earliest deadline first (measured on generated
+            // 20–50-process histories: up to 17× faster than call order here, where call
+            // order is the faster one for the relaxed pass).
+            let rank = &self.shape.rank;
+            self.cands[begin..].sort_unstable_by_key(|&op| rank[op as usize]);
+        } else {
+            let prio = &self.shape.prio;
+            self.cands[begin..].sort_unstable_by_key(|&op| (prio[op as usize], op));
+        }
         if let Some(top) = self.nodes.last_mut() {
             top.cands_end = self.cands.len() as u32;
         }
