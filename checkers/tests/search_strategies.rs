@@ -76,12 +76,17 @@ fn events(ops: &[Op]) -> Vec<Event> {
         .collect()
 }
 
-fn verdict(ops: &[Op]) -> Validity {
-    let opts = CheckOptions {
+/// One cas-register from nil, not split by key.
+fn cas_register() -> CheckOptions {
+    CheckOptions {
         model: ModelKind::CasRegister,
         independent: false,
         ..CheckOptions::default()
-    };
+    }
+}
+
+fn verdict(ops: &[Op]) -> Validity {
+    let opts = cas_register();
     check(&events(ops), &opts).valid
 }
 
@@ -193,11 +198,7 @@ proptest! {
     fn info_heavy_histories_agree_with_brute_force(raw in prop::collection::vec(raw_op(), 0..=9)) {
         let ops = layout(&raw);
         let want = if brute_force(&ops) { Validity::Valid } else { Validity::Invalid };
-        let opts = CheckOptions {
-            model: ModelKind::CasRegister,
-            independent: false,
-            ..CheckOptions::default()
-        };
+        let opts = cas_register();
         let report = check(&events(&ops), &opts);
         prop_assert_eq!(report.valid, want, "{:#?}", ops);
         if let Some(c) = &report.counterexample {
@@ -255,11 +256,7 @@ proptest! {
     #[test]
     fn counterexample_prefixes_are_real(seed in 0..u64::MAX / 2, processes in 3..12usize) {
         let o = GenOptions { seed: seed * 2, processes, ops: 400, values: 3, crash_per_mille: 250, mutate: true };
-        let opts = CheckOptions {
-            model: ModelKind::CasRegister,
-            independent: false,
-            ..CheckOptions::default()
-        };
+        let opts = cas_register();
         let report = check(&cas_register_history(&o), &opts);
         if let Some(c) = &report.counterexample {
             real_prefix(c).map_err(|e| TestCaseError::fail(format!("{o:?}: {e}")))?;
@@ -293,11 +290,7 @@ proptest! {
 }
 
 fn verdict_of(h: &[Event]) -> Validity {
-    let opts = CheckOptions {
-        model: ModelKind::CasRegister,
-        independent: false,
-        ..CheckOptions::default()
-    };
+    let opts = cas_register();
     check(h, &opts).valid
 }
 
