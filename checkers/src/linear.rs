@@ -102,16 +102,12 @@ pub fn check_key<M: Model>(mut model: M, ops: &[Operation], budget: &Budget) -> 
         .collect();
     let keep = model.simplify(&shapes);
     if keep.len() == search_ops.len() && keep.iter().any(|k| !k) {
-        let mut i = 0;
-        search_ops.retain(|o| {
-            i += 1;
-            keep[i - 1] || o.end.is_some()
-        });
-        let mut i = 0;
-        origin.retain(|o| {
-            i += 1;
-            keep[i - 1] || o.outcome == Outcome::Ok
-        });
+        let keep: Vec<bool> = search_ops
+            .iter()
+            .zip(keep)
+            .map(|(o, k)| k || o.end.is_some())
+            .collect();
+        retain_paired(&mut search_ops, &mut origin, &keep);
     }
     // Refuted: the verdict is known; a short search may still find the usual counterexample
     // (the furthest point and the longest prefix).
@@ -122,18 +118,11 @@ pub fn check_key<M: Model>(mut model: M, ops: &[Operation], budget: &Budget) -> 
     // never has to precede one of them).
     let bounded;
     let search_budget = match refuted {
-        Some((_, Some(end))) => {
-            let keep: Vec<bool> = search_ops.iter().map(|o| o.start <= end).collect();
-            let mut i = 0;
-            origin.retain(|_| {
-                i += 1;
-                keep[i - 1]
-            });
-            search_ops.retain(|o| o.start <= end);
-            bounded = budget.bounded(COUNTEREXAMPLE_SEARCH_BYTES, COUNTEREXAMPLE_SEARCH_TIME);
-            &bounded
-        }
-        Some(_) => {
+        Some((_, end)) => {
+            if let Some(end) = end {
+                let keep: Vec<bool> = search_ops.iter().map(|o| o.start <= end).collect();
+                retain_paired(&mut search_ops, &mut origin, &keep);
+            }
             bounded = budget.bounded(COUNTEREXAMPLE_SEARCH_BYTES, COUNTEREXAMPLE_SEARCH_TIME);
             &bounded
         }
@@ -185,4 +174,13 @@ pub fn check_key<M: Model>(mut model: M, ops: &[Operation], budget: &Budget) -> 
             }),
         },
     }
+}
+
+/// Keeps the `i`-th element of both vectors (the search's ops and the history ops they come
+/// from, in step) where `keep[i]`.
+fn retain_paired<A, B>(a: &mut Vec<A>, b: &mut Vec<B>, keep: &[bool]) {
+    let mut flags = keep.iter();
+    a.retain(|_| flags.next().copied().unwrap_or(true));
+    let mut flags = keep.iter();
+    b.retain(|_| flags.next().copied().unwrap_or(true));
 }
