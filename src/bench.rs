@@ -95,7 +95,7 @@ fn execute(
         stop,
         quiet_say(),
     ));
-    Ok((stats, recorder.len()))
+    Ok((stats, recorder.events()))
 }
 
 /// Runs the benchmark; prints its figures.

@@ -1,36 +1,8 @@
-//! `squall`: Jepsen-style chaos testing of distributed systems, reproducible from a seed.
-//!
-//! The flow of one run (see `../shared/DESIGN.md` in the project):
-//! seed + [`config`] → [`plan`] (pure) → [`run`]: [`env`] (local cluster) + [`systems`]
-//! (etcd) → [`runner`] (tokio), recording through [`recorder`] → [`report`] (checker,
-//! verdict) → [`store`].
-//!
-//! - [`cli`]: arguments; [`config`]: the test configuration and duration parsing.
-//! - [`plan`]: the seeded plan; [`runner`]: executes it; [`recorder`]: the history file.
-//! - [`env`]: where nodes run (network namespaces, the hub, faults); [`systems`]: adapters.
-//! - [`clean`] (`squall clean`), [`check`] (`squall check`), [`bench`] (`squall bench`).
-
-mod bench;
-mod check;
-mod clean;
-mod cli;
-mod config;
-mod doctor;
-mod env;
-mod image;
-mod log;
-mod plan;
-mod recorder;
-mod report;
-mod run;
-mod runner;
-mod store;
-mod systems;
-mod timer;
-mod vm;
+//! The `squall` binary: parses the command line and hands each subcommand to the library
+//! ([`squall`]), printing an error's whole chain on one line.
 
 use clap::Parser;
-use run::exit;
+use squall::{cli, run, run::exit};
 
 fn main() {
     let cli = match cli::Cli::try_parse() {
@@ -61,12 +33,12 @@ fn main() {
     let result = match &cli.cmd {
         cli::Command::Run(args) => run::run(args),
         cli::Command::Plan(args) => plan_cmd(args),
-        cli::Command::Check(args) => check::check(args),
-        cli::Command::Clean => clean::clean(),
-        cli::Command::Bench(args) => bench::bench(args),
-        cli::Command::Doctor(args) => doctor::doctor(args),
+        cli::Command::Check(args) => squall::check::check(args),
+        cli::Command::Clean => squall::clean::clean(),
+        cli::Command::Bench(args) => squall::bench::bench(args),
+        cli::Command::Doctor(args) => squall::doctor::doctor(args),
         cli::Command::Export(args) => export(args),
-        cli::Command::Image(cli::ImageCommand::Build(args)) => image::build_cmd(args),
+        cli::Command::Image(cli::ImageCommand::Build(args)) => squall::image::build_cmd(args),
     };
     match result {
         Ok(code) => std::process::exit(code),
@@ -103,7 +75,7 @@ fn export(args: &cli::ExportArgs) -> anyhow::Result<i32> {
 fn plan_cmd(args: &cli::TestArgs) -> anyhow::Result<i32> {
     let cfg = args.config()?;
     let seed = args.seed.unwrap_or_else(run::random_seed);
-    let plan = plan::build(seed, &cfg)?;
+    let plan = squall::plan::build(seed, &cfg)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     plan.write_jsonl(&cfg, &mut out)?;

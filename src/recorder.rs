@@ -77,7 +77,7 @@ impl Recorder {
     }
 
     /// Number of events recorded so far.
-    pub fn len(&self) -> u64 {
+    pub fn events(&self) -> u64 {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).next
     }
 

@@ -1,0 +1,36 @@
+//! `squall`: Jepsen-style chaos testing of distributed systems, reproducible from a seed.
+//!
+//! squall is a library first: the `squall` binary is a thin layer over it (`src/main.rs`),
+//! and a user's own crate can depend on it to drive the same runs.
+//!
+//! The flow of one run (see `DESIGN.md` in the project):
+//! seed + [`config`] → [`plan`] (pure) → [`run`]: [`env`] (local cluster) + [`systems`]
+//! (etcd) → [`runner`] (tokio), recording through [`recorder`] → [`report`] (checker,
+//! verdict) → [`store`].
+//!
+//! - [`cli`]: arguments; [`config`]: the test configuration and duration parsing.
+//! - [`plan`]: the seeded plan; [`runner`]: executes it; [`recorder`]: the history file.
+//! - [`env`]: where nodes run (network namespaces, the hub, faults); [`systems`]: adapters.
+//! - [`vm`]: the Cloud Hypervisor environment; [`image`]: its guest images.
+//! - [`clean`] (`squall clean`), [`check`] (`squall check`), [`bench`] (`squall bench`),
+//!   [`doctor`] (`squall doctor`).
+//! - [`timer`]: a high-resolution sleep; [`log`]: the run's `squall.log`.
+
+pub mod bench;
+pub mod check;
+pub mod clean;
+pub mod cli;
+pub mod config;
+pub mod doctor;
+pub mod env;
+pub mod image;
+pub mod log;
+pub mod plan;
+pub mod recorder;
+pub mod report;
+pub mod run;
+pub mod runner;
+pub mod store;
+pub mod systems;
+pub mod timer;
+pub mod vm;
