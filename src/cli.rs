@@ -357,6 +357,13 @@ pub struct BenchArgs {
     /// Partitions to apply for the fault-delay measurement (needs root; 0 skips it).
     #[arg(long, default_value_t = 20)]
     pub partitions: usize,
+    /// Instead: one run of this length (e.g. 1h) against the no-op system, printing the
+    /// process's memory as it goes.
+    #[arg(long, value_parser = parse_duration)]
+    pub soak: Option<Duration>,
+    /// Ops per second for --soak [default: 2000].
+    #[arg(long)]
+    pub rate: Option<f64>,
 }
 
 #[cfg(test)]

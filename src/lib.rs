@@ -15,6 +15,8 @@
 //! - [`clean`] (`squall clean`), [`check`] (`squall check`), [`bench`] (`squall bench`),
 //!   [`doctor`] (`squall doctor`).
 //! - [`timer`]: a high-resolution sleep; [`log`]: the run's `squall.log`.
+//! - [`histogram`]: constant-memory run statistics; [`plan_file`]: `plan.jsonl` written as
+//!   the run goes.
 
 pub mod bench;
 pub mod check;
@@ -23,9 +25,11 @@ pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod env;
+pub mod histogram;
 pub mod image;
 pub mod log;
 pub mod plan;
+pub mod plan_file;
 pub mod recorder;
 pub mod report;
 pub mod run;

@@ -9,17 +9,25 @@
 //! So changing `--nemesis` does not change the client ops, and adding a worker does not
 //! change the others'. Nothing here reads a clock, the environment, or a hash map's order.
 //!
+//! A plan is drawn lazily: [`Plan`] holds the seed and what ops and faults are made from,
+//! and each worker's ops, the faults and the plan file's lines are streams drawn as they are
+//! needed. So a plan of a day at thousands of ops per second takes the memory of one op per
+//! worker, and the runner draws each worker's ops as it goes.
+//!
 //! Phases: `setup` ops (every key written once) run before the test clock starts; `test` ops
 //! and faults carry times from the start of the test phase; `final` ops run after every
 //! fault has healed and the cluster has been quiet.
 
 use crate::config::TestConfig;
 use anyhow::{anyhow, Result};
+use nemeses::{Nemesis, Schedule, ScheduleOptions};
 use serde::Serialize;
 use serde_json::Value;
 use std::io::Write;
+use std::sync::Arc;
 use workloads::{
-    per_worker, ClientOp, Limit, OpFn, OpValue, PlannedOp, Rng, Stagger, WorkloadOptions,
+    ClientOp, Limit, Merged, OpFn, OpValue, PlannedOp, Rng, Stagger, WorkerStream, Workload,
+    WorkloadOptions,
 };
 
 /// The phase an op belongs to.
@@ -62,19 +70,53 @@ pub struct PlanFault {
     pub heal: u64,
 }
 
-/// A whole plan.
-#[derive(Clone, Debug, PartialEq)]
+/// How the test phase's client ops are timed. Runs use [`OpTiming::Planned`]; the others
+/// are for measuring the runner itself (`squall bench`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpTiming {
+    /// At their planned times.
+    Planned,
+    /// The same ops, every one due at the start of the test phase.
+    AllAtStart,
+    /// No client ops at all (setup and final ops neither): faults only.
+    NoOps,
+}
+
+/// A whole plan, drawn lazily: it holds what the ops and faults are made from, not the ops
+/// and faults themselves, so a plan of any length takes constant memory. Each worker's
+/// ops, the faults, and the plan's lines in file order are streams
+/// ([`Plan::worker_ops`], [`Plan::faults`], [`Plan::lines`]); drawing one twice gives the
+/// same items.
+#[derive(Clone)]
 pub struct Plan {
     /// The seed.
     pub seed: u64,
     /// Node names.
     pub names: Vec<String>,
-    /// Client ops, setup first, then test ops by time, then finals.
-    pub ops: Vec<PlanOp>,
-    /// Faults, by start time.
-    pub faults: Vec<PlanFault>,
     /// The checker model the workload's histories are checked with.
     pub model: String,
+    /// How test ops are timed.
+    pub timing: OpTiming,
+    workload: Arc<dyn Workload>,
+    workers: usize,
+    /// Mean gap between one worker's test ops, ns.
+    mean: u64,
+    /// The test phase's length, ns.
+    end: u64,
+    nemeses: Vec<Arc<dyn Nemesis>>,
+    schedule: ScheduleOptions,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("seed", &self.seed)
+            .field("names", &self.names)
+            .field("workload", &self.workload.name())
+            .field("workers", &self.workers)
+            .field("end", &self.end)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Node names `n1..nN`.
@@ -86,69 +128,139 @@ fn ns(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Builds the plan for `seed` and `cfg` (which must be valid).
+/// The plan for `seed` and `cfg` (which must be valid). Nothing is drawn yet.
 pub fn build(seed: u64, cfg: &TestConfig) -> Result<Plan> {
-    let workload = workloads::by_name(&cfg.workload, &WorkloadOptions { keys: cfg.keys })
-        .ok_or_else(|| anyhow!("unknown workload {:?}", cfg.workload))?;
-    let names = node_names(cfg.nodes);
-    let end = ns(cfg.time_limit);
-    let workers = cfg.concurrency;
-
-    let mut ops = Vec::new();
-    // Setup and final ops are spread over the workers by key; they have no times.
-    for (phase, list) in [(Phase::Setup, workload.setup())] {
-        for (i, op) in list.into_iter().enumerate() {
-            ops.push(PlanOp {
-                phase,
-                time: 0,
-                worker: i % workers,
-                op,
-            });
-        }
-    }
-    // Each worker issues rate/workers ops per second on average.
-    let mean = (workers as f64 * 1e9 / cfg.rate).round() as u64;
-    let test = per_worker(seed, 1, workers, |_| {
-        Box::new(Limit::new(Stagger::new(workload.generator(), mean), end))
-    });
-    ops.extend(
-        test.into_iter()
-            .map(|PlannedOp { time, worker, op }| PlanOp {
-                phase: Phase::Test,
-                time,
-                worker,
-                op,
-            }),
-    );
-    for (i, op) in workload.finals().into_iter().enumerate() {
-        ops.push(PlanOp {
-            phase: Phase::Final,
-            time: 0,
-            worker: i % workers,
-            op,
-        });
-    }
-
-    let chosen: Vec<std::sync::Arc<dyn nemeses::Nemesis>> = cfg
+    let workload: Arc<dyn Workload> =
+        workloads::by_name(&cfg.workload, &WorkloadOptions { keys: cfg.keys })
+            .ok_or_else(|| anyhow!("unknown workload {:?}", cfg.workload))?
+            .into();
+    let nemeses = cfg
         .nemesis
         .iter()
         .map(|n| nemeses::by_name(n).ok_or_else(|| anyhow!("unknown nemesis {n:?}")))
         .collect::<Result<_>>()?;
-    let refs: Vec<&dyn nemeses::Nemesis> = chosen.iter().map(|n| n.as_ref()).collect();
-    let schedule = nemeses::schedule(
-        &refs,
-        &mut Rng::new(seed, 0),
-        cfg.nodes,
-        &nemeses::ScheduleOptions {
+    let workers = cfg.concurrency;
+    let end = ns(cfg.time_limit);
+    Ok(Plan {
+        seed,
+        names: node_names(cfg.nodes),
+        model: workload.model().to_string(),
+        timing: OpTiming::Planned,
+        // Each worker issues rate/workers ops per second on average.
+        mean: (workers as f64 * 1e9 / cfg.rate).round() as u64,
+        workload,
+        workers,
+        end,
+        nemeses,
+        schedule: ScheduleOptions {
             end,
             healthy: (ns(cfg.healthy_duration.0), ns(cfg.healthy_duration.1)),
             fault: (ns(cfg.fault_duration.0), ns(cfg.fault_duration.1)),
         },
-    );
-    let faults = schedule
-        .into_iter()
-        .map(|f| {
-            let n = nemeses::by_name(&f.nemesis).expect("scheduled from known nemeses");
+    })
+}
+
+/// An iterator of plan items that can be sent to a worker task.
+pub type Stream<T> = Box<dyn Iterator<Item = T> + Send>;
+
+impl Plan {
+    /// The number of client workers.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// The test phase's planned length.
+    pub fn test_phase_length(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.end)
+    }
+
+    /// About how many test ops the plan has (its rate times its length), without drawing
+    /// them.
+    pub fn expected_test_ops(&self) -> u64 {
+        if self.timing == OpTiming::NoOps {
+            return 0;
+        }
+        let per_worker = self.end as f64 / self.mean.max(1) as f64;
+        (per_worker * self.workers as f64).round() as u64
+    }
+
+    /// The untimed ops of a phase (setup or final), spread over the workers by position.
+    fn untimed(&self, phase: Phase) -> Vec<PlanOp> {
+        if self.timing == OpTiming::NoOps {
+            return Vec::new();
+        }
+        let list = match phase {
+            Phase::Setup => self.workload.setup(),
+            _ => self.workload.finals(),
+        };
+        list.into_iter()
+            .enumerate()
+            .map(|(i, op)| PlanOp {
+                phase,
+                time: 0,
+                worker: i % self.workers,
+                op,
+            })
+            .collect()
+    }
+
+    /// Worker `worker`'s test-phase ops, drawn from its own random stream `1 + worker`.
+    fn worker_stream(&self, worker: usize) -> WorkerStream {
+        let timed = Limit::new(Stagger::new(self.workload.generator(), self.mean), self.end);
+        WorkerStream::new(self.seed, 1, worker, Box::new(timed))
+    }
+
+    fn test_op(&self, p: PlannedOp) -> PlanOp {
+        PlanOp {
+            phase: Phase::Test,
+            time: if self.timing == OpTiming::AllAtStart {
+                0
+            } else {
+                p.time
+            },
+            worker: p.worker,
+            op: p.op,
+        }
+    }
+
+    /// The ops of one worker in one phase, in order, drawn as they are asked for.
+    pub fn worker_ops(&self, phase: Phase, worker: usize) -> Stream<PlanOp> {
+        if phase != Phase::Test {
+            let ops = self.untimed(phase);
+            return Box::new(ops.into_iter().filter(move |p| p.worker == worker));
+        }
+        if self.timing == OpTiming::NoOps {
+            return Box::new(std::iter::empty());
+        }
+        let plan = self.clone();
+        Box::new(self.worker_stream(worker).map(move |p| plan.test_op(p)))
+    }
+
+    /// Every worker's test ops merged by (time, worker): the order of the plan file.
+    pub fn test_ops(&self) -> Stream<PlanOp> {
+        if self.timing == OpTiming::NoOps {
+            return Box::new(std::iter::empty());
+        }
+        let streams = (0..self.workers).map(|w| self.worker_stream(w)).collect();
+        let plan = self.clone();
+        Box::new(Merged::new(streams).map(move |p| plan.test_op(p)))
+    }
+
+    /// The faults, by start time, drawn from random stream `0`.
+    pub fn faults(&self) -> Stream<PlanFault> {
+        let names = self.names.clone();
+        let schedule = Schedule::new(
+            self.nemeses.clone(),
+            Rng::new(self.seed, 0),
+            self.names.len(),
+            self.schedule,
+        );
+        let nemeses = self.nemeses.clone();
+        Box::new(schedule.map(move |f| {
+            let n = nemeses
+                .iter()
+                .find(|n| n.name() == f.nemesis)
+                .expect("scheduled from these nemeses");
             PlanFault {
                 description: n.describe(&f.params, &names),
                 nemesis: f.nemesis,
@@ -156,16 +268,130 @@ pub fn build(seed: u64, cfg: &TestConfig) -> Result<Plan> {
                 start: f.start,
                 heal: f.heal,
             }
-        })
-        .collect();
+        }))
+    }
 
-    Ok(Plan {
-        seed,
-        names,
-        ops,
-        faults,
-        model: workload.model().to_string(),
-    })
+    /// The plan's lines in file order: setup ops; test ops and faults by time (a fault
+    /// before the ops at its start time); faults after the last test op; final ops.
+    pub fn lines(&self) -> Lines {
+        Lines {
+            setup: self.untimed(Phase::Setup).into_iter(),
+            test: self.test_ops().peekable(),
+            faults: self.faults().peekable(),
+            finals: self.untimed(Phase::Final).into_iter(),
+        }
+    }
+
+    /// The header line: seed, nodes, model, and the test configuration.
+    pub fn header(&self, cfg: &TestConfig) -> std::io::Result<String> {
+        // Where things run and are kept (the store, binaries, the environment, snapshots)
+        // is not part of what is planned: a plan is the same on any machine and in any
+        // environment, so a seed found in VMs replays locally and the other way round.
+        let mut config = serde_json::to_value(cfg).map_err(std::io::Error::other)?;
+        if let Some(m) = config.as_object_mut() {
+            for key in ["store", "etcd", "env", "cloud_hypervisor", "post_mortem"] {
+                m.remove(key);
+            }
+        }
+        let header = serde_json::json!({
+            "squall_plan": 1,
+            "seed": self.seed,
+            "nodes": self.names,
+            "model": self.model,
+            "config": config,
+        });
+        Ok(header.to_string())
+    }
+
+    /// Writes the plan as JSONL: the [header](Plan::header), then one line per op or fault
+    /// in [file order](Plan::lines). The same plan writes the same bytes. Streams: memory
+    /// does not grow with the plan's length.
+    pub fn write_jsonl(&self, cfg: &TestConfig, w: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(w, "{}", self.header(cfg)?)?;
+        for line in self.lines() {
+            writeln!(w, "{}", line.to_json()?)?;
+        }
+        Ok(())
+    }
+}
+
+/// One line of a plan file after its header.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PlanLine {
+    /// A client op.
+    Op(PlanOp),
+    /// A fault.
+    Fault(PlanFault),
+}
+
+impl PlanLine {
+    /// The line's logical time: an op's time, a fault's start.
+    pub fn time(&self) -> u64 {
+        match self {
+            PlanLine::Op(p) => p.time,
+            PlanLine::Fault(f) => f.start,
+        }
+    }
+
+    /// The line as JSON, without its newline.
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        match self {
+            PlanLine::Op(p) => serde_json::to_string(&OpLine {
+                phase: p.phase,
+                t: p.time,
+                worker: p.worker,
+                f: p.op.f,
+                key: p.op.key,
+                value: &p.op.value,
+            }),
+            PlanLine::Fault(f) => serde_json::to_string(&FaultLine {
+                t: f.start,
+                fault: &f.nemesis,
+                heal: f.heal,
+                description: &f.description,
+                params: &f.params,
+            }),
+        }
+    }
+}
+
+/// The plan's lines in file order, drawn lazily ([`Plan::lines`]).
+pub struct Lines {
+    setup: std::vec::IntoIter<PlanOp>,
+    test: std::iter::Peekable<Stream<PlanOp>>,
+    faults: std::iter::Peekable<Stream<PlanFault>>,
+    finals: std::vec::IntoIter<PlanOp>,
+}
+
+impl Lines {
+    /// The final ops still to come, skipping whatever test ops and faults are left (without
+    /// drawing them: a cut run's plan file ends its test phase where the run did).
+    pub fn finals(self) -> impl Iterator<Item = PlanLine> {
+        self.finals.map(PlanLine::Op)
+    }
+}
+
+impl Iterator for Lines {
+    type Item = PlanLine;
+
+    fn next(&mut self) -> Option<PlanLine> {
+        if let Some(p) = self.setup.next() {
+            return Some(PlanLine::Op(p));
+        }
+        // A fault comes before the test ops at or after its start.
+        let fault_first = match (self.faults.peek(), self.test.peek()) {
+            (Some(f), Some(p)) => f.start <= p.time,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if fault_first {
+            return self.faults.next().map(PlanLine::Fault);
+        }
+        if let Some(p) = self.test.next() {
+            return Some(PlanLine::Op(p));
+        }
+        self.finals.next().map(PlanLine::Op)
+    }
 }
 
 #[derive(Serialize)]
@@ -185,78 +411,6 @@ struct FaultLine<'a> {
     heal: u64,
     description: &'a str,
     params: &'a Value,
-}
-
-impl Plan {
-    /// Writes the plan as JSONL: a header line (seed, nodes, test config), then one line per
-    /// op or fault in execution order (setup, then test ops and faults by time, then finals).
-    /// The same plan writes the same bytes.
-    pub fn write_jsonl(&self, cfg: &TestConfig, w: &mut dyn Write) -> std::io::Result<()> {
-        // Where things run and are kept (the store, binaries, the environment, snapshots)
-        // is not part of what is planned: a plan is the same on any machine and in any
-        // environment, so a seed found in VMs replays locally and the other way round.
-        let mut config = serde_json::to_value(cfg).map_err(std::io::Error::other)?;
-        if let Some(m) = config.as_object_mut() {
-            for key in ["store", "etcd", "env", "cloud_hypervisor", "post_mortem"] {
-                m.remove(key);
-            }
-        }
-        let header = serde_json::json!({
-            "squall_plan": 1,
-            "seed": self.seed,
-            "nodes": self.names,
-            "model": self.model,
-            "config": config,
-        });
-        writeln!(w, "{header}")?;
-        let op_line = |p: &PlanOp| {
-            serde_json::to_string(&OpLine {
-                phase: p.phase,
-                t: p.time,
-                worker: p.worker,
-                f: p.op.f,
-                key: p.op.key,
-                value: &p.op.value,
-            })
-        };
-        let mut faults = self.faults.iter().peekable();
-        for p in &self.ops {
-            if p.phase == Phase::Test {
-                while let Some(f) = faults.next_if(|f| f.start <= p.time) {
-                    writeln!(w, "{}", fault_line(f)?)?;
-                }
-            }
-            if p.phase == Phase::Final {
-                for f in faults.by_ref() {
-                    writeln!(w, "{}", fault_line(f)?)?;
-                }
-            }
-            writeln!(w, "{}", op_line(p)?)?;
-        }
-        for f in faults {
-            writeln!(w, "{}", fault_line(f)?)?;
-        }
-        Ok(())
-    }
-
-    /// Ops of one worker in one phase, in order.
-    pub fn worker_ops(&self, phase: Phase, worker: usize) -> Vec<PlanOp> {
-        self.ops
-            .iter()
-            .filter(|p| p.phase == phase && p.worker == worker)
-            .cloned()
-            .collect()
-    }
-}
-
-fn fault_line(f: &PlanFault) -> serde_json::Result<String> {
-    serde_json::to_string(&FaultLine {
-        t: f.start,
-        fault: &f.nemesis,
-        heal: f.heal,
-        description: &f.description,
-        params: &f.params,
-    })
 }
 
 #[cfg(test)]
@@ -286,28 +440,82 @@ mod tests {
             nemesis: vec!["partition".into()],
             ..TestConfig::default()
         };
-        assert_eq!(build(3, &a).unwrap().ops, build(3, &b).unwrap().ops);
-        assert_ne!(build(3, &a).unwrap().faults, build(3, &b).unwrap().faults);
+        let ops = |c: &TestConfig| -> Vec<PlanOp> {
+            build(3, c)
+                .unwrap()
+                .lines()
+                .filter_map(|l| match l {
+                    PlanLine::Op(p) => Some(p),
+                    PlanLine::Fault(_) => None,
+                })
+                .collect()
+        };
+        let faults = |c: &TestConfig| -> Vec<PlanFault> { build(3, c).unwrap().faults().collect() };
+        assert_eq!(ops(&a), ops(&b));
+        assert_ne!(faults(&a), faults(&b));
     }
 
     #[test]
     fn plan_has_every_phase_and_faults_within_the_time_limit() {
         let cfg = TestConfig::default();
         let p = build(1, &cfg).unwrap();
-        let setup = p.ops.iter().filter(|o| o.phase == Phase::Setup).count();
-        let finals = p.ops.iter().filter(|o| o.phase == Phase::Final).count();
-        assert_eq!(setup as u64, cfg.keys);
-        assert_eq!(finals as u64, cfg.keys);
-        let test = p.ops.len() - setup - finals;
+        let workers = 0..p.workers();
+        let count = |phase| -> usize {
+            workers
+                .clone()
+                .map(|w| p.worker_ops(phase, w).count())
+                .sum()
+        };
+        assert_eq!(count(Phase::Setup) as u64, cfg.keys);
+        assert_eq!(count(Phase::Final) as u64, cfg.keys);
+        let test = count(Phase::Test);
         // 20 ops/s for 30 s, give or take.
         assert!((450..750).contains(&test), "{test}");
-        assert!(!p.faults.is_empty());
+        assert_eq!(p.test_ops().count(), test);
+        let faults: Vec<PlanFault> = p.faults().collect();
+        assert!(!faults.is_empty());
         let end = cfg.time_limit.as_nanos() as u64;
-        assert!(p.faults.iter().all(|f| f.start < f.heal && f.heal <= end));
+        assert!(faults.iter().all(|f| f.start < f.heal && f.heal <= end));
         let kinds: std::collections::BTreeSet<_> = (1..6)
-            .flat_map(|s| build(s, &cfg).unwrap().faults)
+            .flat_map(|s| build(s, &cfg).unwrap().faults())
             .map(|f| f.nemesis)
             .collect();
         assert_eq!(kinds.len(), 3, "{kinds:?}");
+    }
+
+    #[test]
+    fn each_worker_draws_its_own_ops_of_the_merged_plan() {
+        let cfg = TestConfig {
+            concurrency: 7,
+            rate: 500.0,
+            ..TestConfig::default()
+        };
+        let p = build(9, &cfg).unwrap();
+        let merged: Vec<PlanOp> = p.test_ops().collect();
+        assert!(merged
+            .windows(2)
+            .all(|w| (w[0].time, w[0].worker) <= (w[1].time, w[1].worker)));
+        for w in 0..7 {
+            let own: Vec<PlanOp> = merged.iter().filter(|o| o.worker == w).cloned().collect();
+            assert_eq!(
+                p.worker_ops(Phase::Test, w).collect::<Vec<_>>(),
+                own,
+                "worker {w}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_plan_of_a_century_is_drawn_as_it_goes() {
+        // 10^9 s at 10^6 ops/s: drawing its start costs what it draws, not what it holds.
+        let cfg = TestConfig {
+            time_limit: std::time::Duration::from_secs(1_000_000_000),
+            rate: 1e6,
+            ..TestConfig::default()
+        };
+        let p = build(1, &cfg).unwrap();
+        let lines: Vec<PlanLine> = p.lines().take(100_000).collect();
+        assert_eq!(lines.len(), 100_000);
+        assert!(p.faults().nth(1_000).is_some());
     }
 }

@@ -10,15 +10,9 @@ use anyhow::{Context, Result};
 use checkers::Validity;
 use serde_json::json;
 
-/// The `p`-th percentile (0–100) of `v` (sorted in place), or 0 for none.
-pub fn percentile(v: &mut [u64], p: f64) -> u64 {
-    if v.is_empty() {
-        return 0;
-    }
-    v.sort_unstable();
-    let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
-    v[i.min(v.len() - 1)]
-}
+/// Memory a history takes per byte of its file while it is checked (as `squall check`
+/// measures it): a history needing more than the checker's budget is not read back.
+const HISTORY_BYTES_PER_FILE_BYTE: u64 = 8;
 
 /// Checks the recorded history and reports; returns the exit code.
 pub fn finish(
@@ -29,15 +23,6 @@ pub fn finish(
     rerun: &str,
     post_mortem: &dyn Fn() -> Vec<String>,
 ) -> Result<i32> {
-    let parsed = histories::jsonl::read_jsonl_file(dir.file("history.jsonl"))?;
-    for w in &parsed.warnings {
-        println!("warning: {w}");
-    }
-    let history = parsed.history;
-    let edn = std::fs::File::create(dir.file("history.edn")).context("write history.edn")?;
-    histories::edn::write_edn(&history, std::io::BufWriter::new(edn))
-        .context("write history.edn")?;
-
     let opts = checkers::CheckOptions {
         model: checkers::ModelKind::CasRegister,
         initial: serde_json::Value::Null,
@@ -45,18 +30,53 @@ pub fn finish(
         time_limit: Some(std::time::Duration::from_secs(300)),
         ..Default::default()
     };
-    let report = checkers::check(&history, &opts);
-    // A page a person can read: each process's ops on a time axis, the failing op, the
-    // partial linearization. A history that cannot be paired still gets its verdict and cause.
-    let ops = checkers::operations(&history).unwrap_or_default();
-    let title = format!("{} seed {}", cfg.test_name(), plan.seed);
-    std::fs::write(
-        dir.file("report.html"),
-        checkers::render_html(&title, &ops, &report),
-    )
-    .context("write report.html")?;
-    let mut lags = stats.lags_ns.clone();
-    let mut delays = stats.fault_delays_ns.clone();
+    let path = dir.file("history.jsonl");
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let (report, events) = if size.saturating_mul(HISTORY_BYTES_PER_FILE_BYTE)
+        > opts.memory_limit_bytes
+    {
+        // Holding a history this long to check it would take more memory than the checker's
+        // budget: the verdict is unknown, and the history stays for `squall check`.
+        let cause = format!(
+            "the history ({} MiB) is too long to check within the memory budget of {} MiB; \
+             check it with `squall check --memory-limit SIZE {}`",
+            size >> 20,
+            opts.memory_limit_bytes >> 20,
+            path.display()
+        );
+        let report = checkers::Report {
+            valid: Validity::Unknown,
+            model: opts.model.name().to_string(),
+            ops: 0,
+            keys: 0,
+            check_ms: 0,
+            cause: Some(cause),
+            counterexample: None,
+        };
+        (report, None)
+    } else {
+        let parsed = histories::jsonl::read_jsonl_file(&path)?;
+        for w in &parsed.warnings {
+            println!("warning: {w}");
+        }
+        let history = parsed.history;
+        let edn = std::fs::File::create(dir.file("history.edn")).context("write history.edn")?;
+        histories::edn::write_edn(&history, std::io::BufWriter::new(edn))
+            .context("write history.edn")?;
+        let report = checkers::check(&history, &opts);
+        // A page a person can read: each process's ops on a time axis, the failing op, the
+        // partial linearization. A history that cannot be paired still gets its verdict and
+        // cause.
+        let ops = checkers::operations(&history).unwrap_or_default();
+        let title = format!("{} seed {}", cfg.test_name(), plan.seed);
+        std::fs::write(
+            dir.file("report.html"),
+            checkers::render_html(&title, &ops, &report),
+        )
+        .context("write report.html")?;
+        (report, Some(history.len()))
+    };
+    let (lags, delays) = (&stats.lags_ns, &stats.fault_delays_ns);
     let results = json!({
         "test": cfg.test_name(),
         "seed": plan.seed,
@@ -67,14 +87,17 @@ pub fn finish(
         "run": {
             "ops": stats.ops,
             "info": stats.info,
-            "events": history.len(),
+            "events": events,
             "test_phase_s": stats.test_phase.as_secs_f64(),
-            "lag_p50_us": percentile(&mut lags, 50.0) as f64 / 1e3,
-            "lag_p99_us": percentile(&mut lags, 99.0) as f64 / 1e3,
-            "faults": plan.faults.len(),
-            "fault_delay_max_us": delays.iter().max().copied().unwrap_or(0) as f64 / 1e3,
-            "fault_delay_p50_us": percentile(&mut delays, 50.0) as f64 / 1e3,
+            "lag_p50_us": lags.percentile(50.0) as f64 / 1e3,
+            "lag_p99_us": lags.percentile(99.0) as f64 / 1e3,
+            "faults": stats.faults,
+            "fault_delay_max_us": delays.max() as f64 / 1e3,
+            "fault_delay_p50_us": delays.percentile(50.0) as f64 / 1e3,
             "fault_errors": stats.fault_errors,
+            "fault_error_count": stats.fault_error_count,
+            "cut_workers": stats.cut_workers,
+            "plan_complete": stats.plan_complete,
             "node_exits": stats.node_exits,
         },
         "rerun": rerun,
@@ -89,7 +112,7 @@ pub fn finish(
         "{} ops ({} indeterminate), {} faults; history {}",
         stats.ops,
         stats.info,
-        plan.faults.len(),
+        stats.faults,
         dir.file("history.jsonl").display()
     );
     println!("{report}");
@@ -108,7 +131,9 @@ pub fn finish(
         println!("verdict: {}", verdict.as_str());
     }
     if verdict != Validity::Valid || stats.interrupted {
-        println!("report: {}", dir.file("report.html").display());
+        if dir.file("report.html").exists() {
+            println!("report: {}", dir.file("report.html").display());
+        }
         println!("rerun with: {rerun}");
     }
     Ok(match (verdict, stats.interrupted) {

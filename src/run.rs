@@ -6,6 +6,7 @@ use crate::env::local::LocalEnv;
 use crate::env::netns;
 use crate::env::Environment;
 use crate::plan::{self, Plan};
+use crate::plan_file::{PlanFile, Progress};
 use crate::recorder::Recorder;
 use crate::runner::{self, RunOptions, RunStats, Say};
 use crate::store::RunDir;
@@ -64,10 +65,8 @@ pub fn run(args: &TestArgs) -> Result<i32> {
 
     let dir = RunDir::create(&cfg.store, &cfg.test_name(), seed)?;
     std::fs::write(dir.file("test.toml"), cfg.to_toml()).context("write test.toml")?;
-    let mut plan_file =
-        std::fs::File::create(dir.file("plan.jsonl")).context("write plan.jsonl")?;
-    plan.write_jsonl(&cfg, &mut plan_file)
-        .context("write plan.jsonl")?;
+    // Written as the run goes: a plan may be far too long to write (or hold) up front.
+    let plan_file = PlanFile::start(&plan, &cfg, &dir.file("plan.jsonl"))?;
     crate::log::init(&dir.file("squall.log"))?;
     tracing::info!(seed, test = %cfg.test_name(), store = %dir.path.display(), "run starts");
     println!("store {}", dir.path.display());
@@ -80,7 +79,19 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     let env = create_env(&cfg, &plan, &dir, &say)?;
     // The check runs before teardown, so an invalid run can still be post-mortemed (VM
     // snapshots); the verdict and the rerun line stay the last lines printed.
-    let result = run_cluster(&cfg, &plan, &etcd, &env, &dir, start, &say).and_then(|stats| {
+    let result = run_cluster(
+        &cfg,
+        &plan,
+        &etcd,
+        &env,
+        &dir,
+        start,
+        &plan_file.progress(),
+        &say,
+    );
+    let written = plan_file.finish();
+    let result = result.and_then(|mut stats| {
+        stats.plan_complete = written?.complete;
         let post_mortem = || env.post_mortem(&dir.path);
         crate::report::finish(
             &cfg,
@@ -147,6 +158,7 @@ fn create_env(
 
 /// Starts the nodes, executes the plan, and returns what was measured. The caller tears
 /// the environment down (also when this fails).
+#[allow(clippy::too_many_arguments)]
 fn run_cluster(
     cfg: &TestConfig,
     plan: &Plan,
@@ -154,6 +166,7 @@ fn run_cluster(
     env: &Arc<dyn Environment>,
     dir: &RunDir,
     start: Instant,
+    progress: &Arc<Progress>,
     say: &Say,
 ) -> Result<RunStats> {
     let cluster = ClusterInfo {
@@ -209,6 +222,8 @@ fn run_cluster(
         let opts = RunOptions {
             quiet: cfg.quiet,
             op_timeout: cfg.op_timeout,
+            cut_after: Some(cut_after(cfg.time_limit)),
+            progress: progress.clone(),
         };
         let exited = Arc::new(std::sync::Mutex::new(Vec::new()));
         let exits = tokio::spawn(watch_exits(env.clone(), exited.clone(), say.clone()));
@@ -232,6 +247,14 @@ fn run_cluster(
         bail!("writing the history failed: {e}");
     }
     result
+}
+
+/// How long after the start of the test phase a worker still starts its planned ops: the
+/// time limit, and a grace for a worker that fell behind (ops timing out under a fault) to
+/// catch up — a tenth of the time limit, at least 10 s. A worker later than that has
+/// fallen too far behind its plan (a rate the system cannot sustain) and stops.
+pub fn cut_after(time_limit: std::time::Duration) -> std::time::Duration {
+    time_limit.saturating_add((time_limit / 10).max(std::time::Duration::from_secs(10)))
 }
 
 /// Resolves when some node stops on its own (during startup: a bad binary, bad flags, a

@@ -9,10 +9,18 @@
 //!
 //! Phases: setup ops (all workers, then a barrier); the test phase, with the nemesis task
 //! starting and healing faults at their planned times; then every fault healed, a quiet
-//! period, and the final ops. Ctrl-C (or SIGTERM) stops every task at once: in-flight ops
+//! period, and the final ops.
+//!
+//! Memory does not grow with the run: each worker draws its ops from the plan as it goes,
+//! the statistics are fixed-size histograms, and the plan file's writer is told how far the
+//! run has got ([`Progress`]). A worker that has fallen so far behind its plan that the
+//! test phase's time limit (plus [`RunOptions::cut_after`]'s grace) has passed stops
+//! there: its remaining planned ops are not run, and the run says so (`cut`). Ctrl-C (or SIGTERM) stops every task at once: in-flight ops
 //! are recorded `info`, fault guards heal as they drop, and the run returns `interrupted`.
 
-use crate::plan::{Phase, Plan, PlanOp};
+use crate::histogram::Histogram;
+use crate::plan::{Phase, Plan, PlanOp, Stream};
+use crate::plan_file::Progress;
 use crate::recorder::Recorder;
 use crate::timer;
 use histories::{EventType, Process};
@@ -30,7 +38,15 @@ pub struct RunOptions {
     /// An op not answered within this (plus a grace second, for clients that enforce it
     /// themselves) is `info`.
     pub op_timeout: Duration,
+    /// No test op starts later than this after the test phase began (the time limit plus
+    /// a grace for workers that are behind); `None`: every planned op runs, however late.
+    pub cut_after: Option<Duration>,
+    /// Where the run tells the plan file's writer how far it has got.
+    pub progress: Arc<Progress>,
 }
+
+/// At most this many fault errors are kept as messages (the rest are counted).
+const FAULT_ERRORS_KEPT: usize = 100;
 
 /// What an execution measured.
 #[derive(Clone, Debug, Default)]
@@ -39,18 +55,38 @@ pub struct RunStats {
     pub ops: u64,
     /// Of which `info`.
     pub info: u64,
-    /// Scheduling lag of each test-phase op, ns.
-    pub lags_ns: Vec<u64>,
-    /// For each fault: planned start → in force, ns.
-    pub fault_delays_ns: Vec<u64>,
+    /// Scheduling lag of the test-phase ops, ns.
+    pub lags_ns: Histogram,
+    /// Faults started.
+    pub faults: u64,
+    /// Faults' delays from planned start to in force, ns.
+    pub fault_delays_ns: Histogram,
+    /// Workers that stopped at the time limit with planned ops not run (they had fallen
+    /// behind the plan).
+    pub cut_workers: u64,
     /// Length of the test phase as executed.
     pub test_phase: Duration,
     /// Stopped early by a signal.
     pub interrupted: bool,
-    /// Faults that could not be started or healed, as messages.
+    /// Faults that could not be started or healed, as messages (the first
+    /// [`FAULT_ERRORS_KEPT`]; [`RunStats::fault_error_count`] counts them all).
     pub fault_errors: Vec<String>,
+    /// How many fault errors there were.
+    pub fault_error_count: u64,
     /// Nodes that stopped on their own during the run (not by a fault), as messages.
     pub node_exits: Vec<String>,
+    /// The whole plan was written to the plan file (every planned op ran).
+    pub plan_complete: bool,
+}
+
+impl RunStats {
+    /// Notes a fault error.
+    pub fn fault_error(&mut self, message: String) {
+        self.fault_error_count += 1;
+        if self.fault_errors.len() < FAULT_ERRORS_KEPT {
+            self.fault_errors.push(message);
+        }
+    }
 }
 
 /// Things the runner tells a person as they happen (faults, phases).
@@ -68,7 +104,8 @@ struct WorkerResult {
     worker: Worker,
     ops: u64,
     info: u64,
-    lags: Vec<u64>,
+    lags: Histogram,
+    cut: bool,
 }
 
 /// Executes `plan`. `clients[w]` is worker `w`'s client, bound to node `nodes[w]`.
@@ -115,15 +152,16 @@ pub async fn execute(
     // Test phase, with the nemesis.
     let t0 = Instant::now();
     say(format!(
-        "test phase: {} ops, {} faults",
-        plan.ops.iter().filter(|o| o.phase == Phase::Test).count(),
-        plan.faults.len()
+        "test phase: {:.0}s, about {} ops",
+        plan.test_phase_length().as_secs_f64(),
+        plan.expected_test_ops()
     ));
     let nemesis = tokio::spawn(run_nemesis(
         plan.clone(),
         target.clone(),
         recorder.clone(),
         t0,
+        opts.progress.clone(),
         stop.clone(),
         say.clone(),
     ));
@@ -138,12 +176,30 @@ pub async fn execute(
         &mut stats,
     )
     .await;
-    let (delays, errors) = nemesis
-        .await
-        .unwrap_or_else(|e| (Vec::new(), vec![e.to_string()]));
-    stats.fault_delays_ns = delays;
-    stats.fault_errors.extend(errors);
+    match nemesis.await {
+        Ok(n) => {
+            stats.faults = n.started;
+            stats.fault_delays_ns = n.delays;
+            for e in n.errors {
+                stats.fault_error(e);
+            }
+        }
+        Err(e) => stats.fault_error(e.to_string()),
+    }
     stats.test_phase = t0.elapsed();
+    if *stop.borrow() {
+        opts.progress.stop();
+    } else if stats.cut_workers > 0 {
+        opts.progress.cut();
+        say(format!(
+            "the runner fell behind the plan: {} of {} workers stopped at the time limit with \
+             planned ops not run",
+            stats.cut_workers,
+            workers.len()
+        ));
+    } else {
+        opts.progress.complete();
+    }
 
     // Heal everything, even what no guard knows about (belt and braces).
     let t = target.clone();
@@ -154,7 +210,7 @@ pub async fn execute(
     .err();
     if let Some(e) = err {
         say(format!("heal-all failed: {e}"));
-        stats.fault_errors.push(format!("heal-all: {e}"));
+        stats.fault_error(format!("heal-all: {e}"));
     } else {
         say("all faults healed".into());
     }
@@ -210,7 +266,7 @@ async fn run_phase(
             t0,
             concurrency,
             recorder.clone(),
-            opts.op_timeout + Duration::from_secs(1),
+            opts.clone(),
             stop.clone(),
         )));
     }
@@ -221,7 +277,8 @@ async fn run_phase(
                 stats.ops += r.ops;
                 stats.info += r.info;
                 if phase == Phase::Test {
-                    stats.lags_ns.extend(r.lags);
+                    stats.lags_ns.merge(&r.lags);
+                    stats.cut_workers += u64::from(r.cut);
                 }
                 out.push(r.worker);
             }
@@ -234,16 +291,19 @@ async fn run_phase(
 
 async fn run_worker(
     mut w: Worker,
-    ops: Vec<PlanOp>,
+    ops: Stream<PlanOp>,
     t0: Option<Instant>,
     concurrency: u64,
     recorder: Arc<Recorder>,
-    timeout: Duration,
+    opts: RunOptions,
     mut stop: watch::Receiver<bool>,
 ) -> WorkerResult {
-    let mut lags = Vec::with_capacity(ops.len());
+    let timeout = opts.op_timeout + Duration::from_secs(1);
+    let cut_at = t0.zip(opts.cut_after).map(|(t0, d)| t0 + d);
+    let mut lags = Histogram::default();
     let mut done = 0u64;
     let mut info = 0u64;
+    let mut cut = false;
     let mut ready = Instant::now();
     for p in ops {
         if *stop.borrow() {
@@ -258,7 +318,12 @@ async fn run_worker(
                 }
             }
             let now = Instant::now();
-            lags.push(now.saturating_duration_since(due.max(ready)).as_nanos() as u64);
+            if cut_at.is_some_and(|c| now >= c) {
+                cut = true;
+                break;
+            }
+            opts.progress.reached(p.time);
+            lags.record(now.saturating_duration_since(due.max(ready)).as_nanos() as u64);
         }
         let f = p.op.f.as_str();
         let process = Process::Client(w.process);
@@ -300,29 +365,46 @@ async fn run_worker(
         ops: done,
         info,
         lags,
+        cut,
     }
 }
 
-/// Starts and heals the plan's faults at their times. Returns each fault's delay from its
-/// planned start to being in force, and the errors met.
+/// What the nemesis task did.
+struct NemesisResult {
+    started: u64,
+    delays: Histogram,
+    errors: Vec<String>,
+}
+
+/// Starts and heals the plan's faults at their times. Returns how many started, their
+/// delays from planned start to being in force, and the errors met (the first
+/// [`FAULT_ERRORS_KEPT`]).
 async fn run_nemesis(
     plan: Plan,
     target: Arc<dyn FaultTarget>,
     recorder: Arc<Recorder>,
     t0: Instant,
+    progress: Arc<Progress>,
     mut stop: watch::Receiver<bool>,
     say: Say,
-) -> (Vec<u64>, Vec<String>) {
-    let mut delays = Vec::new();
+) -> NemesisResult {
+    let mut delays = Histogram::default();
+    let mut in_force = 0;
     let mut errors = Vec::new();
-    for f in &plan.faults {
+    let mut error = |e: String| {
+        if errors.len() < FAULT_ERRORS_KEPT {
+            errors.push(e);
+        }
+    };
+    for f in plan.faults() {
         let due = t0 + Duration::from_nanos(f.start);
         tokio::select! {
             _ = timer::sleep_until(due) => {}
             _ = stop.wait_for(|v| *v) => break,
         }
+        progress.reached(f.start);
         let Some(nemesis) = nemeses::by_name(&f.nemesis) else {
-            errors.push(format!("unknown nemesis {}", f.nemesis));
+            error(format!("unknown nemesis {}", f.nemesis));
             continue;
         };
         let start_f = format!("start-{}", f.nemesis);
@@ -335,7 +417,8 @@ async fn run_nemesis(
         let delay = Instant::now().saturating_duration_since(due);
         let guard = match started {
             Ok(g) => {
-                delays.push(delay.as_nanos() as u64);
+                in_force += 1;
+                delays.record(delay.as_nanos() as u64);
                 say(format!(
                     "fault  {} — in force at {:.2}s",
                     f.description,
@@ -345,7 +428,7 @@ async fn run_nemesis(
             }
             Err(e) => {
                 say(format!("fault  {} — could not start: {e}", f.description));
-                errors.push(format!("{}: {e}", f.description));
+                error(format!("{}: {e}", f.description));
                 None
             }
         };
@@ -363,7 +446,7 @@ async fn run_nemesis(
                 None => say(format!("healed {}", f.description)),
                 Some(e) => {
                     say(format!("healing {} failed: {e}", f.description));
-                    errors.push(format!("heal {}: {e}", f.description));
+                    error(format!("heal {}: {e}", f.description));
                 }
             }
         }
@@ -371,7 +454,11 @@ async fn run_nemesis(
             break;
         }
     }
-    (delays, errors)
+    NemesisResult {
+        started: in_force,
+        delays,
+        errors,
+    }
 }
 
 /// Records a nemesis operation around `op` (run on the blocking pool: environments are
@@ -401,4 +488,80 @@ async fn nemesis_call<T: Send + 'static>(
     recorder.record(EventType::Info, Process::Nemesis, f, value, error, None);
     recorder.sync();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::{NoTarget, Noop};
+    use crate::config::TestConfig;
+
+    fn run(name: &str, cfg: &TestConfig, cut_after: Option<Duration>) -> RunStats {
+        let dir = std::env::temp_dir().join(format!("sqrunner-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let plan = crate::plan::build(1, cfg).unwrap();
+        let recorder = Arc::new(Recorder::create(&dir.join("h.jsonl"), Instant::now()).unwrap());
+        let opts = RunOptions {
+            quiet: Duration::ZERO,
+            op_timeout: Duration::from_secs(1),
+            cut_after,
+            progress: Arc::new(Progress::default()),
+        };
+        let clients = (0..cfg.concurrency)
+            .map(|_| (Arc::new(Noop) as Arc<dyn Client>, "n1".to_string()))
+            .collect();
+        let (_tx, stop) = watch::channel(false);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let stats = rt.block_on(execute(
+            &plan,
+            clients,
+            Arc::new(NoTarget(3)),
+            recorder,
+            &opts,
+            stop,
+            Arc::new(|_| {}),
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+        stats
+    }
+
+    #[test]
+    fn a_plan_the_runner_cannot_keep_up_with_is_cut_at_the_time_limit() {
+        // 10^12 ops/s: every op due at once, forever; the workers stop at the cut.
+        let cfg = TestConfig {
+            rate: 1e12,
+            concurrency: 3,
+            time_limit: Duration::from_millis(100),
+            nemesis: vec![],
+            ..TestConfig::default()
+        };
+        let t = Instant::now();
+        let stats = run("cut", &cfg, Some(Duration::from_millis(300)));
+        assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+        assert_eq!(stats.cut_workers, 3);
+        assert!(stats.lags_ns.count() > 100, "{}", stats.lags_ns.count());
+        assert!(!stats.interrupted);
+    }
+
+    #[test]
+    fn a_plan_kept_up_with_runs_whole() {
+        let cfg = TestConfig {
+            rate: 200.0,
+            concurrency: 2,
+            time_limit: Duration::from_millis(500),
+            nemesis: vec![],
+            ..TestConfig::default()
+        };
+        let stats = run("whole", &cfg, Some(Duration::from_secs(30)));
+        let plan = crate::plan::build(1, &cfg).unwrap();
+        assert_eq!(stats.cut_workers, 0);
+        assert_eq!(stats.lags_ns.count() as usize, plan.test_ops().count());
+        assert_eq!(
+            stats.ops as usize,
+            plan.test_ops().count() + 2 * cfg.keys as usize
+        );
+    }
 }

@@ -20,7 +20,7 @@ pub use kill::Kill;
 pub use nemesis::Nemesis;
 pub use partition::Partition;
 pub use pause::Pause;
-pub use schedule::{schedule, PlannedFault, ScheduleOptions};
+pub use schedule::{schedule, PlannedFault, Schedule, ScheduleOptions};
 pub use target::{FaultTarget, NemesisError};
 
 use std::sync::Arc;

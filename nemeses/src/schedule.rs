@@ -35,41 +35,83 @@ pub struct PlannedFault {
     pub params: Value,
 }
 
-/// The schedule of faults from `nemeses` on a cluster of `nodes` nodes.
+/// The schedule of faults from `nemeses` on a cluster of `nodes` nodes, whole.
+///
+/// The same faults as [`Schedule`] yields one at a time; use that when the test phase may be
+/// long (a schedule of a day has thousands of faults).
 pub fn schedule(
     nemeses: &[&dyn Nemesis],
     rng: &mut Rng,
     nodes: usize,
     opts: &ScheduleOptions,
 ) -> Vec<PlannedFault> {
-    let mut out = Vec::new();
-    if nemeses.is_empty() || nodes == 0 {
-        return out;
+    let owned: Vec<&dyn Nemesis> = nemeses.to_vec();
+    let mut s = Schedule::new(owned, rng.clone(), nodes, *opts);
+    let out = s.by_ref().collect();
+    *rng = s.rng;
+    out
+}
+
+/// The schedule as a lazy stream: each fault is drawn when it is asked for, so a schedule
+/// of any length takes constant memory. `N` is how the nemeses are held (`&dyn Nemesis`,
+/// `Arc<dyn Nemesis>`, ...).
+pub struct Schedule<N> {
+    nemeses: Vec<N>,
+    rng: Rng,
+    nodes: usize,
+    opts: ScheduleOptions,
+    now: u64,
+    bag: Vec<usize>,
+    done: bool,
+}
+
+impl<N: std::ops::Deref<Target = T>, T: Nemesis + ?Sized> Schedule<N> {
+    /// The schedule drawn from `rng` (the plan's nemesis stream).
+    pub fn new(nemeses: Vec<N>, rng: Rng, nodes: usize, opts: ScheduleOptions) -> Self {
+        let done = nemeses.is_empty() || nodes == 0;
+        Schedule {
+            nemeses,
+            rng,
+            nodes,
+            opts,
+            now: 0,
+            bag: Vec::new(),
+            done,
+        }
     }
-    let mut now = 0u64;
-    let mut bag: Vec<usize> = Vec::new();
-    loop {
-        let start = now + rng.range(opts.healthy.0, opts.healthy.1);
+}
+
+impl<N: std::ops::Deref<Target = T>, T: Nemesis + ?Sized> Iterator for Schedule<N> {
+    type Item = PlannedFault;
+
+    fn next(&mut self) -> Option<PlannedFault> {
+        if self.done {
+            return None;
+        }
+        let (rng, opts) = (&mut self.rng, &self.opts);
+        let start = self
+            .now
+            .saturating_add(rng.range(opts.healthy.0, opts.healthy.1));
         let len = rng.range(opts.fault.0, opts.fault.1);
-        if bag.is_empty() {
-            bag = rng.sample(nemeses.len(), nemeses.len());
+        if self.bag.is_empty() {
+            self.bag = rng.sample(self.nemeses.len(), self.nemeses.len());
         }
-        let nemesis = nemeses[bag.pop().expect("refilled above")];
-        let params = nemesis.generate(rng, nodes);
+        let nemesis = &*self.nemeses[self.bag.pop().expect("refilled above")];
+        let params = nemesis.generate(rng, self.nodes);
         // A fault needs at least its shortest length before the end of the test phase.
-        if start + opts.fault.0 > opts.end {
-            break;
+        if start.saturating_add(opts.fault.0) > opts.end {
+            self.done = true;
+            return None;
         }
-        let heal = (start + len).min(opts.end);
-        out.push(PlannedFault {
+        let heal = start.saturating_add(len).min(opts.end);
+        self.now = heal;
+        Some(PlannedFault {
             start,
             heal,
             nemesis: nemesis.name().to_string(),
             params,
-        });
-        now = heal;
+        })
     }
-    out
 }
 
 #[cfg(test)]
@@ -98,6 +140,33 @@ mod tests {
                 w.iter().map(|f| f.nemesis.as_str()).collect();
             assert_eq!(kinds.len(), 3, "{w:?}");
         }
+    }
+
+    #[test]
+    fn the_stream_is_the_whole_schedule_one_at_a_time() {
+        let opts = ScheduleOptions {
+            end: 120_000,
+            healthy: (1_000, 3_000),
+            fault: (2_000, 5_000),
+        };
+        let whole = schedule(&[&Partition, &Kill], &mut Rng::new(8, 0), 5, &opts);
+        let nemeses: Vec<&dyn Nemesis> = vec![&Partition, &Kill];
+        let streamed: Vec<PlannedFault> = Schedule::new(nemeses, Rng::new(8, 0), 5, opts).collect();
+        assert!(whole.len() > 10);
+        assert_eq!(whole, streamed);
+    }
+
+    #[test]
+    fn a_long_schedule_is_drawn_lazily() {
+        // A hundred years of faults: only what is asked for is drawn.
+        let opts = ScheduleOptions {
+            end: u64::MAX,
+            healthy: (1_000, 3_000),
+            fault: (2_000, 5_000),
+        };
+        let nemeses: Vec<&dyn Nemesis> = vec![&Pause];
+        let mut s = Schedule::new(nemeses, Rng::new(1, 0), 3, opts);
+        assert_eq!(s.nth(100_000).map(|f| f.nemesis), Some("pause".to_string()));
     }
 
     #[test]

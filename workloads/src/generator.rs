@@ -155,8 +155,90 @@ pub struct PlannedOp {
     pub op: ClientOp,
 }
 
+/// One worker's timed stream, drawing from its own random stream: the ops of one worker, in
+/// order, made one at a time.
+pub struct WorkerStream {
+    worker: usize,
+    rng: Rng,
+    stream: Box<dyn Timed>,
+    now: u64,
+}
+
+impl WorkerStream {
+    /// Worker `worker`'s ops from `stream`, drawn from random stream `stream_base + worker`
+    /// of `seed`.
+    pub fn new(seed: u64, stream_base: u64, worker: usize, stream: Box<dyn Timed>) -> Self {
+        WorkerStream {
+            worker,
+            rng: Rng::new(seed, stream_base + worker as u64),
+            stream,
+            now: 0,
+        }
+    }
+}
+
+impl Iterator for WorkerStream {
+    type Item = PlannedOp;
+
+    fn next(&mut self) -> Option<PlannedOp> {
+        let (t, op) = self.stream.next(&mut self.rng, self.now)?;
+        self.now = t;
+        Some(PlannedOp {
+            time: t,
+            worker: self.worker,
+            op,
+        })
+    }
+}
+
+/// Several workers' streams merged by (time, worker), lazily: it holds one pending op per
+/// worker, whatever the streams' lengths. A worker's own ops keep their order at equal times
+/// (each stream's times never decrease), so this is the order [`per_worker`] sorts into.
+pub struct Merged {
+    streams: Vec<WorkerStream>,
+    /// The next op of each stream still running, smallest (time, worker) on top.
+    heads: std::collections::BinaryHeap<std::cmp::Reverse<(u64, usize)>>,
+    pending: Vec<Option<PlannedOp>>,
+}
+
+impl Merged {
+    /// The merge of `streams` (worker `i` is `streams[i]`).
+    pub fn new(mut streams: Vec<WorkerStream>) -> Self {
+        let mut heads = std::collections::BinaryHeap::new();
+        let mut pending = Vec::with_capacity(streams.len());
+        for (i, s) in streams.iter_mut().enumerate() {
+            let next = s.next();
+            if let Some(p) = &next {
+                heads.push(std::cmp::Reverse((p.time, i)));
+            }
+            pending.push(next);
+        }
+        Merged {
+            streams,
+            heads,
+            pending,
+        }
+    }
+}
+
+impl Iterator for Merged {
+    type Item = PlannedOp;
+
+    fn next(&mut self) -> Option<PlannedOp> {
+        let std::cmp::Reverse((_, i)) = self.heads.pop()?;
+        let out = self.pending[i].take();
+        let next = self.streams[i].next();
+        if let Some(p) = &next {
+            self.heads.push(std::cmp::Reverse((p.time, i)));
+        }
+        self.pending[i] = next;
+        out
+    }
+}
+
 /// Runs `make(worker)` for each of `workers` workers, each drawing from random stream
-/// `stream_base + worker` of `seed`, and merges the results by (time, worker).
+/// `stream_base + worker` of `seed`, and merges the results by (time, worker), whole. See
+/// [`Merged`] for the same ops one at a time.
 pub fn per_worker(
     seed: u64,
     stream_base: u64,
@@ -165,17 +247,7 @@ pub fn per_worker(
 ) -> Vec<PlannedOp> {
     let mut all = Vec::new();
     for w in 0..workers {
-        let mut rng = Rng::new(seed, stream_base + w as u64);
-        let mut stream = make(w);
-        let mut now = 0;
-        while let Some((t, op)) = stream.next(&mut rng, now) {
-            now = t;
-            all.push(PlannedOp {
-                time: t,
-                worker: w,
-                op,
-            });
-        }
+        all.extend(WorkerStream::new(seed, stream_base, w, make(w)));
     }
     // Stable sort: a worker's own ops keep their order at equal times.
     all.sort_by_key(|p| (p.time, p.worker));
@@ -231,6 +303,28 @@ mod tests {
         let keys: Vec<u64> = (0..100).map(|_| m.op(&mut rng).key).collect();
         assert!(keys.contains(&1) && keys.contains(&2));
         assert!(keys.iter().filter(|&&k| k == 2).count() > 50);
+    }
+
+    #[test]
+    fn the_lazy_merge_is_the_sorted_order() {
+        // Ties within and between workers: gaps of 0..=2 on a mean of 1.
+        for seed in 0..20 {
+            let make = |_| -> Box<dyn Timed> {
+                Box::new(Limit::new(
+                    Stagger::new(|r: &mut Rng| read(r.below(10)), 1),
+                    300,
+                ))
+            };
+            let sorted = per_worker(seed, 3, 4, make);
+            let merged: Vec<PlannedOp> = Merged::new(
+                (0..4)
+                    .map(|w| WorkerStream::new(seed, 3, w, make(w)))
+                    .collect(),
+            )
+            .collect();
+            assert!(sorted.len() > 500);
+            assert_eq!(sorted, merged, "seed {seed}");
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!   implements (and the rule for classifying outcomes honestly).
 //! - [`rng`]: [`Rng`], the seeded ChaCha8 stream plans are made from.
 //! - [`generator`]: small pure generators — [`Mix`], [`Stagger`], [`Limit`], [`Once`],
-//!   [`Phases`], [`per_worker`].
+//!   [`Phases`]; [`WorkerStream`] and [`Merged`] draw each worker's ops and merge them lazily
+//!   ([`per_worker`] does it whole).
 //! - [`workload`]: the [`Workload`] trait; one file per workload ([`cas_register`]).
 
 pub mod cas_register;
@@ -15,7 +16,9 @@ pub mod workload;
 
 pub use cas_register::CasRegister;
 pub use client::{BoxFuture, Client, ClientOp, OpFn, OpValue, Outcome};
-pub use generator::{per_worker, Limit, Mix, Once, OpGen, Phases, PlannedOp, Stagger, Timed};
+pub use generator::{
+    per_worker, Limit, Merged, Mix, Once, OpGen, Phases, PlannedOp, Stagger, Timed, WorkerStream,
+};
 pub use rng::Rng;
 pub use workload::{Workload, WorkloadOptions};
 
