@@ -78,7 +78,12 @@ fn plan_cmd(args: &cli::TestArgs) -> anyhow::Result<i32> {
     let plan = squall::plan::build(seed, &cfg)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    plan.write_jsonl(&cfg, &mut out)?;
-    std::io::Write::flush(&mut out)?;
-    Ok(exit::VALID)
+    // A plan streams as it is drawn; a reader that stops early (`| head`) is not an error.
+    match plan
+        .write_jsonl(&cfg, &mut out)
+        .and_then(|()| std::io::Write::flush(&mut out))
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::VALID),
+        r => r.map(|()| exit::VALID).map_err(Into::into),
+    }
 }
