@@ -10,6 +10,12 @@ use anyhow::{Context, Result};
 use checkers::Validity;
 use serde_json::json;
 
+/// Prints a line of the summary; a closed stdout (after SIGHUP) is not a reason to stop
+/// before the cluster is torn down.
+fn say(line: &str) {
+    crate::interrupt::print_line(line);
+}
+
 /// The `p`-th percentile (0–100) of `v` (sorted in place), or 0 for none.
 pub fn percentile(v: &mut [u64], p: f64) -> u64 {
     if v.is_empty() {
@@ -57,6 +63,8 @@ pub fn finish(
     .context("write report.html")?;
     let mut lags = stats.lags_ns.clone();
     let mut delays = stats.fault_delays_ns.clone();
+    // The faults that ran (were put in force), which an interrupted run counts short.
+    let ran = stats.fault_delays_ns.len();
     let results = json!({
         "test": cfg.test_name(),
         "seed": plan.seed,
@@ -71,7 +79,8 @@ pub fn finish(
             "test_phase_s": stats.test_phase.as_secs_f64(),
             "lag_p50_us": percentile(&mut lags, 50.0) as f64 / 1e3,
             "lag_p99_us": percentile(&mut lags, 99.0) as f64 / 1e3,
-            "faults": plan.faults.len(),
+            "faults": ran,
+            "faults_planned": plan.faults.len(),
             "fault_delay_max_us": delays.iter().max().copied().unwrap_or(0) as f64 / 1e3,
             "fault_delay_p50_us": percentile(&mut delays, 50.0) as f64 / 1e3,
             "fault_errors": stats.fault_errors,
@@ -85,31 +94,36 @@ pub fn finish(
     )
     .context("write results.json")?;
 
-    println!(
-        "{} ops ({} indeterminate), {} faults; history {}",
+    let planned = plan.faults.len();
+    let faults = if ran == planned {
+        format!("{ran} faults")
+    } else {
+        format!("{ran} of {planned} planned faults")
+    };
+    say(&format!(
+        "{} ops ({} indeterminate), {faults}; history {}",
         stats.ops,
         stats.info,
-        plan.faults.len(),
         dir.file("history.jsonl").display()
-    );
-    println!("{report}");
+    ));
+    say(&report.to_string());
     let verdict = report.valid;
     if verdict == Validity::Invalid || cfg.post_mortem {
         for line in post_mortem() {
-            println!("{line}");
+            say(&line);
         }
     }
     if stats.interrupted {
-        println!(
+        say(&format!(
             "verdict: {} (interrupted: only part of the test ran)",
             verdict.as_str()
-        );
+        ));
     } else {
-        println!("verdict: {}", verdict.as_str());
+        say(&format!("verdict: {}", verdict.as_str()));
     }
     if verdict != Validity::Valid || stats.interrupted {
-        println!("report: {}", dir.file("report.html").display());
-        println!("rerun with: {rerun}");
+        say(&format!("report: {}", dir.file("report.html").display()));
+        say(&format!("rerun with: {rerun}"));
     }
     Ok(match (verdict, stats.interrupted) {
         (Validity::Invalid, _) => exit::INVALID,
@@ -117,4 +131,36 @@ pub fn finish(
         (Validity::Valid, false) => exit::VALID,
         (Validity::Unknown, false) => exit::UNKNOWN,
     })
+}
+
+/// The end of a run stopped before its test started (`why`: `interrupted by SIGINT before
+/// the cluster was ready`): `results.json` says so, with no verdict; returns the exit code.
+pub fn interrupted(
+    cfg: &TestConfig,
+    plan: &Plan,
+    dir: &RunDir,
+    why: &str,
+    rerun: &str,
+) -> Result<i32> {
+    let results = json!({
+        "test": cfg.test_name(),
+        "seed": plan.seed,
+        "valid": null,
+        "verdict": null,
+        "interrupted": true,
+        "stopped": why,
+        "run": {
+            "ops": 0,
+            "faults": 0,
+            "faults_planned": plan.faults.len(),
+        },
+        "rerun": rerun,
+    });
+    let path = dir.file("results.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")
+        .with_context(|| format!("write {}", path.display()))?;
+    say(&format!("{why}: no verdict (the test did not start)"));
+    say(&format!("results: {}", path.display()));
+    say(&format!("rerun with: {rerun}"));
+    Ok(exit::ERROR)
 }
