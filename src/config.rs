@@ -480,6 +480,16 @@ mod tests {
         }
         assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
         assert_eq!(format_duration(Duration::from_secs(30)), "30s");
+        // Below a millisecond, exactly (it used to print 250us as 0ms, which reads back as
+        // zero).
+        for (d, text) in [
+            (Duration::from_micros(250), "250us"),
+            (Duration::from_nanos(7), "7ns"),
+            (Duration::ZERO, "0s"),
+        ] {
+            assert_eq!(format_duration(d), text);
+            assert_eq!(parse_duration(text).unwrap(), d, "{text}");
+        }
     }
 
     #[test]
@@ -520,5 +530,49 @@ mod tests {
         };
         assert!(c.validate().is_err());
         assert!(TestConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn validate_names_the_key_and_the_value_as_a_test_file_writes_it() {
+        let cases = [
+            (
+                TestConfig {
+                    op_timeout: Duration::ZERO,
+                    ..TestConfig::default()
+                },
+                "op_timeout = \"0s\": must be positive",
+            ),
+            (
+                TestConfig {
+                    nemesis: vec!["partition".into(), "".into()],
+                    ..TestConfig::default()
+                },
+                "nemesis = [\"partition\", \"\"]: an empty nemesis name",
+            ),
+            (
+                TestConfig {
+                    nodes: 1,
+                    ..TestConfig::default()
+                },
+                "nodes = 1: a partition needs at least 2 nodes (choose other nemeses, or none)",
+            ),
+            (
+                TestConfig {
+                    name: Some("a/b".into()),
+                    ..TestConfig::default()
+                },
+                "name = \"a/b\": must be a plain folder name (not empty, no `/`, not `.` or `..`)",
+            ),
+        ];
+        for (c, want) in cases {
+            assert_eq!(c.validate().unwrap_err().to_string(), want);
+        }
+        let e = TestConfig {
+            ready_timeout: Duration::ZERO,
+            ..TestConfig::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!((e.key, e.flag.as_deref()), ("ready_timeout", Some("0s")));
     }
 }

@@ -21,8 +21,11 @@ use std::time::Instant;
 pub struct Recorder {
     start: Instant,
     inner: Mutex<Inner>,
-    on_failure: Option<Box<dyn Fn(&str) + Send + Sync>>,
+    on_failure: Option<FailureHook>,
 }
+
+/// What [`Recorder::on_failure`] calls.
+type FailureHook = Box<dyn Fn(&str) + Send + Sync>;
 
 struct Inner {
     next: u64,

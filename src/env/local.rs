@@ -782,10 +782,8 @@ mod tests {
         };
         // std sets SO_REUSEADDR, so a restarted node binds at once.
         let listener = std::net::TcpListener::bind(("0.0.0.0", PORT)).expect("bind");
-        for conn in listener.incoming() {
-            if let Ok(mut conn) = conn {
-                let _ = writeln!(conn, "{name}");
-            }
+        for mut conn in listener.incoming().flatten() {
+            let _ = writeln!(conn, "{name}");
         }
     }
 
