@@ -491,6 +491,32 @@ mod tests {
     }
 
     #[test]
+    fn the_ready_timeout_hint_names_where_the_timeout_came_from() {
+        let t = Duration::from_secs(5);
+        let flag = Origins {
+            flags: ["ready_timeout"].into_iter().collect(),
+            ..Origins::default()
+        };
+        assert_eq!(
+            flag.ready_timeout_hint(t),
+            "--ready-timeout 5s applied; raise it, e.g. --ready-timeout 10s"
+        );
+        let file = Origins {
+            file: Some("t.toml".into()),
+            file_keys: ["ready_timeout".to_string()].into_iter().collect(),
+            ..Origins::default()
+        };
+        assert_eq!(
+            file.ready_timeout_hint(t),
+            "ready_timeout = \"5s\" in t.toml applied; raise it there, or with --ready-timeout 10s"
+        );
+        assert_eq!(
+            Origins::default().ready_timeout_hint(t),
+            "the default --ready-timeout 5s applied; raise it, e.g. --ready-timeout 10s"
+        );
+    }
+
+    #[test]
     fn sizes() {
         let cases = [
             ("1024", Some(1024)),
