@@ -1,9 +1,10 @@
 //! Command-line arguments.
 
-use crate::config::{parse_duration, parse_duration_range, TestConfig};
+use crate::config::{parse_duration, parse_duration_range, InvalidValue, TestConfig};
 use anyhow::Result;
 use checkers::ModelKind;
 use clap::{Args, Parser, Subcommand};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -129,12 +130,30 @@ pub struct TestArgs {
 impl TestArgs {
     /// The effective configuration: the test file (if any), then these options, validated.
     pub fn config(&self) -> Result<TestConfig> {
+        self.config_with_origins().map(|(c, _)| c)
+    }
+
+    /// [`TestArgs::config`], and where each value came from. A value that means nothing is
+    /// an error naming its flag (`--op-timeout 0s: must be positive`) or, from the test
+    /// file, the file and key (`t.toml: op_timeout = "0s": must be positive`).
+    pub fn config_with_origins(&self) -> Result<(TestConfig, Origins)> {
+        let mut origins = Origins::default();
         let mut c = match &self.test {
-            Some(p) => TestConfig::from_file(p)?,
+            Some(p) => {
+                let (c, keys) = TestConfig::from_file_with_keys(p)?;
+                origins.file = Some(p.clone());
+                origins.file_keys = keys.into_iter().collect();
+                c
+            }
             None => TestConfig::default(),
         };
         macro_rules! set {
-            ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.$field = v.clone(); } )* };
+            ($($field:ident),*) => { $(
+                if let Some(v) = &self.$field {
+                    c.$field = v.clone();
+                    origins.flags.insert(stringify!($field));
+                }
+            )* };
         }
         set!(
             nodes,
@@ -153,31 +172,107 @@ impl TestArgs {
         );
         if let Some(p) = &self.cloud_hypervisor {
             c.cloud_hypervisor = Some(p.clone());
+            origins.flags.insert("cloud_hypervisor");
         }
         if self.post_mortem {
             c.post_mortem = true;
+            origins.flags.insert("post_mortem");
         }
         if let Some(n) = &self.name {
             c.name = Some(n.clone());
+            origins.flags.insert("name");
         }
         if let Some(e) = &self.etcd {
             c.etcd = Some(e.clone());
+            origins.flags.insert("etcd");
         }
         if let Some(n) = &self.nemesis {
-            c.nemesis = parse_nemeses(n);
+            c.nemesis = parse_nemeses(n)
+                .map_err(|problem| anyhow::anyhow!("--nemesis {}: {problem}", shell_word(n)))?;
+            origins.flags.insert("nemesis");
         }
-        c.validate()?;
-        Ok(c)
+        if let Err(e) = c.validate() {
+            anyhow::bail!("{}", origins.describe(&e));
+        }
+        Ok((c, origins))
     }
 }
 
-/// `partition,pause` → the list; `none` or empty → no nemesis.
-pub fn parse_nemeses(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|x| !x.is_empty() && *x != "none")
-        .map(str::to_string)
-        .collect()
+/// Where the values of a configuration came from: a flag, the test file, or the default.
+#[derive(Clone, Debug, Default)]
+pub struct Origins {
+    file: Option<PathBuf>,
+    file_keys: BTreeSet<String>,
+    flags: BTreeSet<&'static str>,
+}
+
+impl Origins {
+    /// `e`, naming where its value came from: `--op-timeout 0s: must be positive`, or
+    /// `t.toml: op_timeout = "0s": must be positive`.
+    pub fn describe(&self, e: &InvalidValue) -> String {
+        let flag = format!("--{}", e.key.replace('_', "-"));
+        if self.flags.contains(e.key) {
+            match &e.flag {
+                Some(v) => format!("{flag} {}: {}", shell_word(v), e.problem),
+                None => format!("{flag}: {}", e.problem),
+            }
+        } else if let Some(file) = self
+            .file
+            .as_ref()
+            .filter(|_| self.file_keys.contains(e.key))
+        {
+            format!("{}: {e}", file.display())
+        } else {
+            format!("{e} (the default)")
+        }
+    }
+
+    /// Which ready timeout applied and how to raise it, for a cluster that was not ready.
+    pub fn ready_timeout_hint(&self, t: Duration) -> String {
+        use crate::config::format_duration as d;
+        let more = d((t * 2).max(Duration::from_secs(1)));
+        if self.flags.contains("ready_timeout") {
+            format!(
+                "--ready-timeout {} applied; raise it, e.g. --ready-timeout {more}",
+                d(t)
+            )
+        } else if let Some(file) = self
+            .file
+            .as_ref()
+            .filter(|_| self.file_keys.contains("ready_timeout"))
+        {
+            format!(
+                "ready_timeout = \"{}\" in {} applied; raise it there, or with --ready-timeout {more}",
+                d(t),
+                file.display()
+            )
+        } else {
+            format!(
+                "the default --ready-timeout {} applied; raise it, e.g. --ready-timeout {more}",
+                d(t)
+            )
+        }
+    }
+}
+
+/// `partition,pause` → the list; `none` → no nemesis. An empty list or name, or `none`
+/// among faults, means nothing and is an error (what is wrong, for the caller to place).
+pub fn parse_nemeses(s: &str) -> Result<Vec<String>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty (name the faults, e.g. partition,pause,kill, or say none)".into());
+    }
+    if s == "none" {
+        return Ok(Vec::new());
+    }
+    let names: Vec<String> = s.split(',').map(|x| x.trim().to_string()).collect();
+    if names.iter().any(String::is_empty) {
+        return Err("an empty name in the list".into());
+    }
+    if names.iter().any(|n| n == "none") {
+        return Err("none cannot be combined with faults".into());
+    }
+    Ok(names)
 }
 
 /// The command line that reruns `cfg` with `seed` (options that differ from the defaults).
@@ -400,6 +495,32 @@ mod tests {
         };
         assert_eq!(args.seed, Some(9));
         assert_eq!(args.config().unwrap(), c);
+    }
+
+    #[test]
+    fn the_ready_timeout_hint_names_where_the_timeout_came_from() {
+        let t = Duration::from_secs(5);
+        let flag = Origins {
+            flags: ["ready_timeout"].into_iter().collect(),
+            ..Origins::default()
+        };
+        assert_eq!(
+            flag.ready_timeout_hint(t),
+            "--ready-timeout 5s applied; raise it, e.g. --ready-timeout 10s"
+        );
+        let file = Origins {
+            file: Some("t.toml".into()),
+            file_keys: ["ready_timeout".to_string()].into_iter().collect(),
+            ..Origins::default()
+        };
+        assert_eq!(
+            file.ready_timeout_hint(t),
+            "ready_timeout = \"5s\" in t.toml applied; raise it there, or with --ready-timeout 10s"
+        );
+        assert_eq!(
+            Origins::default().ready_timeout_hint(t),
+            "the default --ready-timeout 5s applied; raise it, e.g. --ready-timeout 10s"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! (`--test FILE`); an option given on the command line wins. The effective configuration
 //! is written to the run's store as `test.toml`, so a run can be repeated from its store.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -92,8 +92,14 @@ impl Default for TestConfig {
 impl TestConfig {
     /// Reads a TOML test file; errors name the file and line.
     pub fn from_file(path: &Path) -> Result<TestConfig> {
+        Self::from_file_with_keys(path).map(|(c, _)| c)
+    }
+
+    /// Reads a TOML test file, and which keys it sets (so that errors about a value can
+    /// name the file rather than a flag).
+    pub fn from_file_with_keys(path: &Path) -> Result<(TestConfig, Vec<String>)> {
         let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-        toml::from_str(&text).map_err(|e| {
+        let config = toml::from_str(&text).map_err(|e| {
             let line = e
                 .span()
                 .map(|s| text[..s.start].matches('\n').count() + 1)
@@ -105,7 +111,12 @@ impl TestConfig {
                 .filter(|l| !l.is_empty())
                 .collect();
             anyhow::anyhow!("{} line {line}: {}", path.display(), msg.join(": "))
-        })
+        })?;
+        // It parsed as a `TestConfig`, so it is a table.
+        let keys = toml::from_str::<toml::Table>(&text)
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default();
+        Ok((config, keys))
     }
 
     /// The test's name.
@@ -115,60 +126,206 @@ impl TestConfig {
             .unwrap_or_else(|| format!("{}-{}", self.system, self.workload))
     }
 
-    /// Checks values that parse but make no sense.
-    pub fn validate(&self) -> Result<()> {
-        if self.system != "etcd" {
-            bail!("unknown system {:?} (known: etcd)", self.system);
-        }
-        if !workloads::NAMES.contains(&self.workload.as_str()) {
-            bail!(
-                "unknown workload {:?} (known: {})",
-                self.workload,
-                workloads::NAMES.join(", ")
-            );
-        }
-        for n in &self.nemesis {
-            if nemeses::by_name(n).is_none() {
-                bail!(
-                    "unknown nemesis {n:?} (known: {})",
-                    nemeses::NAMES.join(", ")
+    /// Checks values that parse but mean nothing (a zero timeout, an empty nemesis name, a
+    /// partition of one node). The error names the key and the value; [`crate::cli`] turns
+    /// it into the flag or the test file's line that gave it.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        let text = |key: &'static str, v: &str, problem: String| {
+            Err(InvalidValue::new(
+                key,
+                format!("{v:?}"),
+                Some(v.to_string()),
+                problem,
+            ))
+        };
+        let number = |key: &'static str, v: String, problem: String| {
+            Err(InvalidValue::new(key, v.clone(), Some(v), problem))
+        };
+        let duration = |key: &'static str, d: Duration, problem: &str| {
+            let v = format_duration(d);
+            Err(InvalidValue::new(
+                key,
+                format!("{v:?}"),
+                Some(v),
+                problem.into(),
+            ))
+        };
+        let range = |key: &'static str, r: (Duration, Duration), problem: &str| {
+            let v = format!("{}..{}", format_duration(r.0), format_duration(r.1));
+            Err(InvalidValue::new(
+                key,
+                format!("{v:?}"),
+                Some(v),
+                problem.into(),
+            ))
+        };
+        let path = |key: &'static str, p: &Path, problem: &str| {
+            let v = p.display().to_string();
+            Err(InvalidValue::new(
+                key,
+                format!("{v:?}"),
+                Some(v),
+                problem.into(),
+            ))
+        };
+        if let Some(name) = &self.name {
+            // The name is a folder of the store: one plain path component.
+            let plain =
+                !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0']);
+            if !plain {
+                return text(
+                    "name",
+                    name,
+                    "must be a plain folder name (not empty, no `/`, not `.` or `..`)".into(),
                 );
             }
         }
+        if self.system != "etcd" {
+            return text(
+                "system",
+                &self.system,
+                "unknown system (known: etcd)".into(),
+            );
+        }
+        if !workloads::NAMES.contains(&self.workload.as_str()) {
+            let known = workloads::NAMES.join(", ");
+            return text(
+                "workload",
+                &self.workload,
+                format!("unknown workload (known: {known})"),
+            );
+        }
+        let nemesis_list = || {
+            let toml = format!(
+                "[{}]",
+                self.nemesis
+                    .iter()
+                    .map(|n| format!("{n:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let flag = if self.nemesis.is_empty() {
+                "none".to_string()
+            } else {
+                self.nemesis.join(",")
+            };
+            (toml, Some(flag))
+        };
+        for (i, n) in self.nemesis.iter().enumerate() {
+            let problem = if n.is_empty() {
+                "an empty nemesis name".to_string()
+            } else if n == "none" {
+                "`none` in a list (no faults is an empty list: nemesis = [])".to_string()
+            } else if nemeses::by_name(n).is_none() {
+                format!(
+                    "unknown nemesis {n:?} (known: {})",
+                    nemeses::NAMES.join(", ")
+                )
+            } else if self.nemesis[..i].contains(n) {
+                format!("{n} is listed twice")
+            } else {
+                continue;
+            };
+            let (toml, flag) = nemesis_list();
+            return Err(InvalidValue::new("nemesis", toml, flag, problem));
+        }
         if !["linearizable", "serializable"].contains(&self.read_mode.as_str()) {
-            bail!(
-                "unknown read mode {:?} (known: linearizable, serializable)",
-                self.read_mode
+            return text(
+                "read_mode",
+                &self.read_mode,
+                "unknown read mode (known: linearizable, serializable)".into(),
             );
         }
         if !["local", "cloud-hypervisor"].contains(&self.env.as_str()) {
-            bail!(
-                "unknown environment {:?} (known: local, cloud-hypervisor)",
-                self.env
+            return text(
+                "env",
+                &self.env,
+                "unknown environment (known: local, cloud-hypervisor)".into(),
             );
         }
         if !(1..=50).contains(&self.nodes) {
-            bail!("--nodes {} out of range 1..=50", self.nodes);
-        }
-        if !(1..=1000).contains(&self.concurrency) {
-            bail!("--concurrency {} out of range 1..=1000", self.concurrency);
-        }
-        if self.keys == 0 {
-            bail!("--keys must be at least 1");
-        }
-        if !(self.rate > 0.0 && self.rate.is_finite()) {
-            bail!(
-                "--rate {} must be a positive number of ops per second",
-                self.rate
+            return number(
+                "nodes",
+                self.nodes.to_string(),
+                "out of range 1..=50".into(),
             );
         }
-        if self.time_limit.is_zero() {
-            bail!("--time-limit must be positive");
+        if self.nodes < 2 && self.nemesis.iter().any(|n| n == "partition") {
+            return number(
+                "nodes",
+                self.nodes.to_string(),
+                "a partition needs at least 2 nodes (choose other nemeses, or none)".into(),
+            );
         }
-        if self.fault_duration.0 > self.fault_duration.1
-            || self.healthy_duration.0 > self.healthy_duration.1
-        {
-            bail!("a duration range's minimum is above its maximum");
+        if !(1..=1000).contains(&self.concurrency) {
+            return number(
+                "concurrency",
+                self.concurrency.to_string(),
+                "out of range 1..=1000".into(),
+            );
+        }
+        if self.keys == 0 {
+            return number("keys", "0".into(), "must be at least 1".into());
+        }
+        if !(self.rate > 0.0 && self.rate.is_finite()) {
+            return number(
+                "rate",
+                self.rate.to_string(),
+                "must be a positive number of ops per second".into(),
+            );
+        }
+        for (key, d) in [
+            ("time_limit", self.time_limit),
+            ("op_timeout", self.op_timeout),
+            ("ready_timeout", self.ready_timeout),
+        ] {
+            if d.is_zero() {
+                return duration(key, d, "must be positive");
+            }
+        }
+        if self.fault_duration.0.is_zero() {
+            return range(
+                "fault_duration",
+                self.fault_duration,
+                "a fault must last a positive time",
+            );
+        }
+        for (key, r) in [
+            ("fault_duration", self.fault_duration),
+            ("healthy_duration", self.healthy_duration),
+        ] {
+            if r.0 > r.1 {
+                return range(key, r, "the minimum is above the maximum");
+            }
+        }
+        if self.store.as_os_str().is_empty() {
+            return path("store", &self.store, "must not be empty");
+        }
+        for (key, p) in [
+            ("etcd", &self.etcd),
+            ("cloud_hypervisor", &self.cloud_hypervisor),
+        ] {
+            if p.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                return path(key, Path::new(""), "must not be empty");
+            }
+        }
+        if self.env == "local" {
+            if let Some(p) = &self.cloud_hypervisor {
+                return path(
+                    "cloud_hypervisor",
+                    p,
+                    "only used with the cloud-hypervisor environment (--env cloud-hypervisor)",
+                );
+            }
+            if self.post_mortem {
+                return Err(InvalidValue::new(
+                    "post_mortem",
+                    "true".into(),
+                    None,
+                    "only used with the cloud-hypervisor environment (--env cloud-hypervisor)"
+                        .into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -179,7 +336,42 @@ impl TestConfig {
     }
 }
 
-/// Parses `30s`, `5m`, `1h`, `250ms`, `1.5s`, or a bare number of seconds.
+/// A configuration value that parses but means nothing: which key, the value, and why.
+///
+/// Shown on its own as the test file would write it (`op_timeout = "0s": must be
+/// positive`); [`crate::cli::Origins`] names the flag or the file it came from instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidValue {
+    /// The test file's key, e.g. `op_timeout` (its flag is `--op-timeout`).
+    pub key: &'static str,
+    /// The value as a test file writes it: `"0s"`, `["partition", ""]`, `0`.
+    pub toml: String,
+    /// The value as its flag takes it (`0s`, `partition,pause`), or `None` for a switch.
+    pub flag: Option<String>,
+    /// What is wrong with it: `must be positive`.
+    pub problem: String,
+}
+
+impl InvalidValue {
+    fn new(key: &'static str, toml: String, flag: Option<String>, problem: String) -> Self {
+        InvalidValue {
+            key,
+            toml,
+            flag,
+            problem,
+        }
+    }
+}
+
+impl std::fmt::Display for InvalidValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} = {}: {}", self.key, self.toml, self.problem)
+    }
+}
+
+impl std::error::Error for InvalidValue {}
+
+/// Parses `30s`, `5m`, `1h`, `250ms`, `100us`, `1.5s`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let split = t
@@ -193,9 +385,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "" | "s" => n,
         "ms" => n / 1e3,
         "us" | "µs" => n / 1e6,
+        "ns" => n / 1e9,
         "m" | "min" => n * 60.0,
         "h" => n * 3600.0,
-        _ => return Err(format!("invalid duration {s:?} (units: ms, s, m, h)")),
+        _ => {
+            return Err(format!(
+                "invalid duration {s:?} (units: ns, us, ms, s, m, h)"
+            ))
+        }
     };
     if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
         return Err(format!("invalid duration {s:?}"));
@@ -203,13 +400,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// Formats a duration the way [`parse_duration`] reads it back.
+/// Formats a duration the way [`parse_duration`] reads it back (in the largest unit that
+/// keeps it exact: `30s`, `1500ms`, `250us`, `7ns`).
 pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms % 1000 == 0 {
-        format!("{}s", ms / 1000)
+    let ns = d.as_nanos();
+    if ns % 1_000_000_000 == 0 {
+        format!("{}s", ns / 1_000_000_000)
+    } else if ns % 1_000_000 == 0 {
+        format!("{}ms", ns / 1_000_000)
+    } else if ns % 1_000 == 0 {
+        format!("{}us", ns / 1_000)
     } else {
-        format!("{ms}ms")
+        format!("{ns}ns")
     }
 }
 
@@ -278,6 +480,16 @@ mod tests {
         }
         assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
         assert_eq!(format_duration(Duration::from_secs(30)), "30s");
+        // Below a millisecond, exactly (it used to print 250us as 0ms, which reads back as
+        // zero).
+        for (d, text) in [
+            (Duration::from_micros(250), "250us"),
+            (Duration::from_nanos(7), "7ns"),
+            (Duration::ZERO, "0s"),
+        ] {
+            assert_eq!(format_duration(d), text);
+            assert_eq!(parse_duration(text).unwrap(), d, "{text}");
+        }
     }
 
     #[test]
@@ -318,5 +530,49 @@ mod tests {
         };
         assert!(c.validate().is_err());
         assert!(TestConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn validate_names_the_key_and_the_value_as_a_test_file_writes_it() {
+        let cases = [
+            (
+                TestConfig {
+                    op_timeout: Duration::ZERO,
+                    ..TestConfig::default()
+                },
+                "op_timeout = \"0s\": must be positive",
+            ),
+            (
+                TestConfig {
+                    nemesis: vec!["partition".into(), "".into()],
+                    ..TestConfig::default()
+                },
+                "nemesis = [\"partition\", \"\"]: an empty nemesis name",
+            ),
+            (
+                TestConfig {
+                    nodes: 1,
+                    ..TestConfig::default()
+                },
+                "nodes = 1: a partition needs at least 2 nodes (choose other nemeses, or none)",
+            ),
+            (
+                TestConfig {
+                    name: Some("a/b".into()),
+                    ..TestConfig::default()
+                },
+                "name = \"a/b\": must be a plain folder name (not empty, no `/`, not `.` or `..`)",
+            ),
+        ];
+        for (c, want) in cases {
+            assert_eq!(c.validate().unwrap_err().to_string(), want);
+        }
+        let e = TestConfig {
+            ready_timeout: Duration::ZERO,
+            ..TestConfig::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!((e.key, e.flag.as_deref()), ("ready_timeout", Some("0s")));
     }
 }

@@ -14,7 +14,8 @@
 //! - [`vm`]: the Cloud Hypervisor environment; [`image`]: its guest images.
 //! - [`clean`] (`squall clean`), [`check`] (`squall check`), [`bench`] (`squall bench`),
 //!   [`doctor`] (`squall doctor`).
-//! - [`timer`]: a high-resolution sleep; [`log`]: the run's `squall.log`.
+//! - [`timer`]: a high-resolution sleep; [`log`]: the run's `squall.log`; [`interrupt`]:
+//!   stopping a run (INT, TERM, HUP from its first instant; a history that cannot be written).
 //! - [`histogram`]: constant-memory run statistics; [`plan_file`]: `plan.jsonl` written as
 //!   the run goes.
 
@@ -27,6 +28,7 @@ pub mod doctor;
 pub mod env;
 pub mod histogram;
 pub mod image;
+pub mod interrupt;
 pub mod log;
 pub mod plan;
 pub mod plan_file;

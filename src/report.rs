@@ -10,9 +10,28 @@ use anyhow::{Context, Result};
 use checkers::Validity;
 use serde_json::json;
 
+/// Prints a line of the summary; a closed stdout (after SIGHUP) is not a reason to stop
+/// before the cluster is torn down.
+fn say(line: &str) {
+    crate::interrupt::print_line(line);
+}
+
 /// Memory a history takes per byte of its file while it is checked (as `squall check`
 /// measures it): a history needing more than the checker's budget is not read back.
 const HISTORY_BYTES_PER_FILE_BYTE: u64 = 8;
+
+/// Faults drawn at most to count a plan's faults (a plan of months has millions).
+const FAULTS_COUNTED: usize = 100_000;
+
+/// How many faults the plan has, as words: `12`, or `over 100000`.
+fn planned_faults(plan: &Plan) -> (usize, String) {
+    let n = plan.faults().take(FAULTS_COUNTED + 1).count();
+    if n > FAULTS_COUNTED {
+        (n, format!("over {FAULTS_COUNTED}"))
+    } else {
+        (n, n.to_string())
+    }
+}
 
 /// Checks the recorded history and reports; returns the exit code.
 pub fn finish(
@@ -57,7 +76,7 @@ pub fn finish(
     } else {
         let parsed = histories::jsonl::read_jsonl_file(&path)?;
         for w in &parsed.warnings {
-            println!("warning: {w}");
+            say(&format!("warning: {w}"));
         }
         let history = parsed.history;
         let edn = std::fs::File::create(dir.file("history.edn")).context("write history.edn")?;
@@ -77,6 +96,9 @@ pub fn finish(
         (report, Some(history.len()))
     };
     let (lags, delays) = (&stats.lags_ns, &stats.fault_delays_ns);
+    // The faults that ran (were put in force), which an interrupted run counts short.
+    let ran = stats.faults;
+    let (planned, planned_words) = planned_faults(plan);
     let results = json!({
         "test": cfg.test_name(),
         "seed": plan.seed,
@@ -91,7 +113,8 @@ pub fn finish(
             "test_phase_s": stats.test_phase.as_secs_f64(),
             "lag_p50_us": lags.percentile(50.0) as f64 / 1e3,
             "lag_p99_us": lags.percentile(99.0) as f64 / 1e3,
-            "faults": stats.faults,
+            "faults": ran,
+            "faults_planned": planned,
             "fault_delay_max_us": delays.max() as f64 / 1e3,
             "fault_delay_p50_us": delays.percentile(50.0) as f64 / 1e3,
             "fault_errors": stats.fault_errors,
@@ -108,33 +131,37 @@ pub fn finish(
     )
     .context("write results.json")?;
 
-    println!(
-        "{} ops ({} indeterminate), {} faults; history {}",
+    let faults = if ran as usize == planned {
+        format!("{ran} faults")
+    } else {
+        format!("{ran} of {planned_words} planned faults")
+    };
+    say(&format!(
+        "{} ops ({} indeterminate), {faults}; history {}",
         stats.ops,
         stats.info,
-        stats.faults,
         dir.file("history.jsonl").display()
-    );
-    println!("{report}");
+    ));
+    say(&report.to_string());
     let verdict = report.valid;
     if verdict == Validity::Invalid || cfg.post_mortem {
         for line in post_mortem() {
-            println!("{line}");
+            say(&line);
         }
     }
     if stats.interrupted {
-        println!(
+        say(&format!(
             "verdict: {} (interrupted: only part of the test ran)",
             verdict.as_str()
-        );
+        ));
     } else {
-        println!("verdict: {}", verdict.as_str());
+        say(&format!("verdict: {}", verdict.as_str()));
     }
     if verdict != Validity::Valid || stats.interrupted {
         if dir.file("report.html").exists() {
-            println!("report: {}", dir.file("report.html").display());
+            say(&format!("report: {}", dir.file("report.html").display()));
         }
-        println!("rerun with: {rerun}");
+        say(&format!("rerun with: {rerun}"));
     }
     Ok(match (verdict, stats.interrupted) {
         (Validity::Invalid, _) => exit::INVALID,
@@ -142,4 +169,36 @@ pub fn finish(
         (Validity::Valid, false) => exit::VALID,
         (Validity::Unknown, false) => exit::UNKNOWN,
     })
+}
+
+/// The end of a run stopped before its test started (`why`: `interrupted by SIGINT before
+/// the cluster was ready`): `results.json` says so, with no verdict; returns the exit code.
+pub fn interrupted(
+    cfg: &TestConfig,
+    plan: &Plan,
+    dir: &RunDir,
+    why: &str,
+    rerun: &str,
+) -> Result<i32> {
+    let results = json!({
+        "test": cfg.test_name(),
+        "seed": plan.seed,
+        "valid": null,
+        "verdict": null,
+        "interrupted": true,
+        "stopped": why,
+        "run": {
+            "ops": 0,
+            "faults": 0,
+            "faults_planned": planned_faults(plan).0,
+        },
+        "rerun": rerun,
+    });
+    let path = dir.file("results.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")
+        .with_context(|| format!("write {}", path.display()))?;
+    say(&format!("{why}: no verdict (the test did not start)"));
+    say(&format!("results: {}", path.display()));
+    say(&format!("rerun with: {rerun}"));
+    Ok(exit::ERROR)
 }

@@ -5,6 +5,7 @@ use crate::config::TestConfig;
 use crate::env::local::LocalEnv;
 use crate::env::netns;
 use crate::env::Environment;
+use crate::interrupt::{self, Stop};
 use crate::plan::{self, Plan};
 use crate::plan_file::{PlanFile, Progress};
 use crate::recorder::Recorder;
@@ -16,7 +17,6 @@ use anyhow::{bail, Context, Result};
 use nemeses::FaultTarget;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::watch;
 
 /// Exit codes: the verdict, or an error.
 pub mod exit {
@@ -50,10 +50,21 @@ pub fn random_seed() -> u64 {
 }
 
 /// Runs a test; returns the exit code.
+///
+/// From its first line INT, TERM and HUP stop the run instead of ending the process (see
+/// [`crate::interrupt`]): whatever was made by then is healed and torn down, and an
+/// interrupted run returns [`exit::ERROR`]. Once the store's run folder exists, an
+/// interrupted run still writes `results.json` (interrupted, with or without a verdict).
 pub fn run(args: &TestArgs) -> Result<i32> {
-    let cfg = args.config()?;
+    let stop = Stop::new();
+    let say: Say = Arc::new(|msg: String| {
+        tracing::info!("{msg}");
+        interrupt::print_line(&msg);
+    });
+    let _signals = interrupt::install(stop.clone(), say.clone()).context("handle signals")?;
+    let (cfg, origins) = args.config_with_origins()?;
     let seed = args.seed.unwrap_or_else(random_seed);
-    println!("seed {seed}");
+    interrupt::print_line(&format!("seed {seed}"));
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         bail!("squall run needs root (it creates network namespaces); run it as root");
@@ -62,24 +73,39 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     let binary = Etcd::locate(cfg.etcd.as_deref())?;
     let etcd = Etcd::new(binary, read_mode);
     let plan = plan::build(seed, &cfg)?;
+    if let Some(why) = stop.reason() {
+        bail!("{why} before anything was made");
+    }
 
     let dir = RunDir::create(&cfg.store, &cfg.test_name(), seed)?;
-    std::fs::write(dir.file("test.toml"), cfg.to_toml()).context("write test.toml")?;
+    let toml_path = dir.file("test.toml");
+    std::fs::write(&toml_path, cfg.to_toml())
+        .with_context(|| format!("write {}", toml_path.display()))?;
     // Written as the run goes: a plan may be far too long to write (or hold) up front.
     let plan_file = PlanFile::start(&plan, &cfg, &dir.file("plan.jsonl"))?;
     crate::log::init(&dir.file("squall.log"))?;
     tracing::info!(seed, test = %cfg.test_name(), store = %dir.path.display(), "run starts");
-    println!("store {}", dir.path.display());
+    interrupt::print_line(&format!("store {}", dir.path.display()));
+    let rerun = rerun_command(seed, &cfg);
+    let interrupted = |when: &str| {
+        let why = stop.reason().unwrap_or_else(|| "interrupted".into());
+        crate::report::interrupted(&cfg, &plan, &dir, &format!("{why} {when}"), &rerun)
+    };
+    if stop.is_set() {
+        return interrupted("before the cluster was made");
+    }
 
     let start = Instant::now();
-    let say: Say = Arc::new(|msg: String| {
-        tracing::info!("{msg}");
-        println!("{msg}");
-    });
-    let env = create_env(&cfg, &plan, &dir, &say)?;
+    let env = match create_env(&cfg, &plan, &dir, &say, &stop) {
+        Ok(env) => env,
+        // Whatever was made is gone already: a failed creation removes it.
+        Err(_) if stop.is_set() => return interrupted("while the cluster was made"),
+        Err(e) => return Err(e),
+    };
+    let ready_hint = origins.ready_timeout_hint(cfg.ready_timeout);
     // The check runs before teardown, so an invalid run can still be post-mortemed (VM
     // snapshots); the verdict and the rerun line stay the last lines printed.
-    let result = run_cluster(
+    let ran = run_cluster(
         &cfg,
         &plan,
         &etcd,
@@ -88,25 +114,38 @@ pub fn run(args: &TestArgs) -> Result<i32> {
         start,
         &plan_file.progress(),
         &say,
+        &stop,
+        &ready_hint,
     );
     let written = plan_file.finish();
-    let result = result.and_then(|mut stats| {
-        stats.plan_complete = written?.complete;
-        let post_mortem = || env.post_mortem(&dir.path);
-        crate::report::finish(
-            &cfg,
-            &plan,
-            &dir,
-            &stats,
-            &rerun_command(seed, &cfg),
-            &post_mortem,
-        )
-    });
+    let result = match ran {
+        Ok(Ran::Done(mut stats)) => written.and_then(|w| {
+            stats.plan_complete = w.complete;
+            let post_mortem = || env.post_mortem(&dir.path);
+            crate::report::finish(&cfg, &plan, &dir, &stats, &rerun, &post_mortem)
+        }),
+        Ok(Ran::Interrupted(when)) => interrupted(when),
+        Err(e) => Err(e),
+    };
     tracing::info!("tearing down the cluster");
     if let Err(e) = env.teardown() {
         eprintln!("squall: teardown: {e} (run `squall clean`)");
     }
+    if let Some(e) = crate::log::write_error() {
+        interrupt::print_line(&format!(
+            "warning: {} is incomplete: {e}",
+            dir.file("squall.log").display()
+        ));
+    }
     result
+}
+
+/// How the cluster part of a run ended.
+enum Ran {
+    /// The runner ran (perhaps stopped early: its stats say so).
+    Done(RunStats),
+    /// Stopped before the runner started; when, for the person.
+    Interrupted(&'static str),
 }
 
 /// Creates the run's environment (its nodes are not started yet).
@@ -115,6 +154,7 @@ fn create_env(
     plan: &Plan,
     dir: &RunDir,
     say: &Say,
+    stop: &Stop,
 ) -> Result<Arc<dyn Environment>> {
     let run_id = crate::env::local::new_run_id();
     let mut logs = Vec::new();
@@ -136,6 +176,9 @@ fn create_env(
                 crate::image::build(&cfg.system, cache)?
             }
         };
+        if stop.is_set() {
+            bail!("interrupted");
+        }
         let opts = crate::vm::VmOptions::new(ch, crate::vm::BootFiles::from(&image));
         say(format!(
             "creating {} VMs (run {run_id}, image {}): hub squall-{run_id}-hub, {}",
@@ -149,10 +192,12 @@ fn create_env(
         "creating {} nodes (run {run_id}): namespaces squall-{run_id}-*",
         plan.names.len()
     ));
-    Ok(Arc::new(LocalEnv::create(
+    let stopped = || stop.is_set();
+    Ok(Arc::new(LocalEnv::create_interruptible(
         &run_id,
         plan.names.clone(),
         logs,
+        &stopped,
     )?))
 }
 
@@ -168,12 +213,17 @@ fn run_cluster(
     start: Instant,
     progress: &Arc<Progress>,
     say: &Say,
-) -> Result<RunStats> {
+    stop: &Stop,
+    ready_hint: &str,
+) -> Result<Ran> {
     let cluster = ClusterInfo {
         names: plan.names.clone(),
         addrs: (0..plan.names.len()).map(|i| env.node_addr(i)).collect(),
     };
     for i in 0..plan.names.len() {
+        if stop.is_set() {
+            return Ok(Ran::Interrupted("while the nodes were started"));
+        }
         let data = env.data_dir(i)?;
         let cmd = system.node_command(i, &cluster, &data);
         env.start_node(i, &cmd)?;
@@ -186,16 +236,27 @@ fn run_cluster(
         .enable_all()
         .build()
         .context("start the async runtime")?;
-    let recorder = Arc::new(Recorder::create(&dir.file("history.jsonl"), start)?);
+    let history = dir.file("history.jsonl");
+    let recorder = {
+        let (stop, say) = (stop.clone(), say.clone());
+        Arc::new(Recorder::create(&history, start)?.on_failure(move |_| {
+            if stop.request("the history cannot be written") {
+                say(
+                    "stopping: writing the history failed (see below); healing faults, \
+                         cleaning up"
+                        .into(),
+                );
+            }
+        }))
+    };
     let result = rt.block_on(async {
-        let (stop_tx, stop) = watch::channel(false);
-        let watcher = tokio::spawn(stop_on_signal(stop_tx, say.clone()));
         say(format!("waiting for {} to be ready", system.name()));
         let t = Instant::now();
-        let mut s = stop.clone();
+        let mut s = stop.subscribe();
         tokio::select! {
             r = system.wait_ready(&cluster, cfg.ready_timeout) => {
                 if let Err(e) = r {
+                    let e = anyhow::anyhow!("cluster not ready: {e:#} ({ready_hint})");
                     return Err(match env.not_ready_hint() {
                         Some(hint) => e.context(hint),
                         None => e,
@@ -203,7 +264,7 @@ fn run_cluster(
                 }
             }
             e = first_exit(env.as_ref()) => return Err(e),
-            _ = s.wait_for(|v| *v) => bail!("interrupted before the cluster was ready"),
+            _ = s.wait_for(|v| *v) => return Ok(Ran::Interrupted("before the cluster was ready")),
         }
         say(format!(
             "cluster ready in {:.1}s",
@@ -233,18 +294,21 @@ fn run_cluster(
             target,
             recorder.clone(),
             &opts,
-            stop,
+            stop.subscribe(),
             say.clone(),
         )
         .await;
-        watcher.abort();
         exits.abort();
         stats.node_exits = std::mem::take(&mut *exited.lock().unwrap_or_else(|p| p.into_inner()));
-        Ok(stats)
+        Ok(Ran::Done(stats))
     });
     drop(rt);
     if let Some(e) = recorder.error() {
-        bail!("writing the history failed: {e}");
+        bail!(
+            "{e} (the run stopped at this first failed write; the {} events recorded before it \
+             stay in the file)",
+            recorder.written()
+        );
     }
     result
 }
@@ -285,22 +349,4 @@ async fn watch_exits(
             }
         }
     }
-}
-
-/// Sets `stop` on Ctrl-C or SIGTERM.
-async fn stop_on_signal(stop: watch::Sender<bool>, say: Say) {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            let _ = stop.send(true);
-            return;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    say("interrupted: stopping clients, healing faults, cleaning up".into());
-    let _ = stop.send(true);
 }

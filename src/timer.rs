@@ -120,25 +120,61 @@ impl Future for Sleep {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
     use std::time::Duration;
 
+    /// What the timer is for: sub-millisecond deadlines. Many sleeps of 100–300 µs wake, in
+    /// the median, well within tokio's own 1 ms granularity (tokio's timer wheel rounds a
+    /// deadline up to its next millisecond tick, so its median lateness here is ~0.5 ms or
+    /// more). Medians, not maxima: a busy CI machine delays some wake-ups, not most.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn wakes_at_its_deadline_in_order() {
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for i in (1..=20u64).rev() {
-            let due = start + Duration::from_micros(500 * i);
-            tasks.push(tokio::spawn(async move {
-                sleep_until(due).await;
-                let now = Instant::now();
-                assert!(now >= due);
-                now - due
-            }));
+    async fn short_sleeps_wake_well_within_a_millisecond() {
+        let mut late = Vec::new();
+        for i in 0..200u64 {
+            let due = Instant::now() + Duration::from_micros(100 + (i * 37) % 201);
+            sleep_until(due).await;
+            let now = Instant::now();
+            assert!(now >= due, "woke {:?} early", due - now);
+            late.push(now - due);
         }
-        for t in tasks {
-            let late = t.await.unwrap();
-            // Generous: CI machines are busy. The benchmark measures the real figure.
-            assert!(late < Duration::from_millis(50), "{late:?}");
-        }
+        late.sort();
+        let median = late[late.len() / 2];
+        assert!(
+            median < Duration::from_micros(250),
+            "median lateness {median:?} (p90 {:?})",
+            late[late.len() * 9 / 10]
+        );
+    }
+
+    /// Sleepers registered in any order wake in deadline order, even 50 µs apart (tokio's
+    /// wheel fires everything due within one millisecond tick together, in no such order).
+    /// A current-thread runtime polls woken tasks in the order they were woken.
+    #[test]
+    fn sleepers_wake_in_deadline_order() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let woke = std::sync::Arc::new(Mutex::new(Vec::new()));
+            let start = Instant::now() + Duration::from_millis(5);
+            // A fixed shuffle of 0..40 (i * 17 mod 40; 17 and 40 are coprime).
+            let mut tasks = Vec::new();
+            for i in 0..40u64 {
+                let slot = (i * 17) % 40;
+                let due = start + Duration::from_micros(50 * slot);
+                let woke = woke.clone();
+                tasks.push(tokio::spawn(async move {
+                    sleep_until(due).await;
+                    woke.lock().unwrap().push(slot);
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+            let order = woke.lock().unwrap().clone();
+            let sorted: Vec<u64> = (0..40).collect();
+            assert_eq!(order, sorted, "wake-up order");
+        });
     }
 }

@@ -22,7 +22,9 @@ fn same_seed_same_plan_bytes_other_seed_other_plan() {
     let a = squall(&["plan", "--seed", "7"]);
     let b = squall(&["plan", "--seed", "7"]);
     let c = squall(&["plan", "--seed", "8"]);
-    assert!(a.status.success(), "{}", stderr(&a));
+    for o in [&a, &b, &c] {
+        assert!(o.status.success(), "{}", stderr(o));
+    }
     assert_eq!(a.stdout, b.stdout);
     assert_ne!(a.stdout, c.stdout);
     let text = stdout(&a);
@@ -73,6 +75,7 @@ fn plan_options_and_test_file_agree() {
         "serializable",
     ]);
     assert!(from_file.status.success(), "{}", stderr(&from_file));
+    assert!(from_flags.status.success(), "{}", stderr(&from_flags));
     assert_eq!(from_file.stdout, from_flags.stdout);
     // A flag overrides the file.
     let overridden = squall(&[
@@ -84,6 +87,7 @@ fn plan_options_and_test_file_agree() {
         "--nodes",
         "3",
     ]);
+    assert!(overridden.status.success(), "{}", stderr(&overridden));
     assert_ne!(overridden.stdout, from_file.stdout);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -130,6 +134,146 @@ fn bad_input_is_one_line_and_exit_3() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Values that parse but mean nothing are refused, each in one line naming the flag and
+/// the value — or, from a test file, the file and the key.
+#[test]
+fn options_that_mean_nothing_are_refused_naming_their_source() {
+    let flags: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--op-timeout", "0s"],
+            "--op-timeout 0s: must be positive",
+        ),
+        (
+            vec!["--ready-timeout", "0"],
+            "--ready-timeout 0s: must be positive",
+        ),
+        (
+            vec!["--time-limit", "0s"],
+            "--time-limit 0s: must be positive",
+        ),
+        (
+            vec!["--fault-duration", "0s"],
+            "--fault-duration 0s..0s: a fault must last",
+        ),
+        (
+            vec!["--fault-duration", "0s..2s"],
+            "--fault-duration 0s..2s: a fault must last",
+        ),
+        (
+            vec!["--fault-duration", "5s..2s"],
+            "--fault-duration 5s..2s: the minimum is above",
+        ),
+        (vec!["--nemesis", ""], "--nemesis '': empty"),
+        (
+            vec!["--nemesis", "partition,,pause"],
+            "--nemesis partition,,pause: an empty name",
+        ),
+        (
+            vec!["--nemesis", "partition,"],
+            "--nemesis partition,: an empty name",
+        ),
+        (
+            vec!["--nemesis", "none,kill"],
+            "--nemesis none,kill: none cannot be combined",
+        ),
+        (
+            vec!["--nemesis", "kill,kill"],
+            "--nemesis kill,kill: kill is listed twice",
+        ),
+        (
+            vec!["--nodes", "1"],
+            "--nodes 1: a partition needs at least 2 nodes",
+        ),
+        (vec!["--keys", "0"], "--keys 0: must be at least 1"),
+        (vec!["--name", ""], "--name '': must be a plain folder name"),
+        (
+            vec!["--name", "../up"],
+            "--name ../up: must be a plain folder name",
+        ),
+        (
+            vec!["--post-mortem"],
+            "--post-mortem: only used with the cloud-hypervisor",
+        ),
+    ];
+    for (args, want) in flags {
+        let out = squall(&[&["plan", "--seed", "1"][..], &args].concat());
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with(&format!("squall: {want}")),
+            "{args:?}: {err}"
+        );
+    }
+    // What does mean something is still accepted: no faults, zero quiet time, a healthy
+    // window of zero (faults back to back), a lone node under pause and kill.
+    for args in [
+        &["--nemesis", "none"][..],
+        &["--quiet", "0s"],
+        &["--healthy-duration", "0s"],
+        &["--nodes", "1", "--nemesis", "pause,kill"],
+        &["--op-timeout", "250us"],
+    ] {
+        let out = squall(&[&["plan", "--seed", "1"][..], args].concat());
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+
+    let dir = std::env::temp_dir().join(format!("sqclitest-means-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("t.toml");
+    let cases = [
+        (
+            "op_timeout = \"0s\"\n",
+            "t.toml: op_timeout = \"0s\": must be positive",
+        ),
+        (
+            "nemesis = [\"partition\", \"\"]\n",
+            "t.toml: nemesis = [\"partition\", \"\"]: an empty nemesis name",
+        ),
+        (
+            "nemesis = [\"none\"]\n",
+            "t.toml: nemesis = [\"none\"]: `none` in a list",
+        ),
+        (
+            "fault_duration = \"0s\"\n",
+            "t.toml: fault_duration = \"0s..0s\": a fault must last",
+        ),
+    ];
+    for (toml, want) in cases {
+        std::fs::write(&file, toml).unwrap();
+        let out = squall(&["plan", "--seed", "1", "--test", file.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{toml}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{toml}: {err}");
+        let want = format!("squall: {}", want.replace("t.toml", file.to_str().unwrap()));
+        assert!(err.starts_with(&want), "{toml}: {err}");
+    }
+    // A flag that overrides the file's bad value is what counts, and is named if bad.
+    std::fs::write(&file, "op_timeout = \"0s\"\n").unwrap();
+    let out = squall(&[
+        "plan",
+        "--test",
+        file.to_str().unwrap(),
+        "--op-timeout",
+        "2s",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(&file, "op_timeout = \"2s\"\n").unwrap();
+    let out = squall(&[
+        "plan",
+        "--test",
+        file.to_str().unwrap(),
+        "--op-timeout",
+        "0s",
+    ]);
+    assert!(
+        stderr(&out).starts_with("squall: --op-timeout 0s:"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn export_converts_a_history_to_csv_and_edn() {
     let dir = std::env::temp_dir().join(format!("sqclitest-export-{}", std::process::id()));
@@ -158,6 +302,7 @@ fn export_converts_a_history_to_csv_and_edn() {
         "{text}"
     );
     let edn = squall(&["export", "--to", "edn", h.to_str().unwrap()]);
+    assert!(edn.status.success(), "{}", stderr(&edn));
     let text = stdout(&edn);
     assert!(
         text.contains(":process :nemesis") && text.contains(":type :info"),
@@ -165,5 +310,6 @@ fn export_converts_a_history_to_csv_and_edn() {
     );
     let bad = squall(&["export", "--to", "xml", h.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(3));
+    assert!(stderr(&bad).contains("xml"), "{}", stderr(&bad));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -68,12 +68,43 @@ fn host_network() -> String {
     s
 }
 
-fn leftovers() -> Vec<String> {
+/// The run id in `squall-<run>-...` / `squall-<run>`, if it looks like one.
+fn run_of(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix("squall-")?;
+    let run = rest.split(['-', '/']).next()?;
+    (!run.is_empty()
+        && run
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()))
+    .then_some(run)
+}
+
+/// Whether run `run` belongs to a live process: another squall (or test) working on this
+/// machine at the same time. The runs of these tests are over when they are checked, so
+/// what a live process owns is not theirs to judge.
+fn owned_by_live_process(run: &str) -> bool {
+    let owner = std::fs::read_to_string(format!("/tmp/squall-{run}/.squall-owner"));
+    let Some(pid) = owner
+        .ok()
+        .and_then(|o| o.split_whitespace().next().map(str::to_string))
+    else {
+        return false;
+    };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit(") ").next().and_then(|r| r.chars().next());
+    !stat.is_empty() && state != Some('Z')
+}
+
+/// Everything a squall run may leave on the host: its namespaces, run directories, etcd
+/// processes (found by their data directory) and mounts — minus what belongs to runs of
+/// other live processes.
+fn leftovers_now() -> Vec<String> {
     let mut left = Vec::new();
+    let mine = |name: &str| run_of(name).is_some_and(|r| !owned_by_live_process(r));
     if let Ok(rd) = std::fs::read_dir("/run/netns") {
         for e in rd.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
-            if n.starts_with("squall-") {
+            if n.starts_with("squall-") && mine(&n) {
                 left.push(format!("namespace {n}"));
             }
         }
@@ -81,7 +112,7 @@ fn leftovers() -> Vec<String> {
     if let Ok(rd) = std::fs::read_dir("/tmp") {
         for e in rd.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
-            if n.starts_with("squall-") {
+            if n.starts_with("squall-") && mine(&n) {
                 left.push(format!("/tmp/{n}"));
             }
         }
@@ -94,30 +125,82 @@ fn leftovers() -> Vec<String> {
         if state == Some('Z') {
             continue;
         }
-        let comm = e.path().join("comm");
-        if let Ok(c) = std::fs::read_to_string(comm) {
-            if c.trim() == "etcd" {
-                left.push(format!("etcd process {}", e.file_name().to_string_lossy()));
+        let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+        if comm.trim() != "etcd" {
+            continue;
+        }
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        // squall's nodes keep their data in /tmp/squall-<run>/<node>.
+        if let Some(i) = cmdline.find("/tmp/squall-") {
+            if mine(&cmdline[i + 5..]) {
+                left.push(format!(
+                    "etcd process {}: {cmdline}",
+                    e.file_name().to_string_lossy()
+                ));
             }
         }
     }
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    for l in mounts.lines().filter(|l| l.contains("/run/netns/squall-")) {
-        left.push(format!("mount {l}"));
+    for mount in mounts() {
+        let ours = mount
+            .strip_prefix("/run/netns/")
+            .is_none_or(|ns| !ns.starts_with("squall-") || mine(ns));
+        if ours {
+            left.push(format!("mount {mount}"));
+        }
     }
     left
 }
 
-fn assert_clean(before: &str) {
+/// The mount points of this mount namespace (`/run/netns` itself, a mount point by
+/// iproute2's convention once any named namespace was made, is not a leftover).
+fn mounts() -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+        .filter(|m| m != "/run/netns")
+        .collect()
+}
+
+/// The host as a test found it: its network, and what was there already (a leftover that
+/// predates the test, e.g. of a run another engineer killed, is not this test's).
+struct Host {
+    network: String,
+    before: Vec<String>,
+}
+
+impl Host {
+    fn now() -> Host {
+        Host {
+            network: host_network(),
+            before: leftovers_now(),
+        }
+    }
+
+    /// What was left since the test began.
+    fn leftovers(&self) -> Vec<String> {
+        leftovers_now()
+            .into_iter()
+            .filter(|l| !self.before.contains(l))
+            .collect()
+    }
+}
+
+fn leftovers(host: &Host) -> Vec<String> {
+    host.leftovers()
+}
+
+fn assert_clean(host: &Host) {
     // SIGKILLed processes take a moment to exit.
     let deadline = Instant::now() + Duration::from_secs(3);
-    let mut left = leftovers();
+    let mut left = host.leftovers();
     while !left.is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
-        left = leftovers();
+        left = host.leftovers();
     }
     assert!(left.is_empty(), "left behind: {left:?}");
-    assert_eq!(host_network(), before, "the host namespace changed");
+    assert_eq!(host_network(), host.network, "the host namespace changed");
 }
 
 fn run(args: &[&str]) -> Output {
@@ -136,23 +219,50 @@ fn latest(store: &Path) -> PathBuf {
     std::fs::canonicalize(store.join("latest")).expect("latest link")
 }
 
+/// The history file of a run, one JSON value per event.
+fn history(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("history.jsonl"))
+        .expect("history.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// The nemesis completions (`info`) of `f` in a history, with their error if any.
+fn nemesis_completions(h: &[serde_json::Value], f: &str) -> Vec<Option<String>> {
+    h.iter()
+        .filter(|e| e["process"] == "nemesis" && e["type"] == "info" && e["f"] == f)
+        .map(|e| e["error"].as_str().map(str::to_string))
+        .collect()
+}
+
 #[test]
 fn a_seeded_run_with_every_nemesis_is_valid_and_stores_everything() {
     require_env!();
-    let before = host_network();
+    let host = Host::now();
     let st = store("valid");
-    let out = run(&[
-        "run",
+    // Seed 9's 20 s plan has a fault of each kind.
+    let args = [
         "--seed",
-        "1",
+        "9",
         "--time-limit",
         "20s",
         "--store",
         st.to_str().unwrap(),
-    ]);
+    ];
+    let plan = run(&[&["plan"][..], &args].concat());
+    assert!(plan.status.success(), "{}", text(&plan));
+    let plan_text = String::from_utf8_lossy(&plan.stdout);
+    for kind in ["partition", "pause", "kill"] {
+        assert!(
+            plan_text.contains(&format!("\"fault\":\"{kind}\"")),
+            "seed 9's plan has no {kind} fault any more: pick a seed that has all three"
+        );
+    }
+    let out = run(&[&["run"][..], &args].concat());
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
-    assert!(t.starts_with("seed 1\n"), "{t}");
+    assert!(t.starts_with("seed 9\n"), "{t}");
     assert!(t.contains("verdict: valid"), "{t}");
     assert!(t.contains("fault  ") && t.contains("healed "), "{t}");
     let dir = latest(&st);
@@ -178,28 +288,37 @@ fn a_seeded_run_with_every_nemesis_is_valid_and_stores_everything() {
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     assert_eq!(results["valid"], serde_json::json!(true));
+    assert_eq!(results["run"]["faults"], serde_json::json!(3), "{results}");
     // The stored plan is the one `squall plan` prints for the same seed and options.
-    let plan = run(&[
-        "plan",
-        "--seed",
-        "1",
-        "--time-limit",
-        "20s",
-        "--store",
-        st.to_str().unwrap(),
-    ]);
     assert_eq!(plan.stdout, std::fs::read(dir.join("plan.jsonl")).unwrap());
-    // The history holds nemesis events for each kind of fault that was planned.
-    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
-    assert!(history.contains("\"process\":\"nemesis\""));
-    assert_clean(&before);
+
+    // `valid` alone would hold if every op had failed or timed out: the cluster must have
+    // served each kind of op (20 ops/s for 20 s is ~130 of each; faults cost some).
+    let h = history(&dir);
+    for (f, min) in [("read", 30), ("write", 30), ("cas", 10)] {
+        let ok = h
+            .iter()
+            .filter(|e| e["type"] == "ok" && e["f"] == f && e["process"].is_u64())
+            .count();
+        assert!(ok >= min, "only {ok} {f} ops ok (want {min}+)");
+    }
+    // And each fault really happened: started and healed, without an error.
+    for kind in ["partition", "pause", "kill"] {
+        for what in ["start", "stop"] {
+            let f = format!("{what}-{kind}");
+            let done = nemesis_completions(&h, &f);
+            assert!(!done.is_empty(), "no {f} in the history");
+            assert!(done.iter().all(Option::is_none), "{f} failed: {done:?}");
+        }
+    }
+    assert_clean(&host);
     let _ = std::fs::remove_dir_all(&st);
 }
 
 #[test]
 fn serializable_reads_under_partitions_are_caught_and_linearizable_reads_are_not() {
     require_env!();
-    let before = host_network();
+    let host = Host::now();
     let st = store("stale");
     let mut found = None;
     for seed in ["1", "2", "3"] {
@@ -220,7 +339,22 @@ fn serializable_reads_under_partitions_are_caught_and_linearizable_reads_are_not
         assert!(matches!(out.status.code(), Some(0) | Some(1)), "{t}");
         if out.status.code() == Some(1) {
             assert!(t.contains("verdict: invalid"), "{t}");
-            assert!(t.contains("read"), "counterexample names the read: {t}");
+            // The counterexample is a read that returned what no linearization allows, and
+            // the history index it names is that read's completion.
+            let line = t
+                .lines()
+                .find(|l| l.contains(": read by process ") && l.contains("no linearization"))
+                .unwrap_or_else(|| panic!("no counterexample naming a read: {t}"));
+            let index: u64 = line
+                .split("(history index ")
+                .nth(1)
+                .and_then(|r| r.split(')').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no history index in {line:?}"));
+            let h = history(&latest(&st));
+            let event = h.iter().find(|e| e["index"] == index).expect("that event");
+            assert_eq!(event["f"], "read", "{event}");
+            assert_eq!(event["type"], "ok", "{event}");
             assert!(
                 t.contains(&format!("rerun with: squall run --seed {seed} --time-limit 60s --nemesis partition --read-mode serializable")),
                 "{t}"
@@ -242,7 +376,7 @@ fn serializable_reads_under_partitions_are_caught_and_linearizable_reads_are_not
         st.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_clean(&before);
+    assert_clean(&host);
     let _ = std::fs::remove_dir_all(&st);
 }
 
@@ -283,9 +417,9 @@ fn spawn_until(args: &[&str], marker: &str) -> (std::process::Child, String) {
 #[test]
 fn ctrl_c_in_a_partition_heals_and_leaves_nothing() {
     require_env!();
-    let before = host_network();
+    let host = Host::now();
     let st = store("sigint");
-    let (child, _) = spawn_until(
+    let (child, seen) = spawn_until(
         &[
             "run",
             "--seed",
@@ -299,6 +433,23 @@ fn ctrl_c_in_a_partition_heals_and_leaves_nothing() {
         ],
         "fault  partition",
     );
+    // While the run lasts, its directory and the nodes' data are root's only.
+    let run = seen
+        .split("(run ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .expect("the run id is printed");
+    let run_dir = PathBuf::from(format!("/tmp/squall-{run}"));
+    for dir in [run_dir.clone(), run_dir.join("n1"), run_dir.join("n3")] {
+        let meta = std::fs::symlink_metadata(&dir).unwrap();
+        assert!(meta.is_dir(), "{}", dir.display());
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+            0o700,
+            "{}",
+            dir.display()
+        );
+    }
     // SAFETY: plain kill(2) on our child's pid.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
@@ -306,14 +457,306 @@ fn ctrl_c_in_a_partition_heals_and_leaves_nothing() {
     let dir = latest(&st);
     let results = std::fs::read_to_string(dir.join("results.json")).unwrap();
     assert!(results.contains("\"interrupted\": true"), "{results}");
-    assert_clean(&before);
+    // The partition in force at the interrupt was healed by squall (its `stop-partition`
+    // completed without error), not merely swept away with the hub at teardown.
+    let h = history(&dir);
+    let last_start = h
+        .iter()
+        .rposition(|e| e["f"] == "start-partition" && e["type"] == "info")
+        .expect("a partition started");
+    assert!(h[last_start]["error"].is_null(), "{}", h[last_start]);
+    let heal = h[last_start..]
+        .iter()
+        .find(|e| e["f"] == "stop-partition" && e["type"] == "info")
+        .unwrap_or_else(|| {
+            panic!(
+                "the partition in force was never healed: {:?}",
+                &h[last_start..]
+            )
+        });
+    assert!(heal["error"].is_null(), "healing failed: {heal}");
+    let heal_all = nemesis_completions(&h, "heal-all");
+    assert_eq!(heal_all, vec![None], "heal-all after the interrupt");
+    assert_clean(&host);
+    let _ = std::fs::remove_dir_all(&st);
+}
+
+/// A tiny xorshift generator: the delays of the signal test, reproducible from the seed it
+/// prints.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Starts squall with INT, TERM and HUP at their defaults (a test run from a script's
+/// background job inherits SIGINT ignored), output to files in `dir`.
+fn spawn_to_files(args: &[&str], dir: &Path) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    std::fs::create_dir_all(dir).unwrap();
+    let out = std::fs::File::create(dir.join("stdout")).unwrap();
+    let err = std::fs::File::create(dir.join("stderr")).unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.args(args).stdout(out).stderr(err);
+    // SAFETY: signal(2) is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn().expect("spawn squall")
+}
+
+/// Waits up to `limit` for `child`; a run that hangs is killed, cleaned and reported.
+fn wait_or_kill(child: &mut std::process::Child, limit: Duration, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = run(&["clean"]);
+            panic!("{what}: squall did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Ctrl-C (and SIGTERM, SIGHUP) at any instant of a run's startup — while namespaces are
+/// made, nodes start, the cluster becomes ready, the test begins — ends the run with an
+/// "interrupted" exit 3 and nothing left: no namespace, node, run directory, mount, host
+/// change. Once the run folder exists it holds results.json saying the run was interrupted.
+#[test]
+fn a_signal_at_any_instant_of_startup_leaves_nothing() {
+    require_env!();
+    let host = Host::now();
+    let st = store("signals");
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut rng = Xorshift(seed);
+    // Dense in the first tens of ms (namespaces and links are being made), then spread over
+    // readiness and the start of the test phase.
+    let mut trials: Vec<(libc::c_int, u64)> = [0, 1, 2, 3, 5, 8, 12, 17, 25, 35, 50, 70, 100]
+        .into_iter()
+        .map(|ms| (libc::SIGINT, ms))
+        .collect();
+    trials.extend((0..6).map(|_| (libc::SIGINT, 100 + rng.below(2900))));
+    for sig in [libc::SIGTERM, libc::SIGHUP] {
+        trials.push((sig, rng.below(40)));
+        trials.push((sig, 40 + rng.below(400)));
+        trials.push((sig, 400 + rng.below(2600)));
+    }
+    let started = Instant::now();
+    for (i, (sig, ms)) in trials.iter().copied().enumerate() {
+        let name = match sig {
+            libc::SIGINT => "SIGINT",
+            libc::SIGTERM => "SIGTERM",
+            _ => "SIGHUP",
+        };
+        let what = format!("trial {i}: {name} at {ms} ms (delays seed {seed})");
+        let trial = st.join(i.to_string());
+        let store_dir = trial.join("store");
+        let mut child = spawn_to_files(
+            &[
+                "run",
+                "--seed",
+                "3",
+                "--time-limit",
+                "10s",
+                "--store",
+                store_dir.to_str().unwrap(),
+            ],
+            &trial,
+        );
+        std::thread::sleep(Duration::from_millis(ms));
+        // SAFETY: plain kill(2) on our child's pid.
+        unsafe { libc::kill(child.id() as i32, sig) };
+        let status = wait_or_kill(&mut child, Duration::from_secs(30), &what);
+        let stdout = std::fs::read_to_string(trial.join("stdout")).unwrap();
+        let stderr = std::fs::read_to_string(trial.join("stderr")).unwrap();
+        let out = format!("{what}\n{stdout}{stderr}");
+        let stage = format!("{stdout}{stderr}");
+        let stage = stage
+            .lines()
+            .rfind(|l| l.contains("interrupted"))
+            .unwrap_or("-");
+        eprintln!("{what}: {status}: {stage}");
+        use std::os::unix::process::ExitStatusExt;
+        if status.signal() == Some(sig) {
+            // Only before `squall run` took the signals, when it had made nothing (not even
+            // printed the seed).
+            assert!(stdout.is_empty(), "killed by {name} after it began: {out}");
+        } else {
+            assert_eq!(status.code(), Some(3), "{out}");
+            assert!(out.contains(&format!("interrupted by {name}")), "{out}");
+        }
+        if let Ok(dir) = std::fs::canonicalize(store_dir.join("latest")) {
+            let results = std::fs::read_to_string(dir.join("results.json"))
+                .unwrap_or_else(|e| panic!("results.json: {e}: {out}"));
+            assert!(
+                results.contains("\"interrupted\": true"),
+                "{results}\n{out}"
+            );
+        }
+        let left = leftovers(&host);
+        if !left.is_empty() {
+            // Give SIGKILLed nodes their moment, then judge.
+            assert_clean(&host);
+        }
+        assert_eq!(
+            host_network(),
+            host.network,
+            "{what}: the host namespace changed"
+        );
+    }
+    eprintln!("{} trials in {:?}", trials.len(), started.elapsed());
+    assert_clean(&host);
+    let _ = std::fs::remove_dir_all(&st);
+}
+
+/// A tmpfs mounted for one test, unmounted (and its mount point removed) on drop.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(tag: &str, size: &str) -> Tmpfs {
+        let dir = std::env::temp_dir().join(format!("sqe2e-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .output()
+            .expect("mount");
+        assert!(out.status.success(), "mount: {}", text(&out));
+        Tmpfs(dir)
+    }
+
+    /// Writes zeros into a file on it until the file system is full.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.0.join("filler")).unwrap();
+        let block = [0u8; 4096];
+        while f.write_all(&block).is_ok() {}
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// The store's disk fills up during the test: the run stops at the first failed write of
+/// the history (not at its end), heals and cleans up, and says so in one line naming the
+/// file and the cause; the events written before stay, as whole lines.
+#[test]
+fn a_full_disk_stops_the_run_at_the_first_failed_write() {
+    require_env!();
+    // Mounted first: the test's own mount is not a leftover of the run.
+    let disk = Tmpfs::mount("full", "512k");
+    let host = Host::now();
+    let err_file = std::env::temp_dir().join(format!("sqe2e-full-{}.stderr", std::process::id()));
+    let mut child = Command::new(bin())
+        .args(["run", "--seed", "1", "--time-limit", "30s", "--store"])
+        .arg(&disk.0)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&err_file).unwrap())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while !seen.contains("test phase") {
+        line.clear();
+        if out.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+    }
+    assert!(seen.contains("test phase"), "{seen}");
+    disk.fill();
+    let filled = Instant::now();
+    let drain = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut rest);
+        rest
+    });
+    let status = wait_or_kill(&mut child, Duration::from_secs(60), "full disk");
+    let stopped_after = filled.elapsed();
+    seen.push_str(&drain.join().unwrap());
+    let stderr = std::fs::read_to_string(&err_file).unwrap();
+    let _ = std::fs::remove_file(&err_file);
+    let all = format!("{seen}{stderr}");
+    assert_eq!(status.code(), Some(3), "{all}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one error line, no log spam: {all}"
+    );
+    assert!(
+        stderr.contains("history.jsonl: No space left on device"),
+        "{all}"
+    );
+    // At once: well before the 30 s test phase would have ended.
+    assert!(
+        stopped_after < Duration::from_secs(15),
+        "{stopped_after:?}: {all}"
+    );
+    let h = history(&latest(&disk.0));
+    assert!(!h.is_empty(), "the events before the failure stay");
+    assert_clean(&host);
+    drop(disk);
+    assert!(
+        !mounts().iter().any(|m| m.contains("sqe2e-full")),
+        "tmpfs still mounted"
+    );
+}
+
+/// A cluster that is not ready in time says which ready timeout applied and how to
+/// raise it, in one line.
+#[test]
+fn a_cluster_not_ready_in_time_names_the_ready_timeout() {
+    require_env!();
+    let host = Host::now();
+    let st = store("notready");
+    let out = run(&[
+        "run",
+        "--seed",
+        "1",
+        "--ready-timeout",
+        "1ms",
+        "--store",
+        st.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("cluster not ready"), "{err}");
+    assert!(
+        err.contains("--ready-timeout 1ms applied; raise it, e.g. --ready-timeout 1s"),
+        "{err}"
+    );
+    assert_clean(&host);
     let _ = std::fs::remove_dir_all(&st);
 }
 
 #[test]
 fn kill_9_then_clean_leaves_nothing() {
     require_env!();
-    let before = host_network();
+    let host = Host::now();
     let st = store("kill9");
     let (mut child, _) = spawn_until(
         &[
@@ -330,12 +773,12 @@ fn kill_9_then_clean_leaves_nothing() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(
-        !leftovers().is_empty(),
+        !leftovers(&host).is_empty(),
         "a killed run should leave something for clean to find"
     );
     let out = run(&["clean"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert_clean(&before);
+    assert_clean(&host);
     // The history recorded before the kill is still checkable.
     let history = latest(&st).join("history.jsonl");
     let check = run(&["check", history.to_str().unwrap()]);
@@ -350,7 +793,7 @@ fn kill_9_then_clean_leaves_nothing() {
 #[test]
 fn a_node_that_cannot_start_is_a_one_line_error_and_leaves_nothing() {
     require_env!();
-    let before = host_network();
+    let host = Host::now();
     let st = store("nostart");
     let out = run(&[
         "run",
@@ -368,7 +811,7 @@ fn a_node_that_cannot_start_is_a_one_line_error_and_leaves_nothing() {
         err.contains("n1") || err.contains("n2") || err.contains("n3"),
         "{err}"
     );
-    assert_clean(&before);
+    assert_clean(&host);
     let out = run(&[
         "run",
         "--seed",
@@ -381,6 +824,6 @@ fn a_node_that_cannot_start_is_a_one_line_error_and_leaves_nothing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(err.contains("/nonexistent/etcd"), "{err}");
-    assert_clean(&before);
+    assert_clean(&host);
     let _ = std::fs::remove_dir_all(&st);
 }

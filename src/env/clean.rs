@@ -11,7 +11,10 @@ use super::EnvError;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
-use std::io;
+use std::io::{self, Write as _};
+use std::os::unix::fs::{
+    DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _,
+};
 use std::path::{Path, PathBuf};
 
 /// The owner file in a run directory: `<pid> <start time>` of the process that made it.
@@ -164,20 +167,68 @@ pub(crate) fn remove_run_dir(dir: &Path) -> Result<(), EnvError> {
     fs::remove_dir(dir).map_err(|e| EnvError::io(what(), e))
 }
 
-/// Claims run id `run_id` for an environment other than [`LocalEnv`] (the VM environment):
-/// creates the run directory `/tmp/squall-<run>/` exclusively, with its owner file, so
-/// that [`clean`] leaves the run alone while this process lives and removes it after.
+/// Claims run id `run_id`: creates the run directory `/tmp/squall-<run>/` exclusively and
+/// private (see [`create_private_dir`]), with its owner file, so that [`clean`] leaves the
+/// run alone while this process lives and removes it after. An existing path of that name
+/// (a directory, a file, a symlink another user planted) is refused, never reused.
 pub fn claim_run_dir(run_id: &str) -> Result<PathBuf, EnvError> {
     validate_run_id(run_id)?;
     let dir = run_dir(run_id);
-    fs::create_dir(&dir)
+    create_private_dir(&dir)
         .map_err(|e| EnvError::io(format!("create run directory {}", dir.display()), e))?;
     let owner = dir.join(OWNER_FILE);
-    if let Err(e) = fs::write(&owner, format!("{}\n", owner_tag(std::process::id()))) {
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&owner)
+        .and_then(|mut f| writeln!(f, "{}", owner_tag(std::process::id())));
+    if let Err(e) = written {
         let _ = fs::remove_dir_all(&dir);
         return Err(EnvError::io(format!("write {}", owner.display()), e));
     }
     Ok(dir)
+}
+
+/// Creates directory `path` readable by its owner (root) only, mode 0700, in one
+/// `mkdir(2)`: there is no moment at which it is open to others. Fails with `EEXIST` if
+/// anything is at `path` already, a symlink included (`mkdir` never follows one), so a
+/// path prepared by another user is refused rather than used.
+pub fn create_private_dir(path: &Path) -> io::Result<()> {
+    fs::DirBuilder::new().mode(0o700).create(path)?;
+    // A umask can only take bits away; put back any the owner lost.
+    let meta = fs::symlink_metadata(path)?;
+    if meta.permissions().mode() & 0o777 != 0o700 {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Like [`create_private_dir`], but an existing directory is fine if it is a real
+/// directory (not a symlink) of this user with mode 0700 — a node's data directory asked
+/// for again. Anything else at `path` is refused with a message saying what it is.
+pub fn ensure_private_dir(path: &Path) -> io::Result<()> {
+    match create_private_dir(path) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let meta = fs::symlink_metadata(path)?;
+            // SAFETY: geteuid has no preconditions.
+            let me = unsafe { libc::geteuid() };
+            if meta.file_type().is_symlink() {
+                Err(io::Error::other("exists and is a symlink"))
+            } else if !meta.is_dir() {
+                Err(io::Error::other("exists and is not a directory"))
+            } else if meta.uid() != me || meta.permissions().mode() & 0o777 != 0o700 {
+                Err(io::Error::other(format!(
+                    "exists with owner {} and mode {:o}, not a private directory of squall's",
+                    meta.uid(),
+                    meta.permissions().mode() & 0o777
+                )))
+            } else {
+                Ok(())
+            }
+        }
+        r => r,
+    }
 }
 
 /// Removes a run directory made by [`claim_run_dir`] (its owner file last).

@@ -30,7 +30,7 @@
 //! through a shell is paused and killed whole; a kill also sweeps the node's namespace for
 //! any process that left the group.
 
-use super::clean::{owner_tag, remove_run_dir, OWNER_FILE};
+use super::clean::{claim_run_dir, ensure_private_dir, remove_run_dir};
 use super::hub::Hub;
 use super::netlink::Netlink;
 use super::{netns, EnvError};
@@ -215,11 +215,13 @@ impl Node {
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(log);
-        // SAFETY: between fork and exec only async-signal-safe system calls run: setsid(2)
-        // and setns(2) on a descriptor opened before the fork (close-on-exec, so the node
-        // does not inherit it).
+        // SAFETY: between fork and exec only async-signal-safe system calls run: the
+        // signal mask and dispositions (squall's threads block INT, TERM and HUP, which a
+        // child would inherit across exec), setsid(2) and setns(2) on a descriptor opened
+        // before the fork (close-on-exec, so the node does not inherit it).
         unsafe {
             command.pre_exec(move || {
+                crate::interrupt::reset_in_child()?;
                 if libc::setsid() < 0 {
                     return Err(io::Error::last_os_error());
                 }
@@ -336,18 +338,23 @@ impl LocalEnv {
         names: Vec<String>,
         logs: Vec<PathBuf>,
     ) -> Result<LocalEnv, EnvError> {
+        Self::create_interruptible(run_id, names, logs, &|| false)
+    }
+
+    /// [`LocalEnv::create`], giving up with [`EnvError::Interrupted`] (and removing what it
+    /// made) as soon as `stopped` says so: it is asked before each namespace and link, so
+    /// a Ctrl-C while a large cluster is being made does not wait for the rest of it.
+    pub fn create_interruptible(
+        run_id: &str,
+        names: Vec<String>,
+        logs: Vec<PathBuf>,
+        stopped: &(dyn Fn() -> bool + Sync),
+    ) -> Result<LocalEnv, EnvError> {
         validate_run_id(run_id)?;
         check_names(&names, &logs)?;
         // The run directory comes first and is created exclusively: it claims the run id,
         // so a clash never touches another run's namespaces.
-        let dir = run_dir(run_id);
-        fs::create_dir(&dir)
-            .map_err(|e| EnvError::io(format!("create run directory {}", dir.display()), e))?;
-        let owner = dir.join(OWNER_FILE);
-        if let Err(e) = fs::write(&owner, format!("{}\n", owner_tag(std::process::id()))) {
-            let _ = fs::remove_dir_all(&dir);
-            return Err(EnvError::io(format!("write {}", owner.display()), e));
-        }
+        claim_run_dir(run_id)?;
         let env = LocalEnv {
             run_id: run_id.to_string(),
             hub_name: hub_ns_name(run_id),
@@ -357,17 +364,30 @@ impl LocalEnv {
             torn_down: AtomicBool::new(false),
         };
         // On error `env` is dropped here, which tears down what was built.
-        env.build(logs)?;
+        env.build(logs, stopped)?;
         tracing::info!(run = run_id, nodes = names.len(), "local environment ready");
         Ok(env)
     }
 
-    fn build(&self, logs: Vec<PathBuf>) -> Result<(), EnvError> {
+    fn build(
+        &self,
+        logs: Vec<PathBuf>,
+        stopped: &(dyn Fn() -> bool + Sync),
+    ) -> Result<(), EnvError> {
+        let check = || {
+            if stopped() {
+                Err(EnvError::Interrupted)
+            } else {
+                Ok(())
+            }
+        };
         let run = &self.run_id;
         let hub_name = &self.hub_name;
+        check()?;
         netns::create(hub_name)?;
         let mut nodes = Vec::new();
         for ((i, name), log) in self.names.iter().enumerate().zip(logs) {
+            check()?;
             let ns_name = node_ns_name(run, i);
             netns::create(&ns_name)?;
             nodes.push(Node {
@@ -383,14 +403,17 @@ impl LocalEnv {
             .iter()
             .map(|n| n.ns.as_ref().map_or(-1, |f| f.as_raw_fd()))
             .collect();
+        // Into the environment at once: a failure below tears these namespaces down too.
         *self.lock_nodes() = nodes;
 
+        check()?;
         let hub = netns::run_in(hub_name, || {
             fs::write("/proc/sys/net/ipv4/ip_forward", "1")
                 .map_err(|e| EnvError::io(format!("enable ip_forward in {hub_name}"), e))?;
             let mut nl = Netlink::open(hub_name)?;
             nl.set_up("lo")?;
             for (i, fd) in fds.iter().enumerate() {
+                check()?;
                 let link = hub_link_name(run, i);
                 nl.add_veth(&link, NODE_LINK, *fd)?;
                 nl.add_address(&link, hub_addr(i), 24)?;
@@ -401,6 +424,7 @@ impl LocalEnv {
         self.hub.attach(hub);
 
         for i in 0..self.names.len() {
+            check()?;
             let ns_name = node_ns_name(run, i);
             netns::run_in(&ns_name, || {
                 let mut nl = Netlink::open(&ns_name)?;
@@ -442,12 +466,13 @@ impl LocalEnv {
         run_dir(&self.run_id)
     }
 
-    /// Node `node`'s data directory, `/tmp/squall-<run>/<name>/`, created if missing. It
-    /// survives kills and restarts, and goes at teardown.
+    /// Node `node`'s data directory, `/tmp/squall-<run>/<name>/`, created if missing,
+    /// private (mode 0700, like the run directory it is in: the system's data is nobody
+    /// else's to read). It survives kills and restarts, and goes at teardown.
     pub fn data_dir(&self, node: usize) -> Result<PathBuf, EnvError> {
         let name = self.names.get(node).ok_or_else(|| no_node(node))?;
         let dir = self.run_dir().join(name);
-        fs::create_dir_all(&dir)
+        ensure_private_dir(&dir)
             .map_err(|e| EnvError::io(format!("create data directory {}", dir.display()), e))?;
         Ok(dir)
     }
@@ -707,23 +732,10 @@ mod tests {
     //! it they print why and pass. Each uses its own random run id, so they run in parallel.
 
     use super::*;
-    use crate::env::clean::{clean, live_owner, parse_ns_name};
+    use crate::env::clean::{clean, live_owner, owner_tag, parse_ns_name};
     use std::net::{SocketAddr, TcpStream};
 
     const PORT: u16 = 7000;
-
-    /// A node: accepts connections and answers each with its name.
-    const SERVER: &str = r#"
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 7000))
-s.listen(64)
-while True:
-    c, _ = s.accept()
-    c.sendall(sys.argv[1].encode() + b"\n")
-    c.close()
-"#;
 
     fn is_root() -> bool {
         // SAFETY: geteuid(2) cannot fail.
@@ -734,16 +746,44 @@ while True:
         true
     }
 
+    /// The node program of these tests: this test binary running [`greeter`], which
+    /// accepts connections on [`PORT`] and answers each with `name` (no interpreter
+    /// needed on the host).
     fn server(name: &str) -> NodeCommand {
-        let python = if Path::new("/usr/bin/python3").exists() {
-            "/usr/bin/python3"
-        } else {
-            "python3"
-        };
         NodeCommand {
-            program: python.into(),
-            args: vec!["-c".into(), SERVER.into(), name.into()],
-            env: vec![],
+            program: std::env::current_exe().expect("test binary"),
+            args: [
+                &test_path("greeter"),
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+                "--quiet",
+            ]
+            .map(str::to_string)
+            .to_vec(),
+            env: vec![("SQUALL_TEST_GREETER".into(), name.into())],
+        }
+    }
+
+    /// The libtest name of test `name` of this module.
+    fn test_path(name: &str) -> String {
+        let module = module_path!();
+        format!("{}::{name}", &module[module.find("::").unwrap() + 2..])
+    }
+
+    /// Not a test on its own: the node of these tests (see [`server`]), run in a node's
+    /// namespace with `SQUALL_TEST_GREETER=<name>`. It serves until it is killed.
+    #[test]
+    #[ignore = "node program of the environment tests"]
+    fn greeter() {
+        let Ok(name) = std::env::var("SQUALL_TEST_GREETER") else {
+            return;
+        };
+        // std sets SO_REUSEADDR, so a restarted node binds at once.
+        let listener = std::net::TcpListener::bind(("0.0.0.0", PORT)).expect("bind");
+        for mut conn in listener.incoming().flatten() {
+            let _ = writeln!(conn, "{name}");
         }
     }
 
@@ -892,6 +932,69 @@ while True:
     }
 
     #[test]
+    fn run_and_data_directories_are_private_and_never_through_a_symlink() {
+        use std::os::unix::fs::PermissionsExt as _;
+        if !is_root() {
+            return;
+        }
+        let mode = |p: &Path| fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+        // Even under the most open umask, what squall makes is for root only.
+        // SAFETY: umask(2) cannot fail; restored below (tests in this binary that create
+        // files do not depend on it).
+        let old = unsafe { libc::umask(0) };
+        let run = new_run_id();
+        let env = LocalEnv::create(&run, names(2), logs(&run, 2));
+        // SAFETY: as above.
+        unsafe { libc::umask(old) };
+        let env = env.expect("create");
+        let dir = run_dir(&run);
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+        assert_eq!(mode(&dir.join(".squall-owner")), 0o600);
+        let data = env.data_dir(0).unwrap();
+        assert_eq!(mode(&data), 0o700, "{}", data.display());
+        assert_eq!(
+            env.data_dir(0).unwrap(),
+            data,
+            "asked again: the same directory"
+        );
+        // A symlink where a data directory goes is refused, and its target left alone.
+        let elsewhere = std::env::temp_dir().join(format!("sqperm-{run}"));
+        fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, dir.join("n2")).unwrap();
+        let err = env.data_dir(1).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "create data directory {}: exists and is a symlink",
+                dir.join("n2").display()
+            )
+        );
+        env.teardown().unwrap();
+        assert!(!dir.exists());
+        assert!(elsewhere.is_dir(), "teardown followed the symlink");
+
+        // A run directory path that exists already (here: a symlink someone planted) is
+        // refused: nothing is made, the symlink's target is not touched.
+        let run = new_run_id();
+        std::os::unix::fs::symlink(&elsewhere, run_dir(&run)).unwrap();
+        let err = LocalEnv::create(&run, names(1), logs(&run, 1))
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            err,
+            format!(
+                "create run directory {}: File exists",
+                run_dir(&run).display()
+            )
+        );
+        assert!(run_namespaces(&run).is_empty());
+        assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+        fs::remove_file(run_dir(&run)).unwrap();
+        fs::remove_dir(&elsewhere).unwrap();
+    }
+
+    #[test]
     fn three_nodes_network_and_faults() {
         if !is_root() {
             return;
@@ -1024,7 +1127,7 @@ while True:
         env.start_node(0, &server("n1")).unwrap();
         let pid = env.node_pid(0).unwrap();
         assert_eq!(wait_greet(env.hub_ns(), 0), "n1");
-        // A graceful stop: python dies of SIGTERM.
+        // A graceful stop: the node dies of SIGTERM.
         env.stop_nodes(Duration::from_secs(5)).unwrap();
         assert_eq!(env.node_status(0).unwrap(), NodeStatus::Stopped);
         assert!(dead(pid));
@@ -1087,11 +1190,7 @@ while True:
             return;
         }
         let run = new_run_id();
-        let module = module_path!();
-        let test = format!(
-            "{}::crash_helper",
-            &module[module.find("::").unwrap() + 2..]
-        );
+        let test = test_path("crash_helper");
         let status = Command::new(std::env::current_exe().unwrap())
             .args([
                 &test,

@@ -84,6 +84,10 @@ pub enum EnvError {
     /// The environment was asked for something it cannot do, e.g. 200 nodes or node 7 of 3.
     #[error("{0}")]
     Invalid(String),
+    /// The run was stopped (Ctrl-C) while the environment was being made; what was made is
+    /// removed again.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// An I/O error's text without the `(os error N)` suffix the standard library adds:

@@ -41,7 +41,6 @@ use nemeses::NemesisError;
 use std::fs::{self, File};
 use std::io;
 use std::net::Ipv4Addr;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -196,8 +195,7 @@ impl VmEnv {
     }
 
     fn build(&self) -> Result<(), EnvError> {
-        fs::create_dir(&self.vm_dir)
-            .and_then(|()| fs::set_permissions(&self.vm_dir, fs::Permissions::from_mode(0o700)))
+        crate::env::clean::create_private_dir(&self.vm_dir)
             .map_err(|e| EnvError::io(format!("create {}", self.vm_dir.display()), e))?;
         let hub_name = &self.hub_name;
         netns::create(hub_name)?;
@@ -635,6 +633,7 @@ mod tests {
     use crate::vm::ch::CloudHypervisor;
     use crate::vm::stub_kernel;
     use nemeses::FaultTarget;
+    use std::os::unix::fs::PermissionsExt;
     use std::process::{Command, Stdio};
     use std::time::Instant;
 
