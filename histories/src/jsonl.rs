@@ -161,8 +161,9 @@ fn read_json_array(text: &str, source_name: &str) -> Result<Parsed, HistoryError
         }
         pos
     };
-    // The caller saw a `[` first.
-    let mut pos = skip_ws(0) + 1;
+    // The caller saw a `[` first, after whitespace as `trim_start` knows it (Unicode's: more
+    // than JSON's, so not `skip_ws`).
+    let mut pos = text.len() - text.trim_start().len() + 1;
     let mut expect_element = true;
     loop {
         pos = skip_ws(pos);
@@ -391,6 +392,9 @@ mod tests {
         assert_eq!(parsed.history, sample());
         assert_eq!(parsed.lines, [2, 4, 4]);
         assert!(read_jsonl_str(" [ ] ", "h").unwrap().history.is_empty());
+        // Found by fuzzing: Unicode whitespace before the array (it once split a character).
+        let err = read_jsonl_str("\u{1680}[\n {{,", "h").unwrap_err();
+        assert!(err.to_string().starts_with("h line 2: "), "{err}");
         let cases = [
             (
                 format!("[{}\n{}]", e(0), e(1)),
