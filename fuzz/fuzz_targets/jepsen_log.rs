@@ -8,6 +8,10 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(parsed) = read_bytes(data, "fuzz.log", Format::JepsenLog) {
         assert_eq!(parsed.history.len(), parsed.lines.len());
-        assert!(parsed.history.iter().enumerate().all(|(i, e)| e.index == i as u64));
+        assert!(parsed
+            .history
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.index == i as u64));
     }
 });

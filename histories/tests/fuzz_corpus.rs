@@ -39,7 +39,11 @@ fn every_corpus_file_reads_without_panic() {
             let Ok(parsed) = read_bytes(&data, &name, format) else {
                 continue;
             };
-            assert_eq!(parsed.history.len(), parsed.lines.len(), "{name} {format:?}");
+            assert_eq!(
+                parsed.history.len(),
+                parsed.lines.len(),
+                "{name} {format:?}"
+            );
             let _ = parsed.check_times(&name);
             if format == Format::Edn {
                 let mut out = Vec::new();
