@@ -303,12 +303,13 @@ fn read_bounded(r: impl Read, max: u64) -> std::io::Result<Read_> {
 
 /// Why an input too long for the memory budget has no verdict.
 fn too_large_cause(input: &Input, max_bytes: u64, memory_limit: u64) -> String {
-    let size = match input.source {
-        _ if is_stdin(&input.path) => None,
-        _ => std::fs::metadata(&input.path)
+    let size = if is_stdin(&input.path) {
+        None
+    } else {
+        std::fs::metadata(&input.path)
             .ok()
             .filter(|m| m.is_file())
-            .map(|m| m.len()),
+            .map(|m| m.len())
     };
     match size {
         Some(size) => format!(
