@@ -1,18 +1,32 @@
 //! `squall check`: checks recorded histories (squall's JSONL, Jepsen EDN or a Jepsen log).
 //!
-//! Every file is read first: a file that cannot be read is an input error, reported on one
-//! line naming `file:line`, and nothing is checked (exit 3). Then each file is checked on its
-//! own, and reported as text or, with `--json`, as one JSON object per line; `--report DIR`
-//! also writes each file's HTML page. The exit code merges the verdicts by priority: 1 if any
-//! is invalid, else 2 if any is unknown, else 0.
+//! Every input is read first: one that cannot be read is an input error, reported on one
+//! line naming `file:line`, and nothing is checked (exit 3). So is an input with no client
+//! operation ("no operations in FILE": an empty file, a text without op lines, nemesis events
+//! only), which shows nothing to judge, and one whose `index` repeats or decreases. One whose
+//! `time` decreases along the history is an input error too, unless `--allow-time-disorder`
+//! is given: real time is the history's order, not its `time` stamps, and a file whose times
+//! disagree with its order was most likely reordered (see `histories::order`); with the
+//! option it is checked in its order, with a warning.
+//!
+//! Then each input is checked on its own, and reported as text or, with `--json`, as one JSON
+//! object per line; `--report DIR` also writes each file's HTML page. The exit code merges
+//! the verdicts by priority: 1 if any is invalid, else 2 if any is unknown, else 0.
+//!
+//! Memory: at most `--memory-limit / 8` bytes are read from any input (a regular file, a
+//! pipe, a device, stdin as `-`); a longer input is not parsed and its verdict is unknown,
+//! saying why. A regular file is read again when its turn comes, so that only one is held at
+//! a time; a stream cannot be read twice, so its bytes (within that bound) are kept from the
+//! first read.
 
 use crate::cli::CheckArgs;
 use crate::run::exit;
 use anyhow::{anyhow, bail, Context, Result};
 use checkers::{CheckOptions, Report, Validity};
-use histories::{Event, Format, HistoryError};
+use histories::{Event, Format, HistoryError, Parsed};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// How long `squall check` searches per file unless told otherwise (memory alone does not
@@ -21,9 +35,12 @@ const DEFAULT_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(3
 
 /// Memory a history takes per byte of its file while it is checked, parsed and paired into
 /// the checker's operations, beyond the search's own budget (measured: a 100k-op JSONL
-/// history of 16 MiB peaks at 112 MiB with a small search). A file needing more than the
-/// memory limit is not read, so that the whole check stays within twice the limit.
+/// history of 16 MiB peaks at 112 MiB with a small search). No more than the memory limit
+/// over this is read from an input, so that the whole check stays within twice the limit.
 const HISTORY_BYTES_PER_FILE_BYTE: u64 = 8;
+
+/// The name `-` (stdin) goes by in messages and output.
+const STDIN_NAME: &str = "<stdin>";
 
 /// Runs `squall check`; returns the exit code.
 pub fn check(args: &CheckArgs) -> Result<i32> {
@@ -48,47 +65,58 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
     let memory_limit = args
         .memory_limit
         .unwrap_or(CheckOptions::default().memory_limit_bytes);
-    // Read every file first: a malformed one is an input error (exit 3) naming file:line.
-    // Each is read again when its turn comes, so that only one is held at a time; one too
-    // large for the memory budget is not read at all (its verdict is unknown).
-    let mut too_large = BTreeSet::new();
-    for f in &args.files {
-        let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
-        if size.saturating_mul(HISTORY_BYTES_PER_FILE_BYTE) > memory_limit {
-            too_large.insert(f);
-            continue;
-        }
-        let p = histories::read_file(f, format).map_err(input_error)?;
-        for w in &p.warnings {
-            eprintln!("warning: {w}");
-        }
+    let max_bytes = memory_limit / HISTORY_BYTES_PER_FILE_BYTE;
+    if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
+        bail!("'-' (stdin) given more than once: it can be read only once");
+    }
+    // Read every input first: a malformed one is an input error (exit 3) naming file:line.
+    let mut inputs = Vec::with_capacity(args.files.len());
+    for path in &args.files {
+        let mut input = Input::new(path);
+        input.source = match input.read(max_bytes).map_err(input_error)? {
+            Read_::TooLong => Source::TooLarge,
+            Read_::Bytes(bytes) => {
+                let parsed =
+                    histories::read_bytes(&bytes, &input.name, format).map_err(input_error)?;
+                validate(&parsed, &input.name, args.allow_time_disorder)?;
+                match input.source {
+                    // A regular file is read again when checked: only one is held at a time.
+                    Source::File => Source::File,
+                    _ => Source::Kept(bytes),
+                }
+            }
+        };
+        inputs.push(input);
     }
     let mut pages = Pages::default();
     let mut verdict = Validity::Valid;
-    for file in &args.files {
-        if too_large.contains(file) {
-            let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-            let cause = format!(
-                "the history file ({} MiB) may take up to {} MiB parsed, more than the memory \
-                 budget of {} MiB (--memory-limit)",
-                size >> 20,
-                size.saturating_mul(HISTORY_BYTES_PER_FILE_BYTE) >> 20,
-                memory_limit >> 20
-            );
+    for mut input in inputs {
+        let bytes = match std::mem::replace(&mut input.source, Source::TooLarge) {
+            Source::Kept(bytes) => Some(bytes),
+            Source::File => match input.read(max_bytes).map_err(input_error)? {
+                Read_::Bytes(bytes) => Some(bytes),
+                // It grew since it was first read.
+                Read_::TooLong => None,
+            },
+            Source::TooLarge | Source::Stream => None,
+        };
+        let Some(bytes) = bytes else {
+            let cause = too_large_cause(&input, max_bytes, memory_limit);
             verdict = verdict.merge(Validity::Unknown);
             if args.json {
-                let v = json!({"file": file.display().to_string(), "valid": "unknown",
+                let v = json!({"file": input.name, "valid": "unknown",
                     "model": model.name(), "ops": 0, "check_ms": 0, "cause": cause});
                 println!("{v}");
             } else {
-                println!("{}: unknown", file.display());
+                println!("{}: unknown", input.name);
                 println!("unknown: {cause}");
             }
             continue;
-        }
-        let history = histories::read_file(file, format)
+        };
+        let history = histories::read_bytes(&bytes, &input.name, format)
             .map_err(input_error)?
             .history;
+        drop(bytes);
         let independent = independent.unwrap_or_else(|| looks_independent(&history));
         let opts = CheckOptions {
             model,
@@ -105,18 +133,20 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
         let report = checkers::check(&history, &opts);
         verdict = verdict.merge(report.valid);
         let page = match &args.report {
-            Some(dir) => Some(pages.write(dir, file, &history, &report)?),
+            Some(dir) => {
+                Some(pages.write(dir, &input.page_stem(), &input.name, &history, &report)?)
+            }
             None => None,
         };
         if args.json {
             let mut v = serde_json::to_value(&report)?;
-            v["file"] = json!(file.display().to_string());
+            v["file"] = json!(input.name);
             if let Some(page) = &page {
                 v["report"] = json!(page.display().to_string());
             }
             println!("{v}");
         } else {
-            println!("{}: {}", file.display(), report.valid.as_str());
+            println!("{}: {}", input.name, report.valid.as_str());
             println!("{report}");
             if let Some(page) = &page {
                 println!("  report: {}", page.display());
@@ -130,6 +160,188 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
     })
 }
 
+/// What a history read must satisfy before it is checked (see the module doc): warnings are
+/// printed; no client event, or a `time` that decreases (unless allowed), is an input error.
+fn validate(parsed: &Parsed, name: &str, allow_time_disorder: bool) -> Result<()> {
+    for w in &parsed.warnings {
+        eprintln!("warning: {w}");
+    }
+    // A completion without its invocation is still a client event: the checker names it.
+    if !parsed.history.iter().any(|e| e.process.client().is_some()) {
+        bail!("no operations in {name}");
+    }
+    if let Err(e) = parsed.check_times(name) {
+        let e = input_error(e);
+        if !allow_time_disorder {
+            bail!("{e} (real time is the history's order; --allow-time-disorder checks it in that order anyway)");
+        }
+        let n = histories::order::time_disorders(&parsed.history);
+        eprintln!(
+            "warning: {e} ({n} event{} out of time order; checked in the history's order, \
+             --allow-time-disorder)",
+            if n == 1 { "" } else { "s" }
+        );
+    }
+    Ok(())
+}
+
+/// One input of `squall check`: a file, a stream, or stdin.
+struct Input {
+    /// The path as given (`-` for stdin).
+    path: PathBuf,
+    /// The name in messages and output: the path, or `<stdin>`.
+    name: String,
+    source: Source,
+}
+
+/// Where an input's bytes come from when it is checked.
+enum Source {
+    /// A regular file: read (again) from its path.
+    File,
+    /// A stream not read yet (a pipe, a device, stdin).
+    Stream,
+    /// A stream's bytes, kept from the first read: it cannot be read twice.
+    Kept(Vec<u8>),
+    /// Longer than `max_bytes`: not read further, its verdict is unknown.
+    TooLarge,
+}
+
+/// What reading an input gave.
+enum Read_ {
+    Bytes(Vec<u8>),
+    /// More than the bound: nothing kept.
+    TooLong,
+}
+
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+impl Input {
+    fn new(path: &Path) -> Input {
+        let stdin = is_stdin(path);
+        // A path that cannot be stat'ed is left to the read to report.
+        let regular = !stdin && std::fs::metadata(path).is_ok_and(|m| m.is_file());
+        Input {
+            path: path.to_path_buf(),
+            name: if stdin {
+                STDIN_NAME.to_string()
+            } else {
+                path.display().to_string()
+            },
+            source: if regular {
+                Source::File
+            } else {
+                Source::Stream
+            },
+        }
+    }
+
+    /// Reads at most `max_bytes` of the input; `TooLong` (having kept nothing more) if it has
+    /// more. A regular file known to be longer is not opened.
+    fn read(&self, max_bytes: u64) -> Result<Read_, HistoryError> {
+        let io = |e| HistoryError::Io {
+            action: "reading",
+            path: PathBuf::from(&self.name),
+            source: e,
+        };
+        if is_stdin(&self.path) {
+            return read_bounded(std::io::stdin().lock(), max_bytes).map_err(io);
+        }
+        let file = std::fs::File::open(&self.path).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        if meta.is_file() && meta.len() > max_bytes {
+            return Ok(Read_::TooLong);
+        }
+        read_bounded(file, max_bytes).map_err(io)
+    }
+
+    /// The file name stem of its HTML page.
+    fn page_stem(&self) -> String {
+        if is_stdin(&self.path) {
+            return "stdin".into();
+        }
+        self.path
+            .file_stem()
+            .map_or_else(|| "history".into(), |s| s.to_string_lossy().to_string())
+    }
+}
+
+/// Reads all of `r` if it holds at most `max` bytes, else `TooLong`, never holding more than
+/// `max + 1` bytes: the buffer grows by doubling, but never beyond that bound.
+fn read_bounded(r: impl Read, max: u64) -> std::io::Result<Read_> {
+    const FIRST: usize = 64 << 10;
+    let bound = usize::try_from(max.saturating_add(1)).unwrap_or(usize::MAX);
+    let mut r = r.take(bound as u64);
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        if buf.len() >= bound {
+            break;
+        }
+        if buf.len() == buf.capacity() {
+            let want = buf.capacity().saturating_mul(2).max(FIRST).min(bound);
+            buf.reserve_exact(want - buf.len());
+        }
+        let len = buf.len();
+        buf.resize(buf.capacity().min(bound), 0);
+        let n = loop {
+            match r.read(&mut buf[len..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        buf.truncate(len + n);
+        if n == 0 {
+            break;
+        }
+    }
+    if buf.len() as u64 > max {
+        return Ok(Read_::TooLong);
+    }
+    Ok(Read_::Bytes(buf))
+}
+
+/// Why an input too long for the memory budget has no verdict.
+fn too_large_cause(input: &Input, max_bytes: u64, memory_limit: u64) -> String {
+    let size = if is_stdin(&input.path) {
+        None
+    } else {
+        std::fs::metadata(&input.path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    };
+    match size {
+        Some(size) => format!(
+            "the history file ({}) may take up to {} parsed, more than the memory budget of \
+             {} (--memory-limit)",
+            human_bytes(size),
+            human_bytes(size.saturating_mul(HISTORY_BYTES_PER_FILE_BYTE)),
+            human_bytes(memory_limit)
+        ),
+        None => format!(
+            "the input is longer than {}, and a history that long may take more than the \
+             memory budget of {} (--memory-limit) once parsed; read no further",
+            human_bytes(max_bytes),
+            human_bytes(memory_limit)
+        ),
+    }
+}
+
+/// `1 GiB`, `512 MiB`, `1.5 KiB`, `100 B`.
+fn human_bytes(b: u64) -> String {
+    for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+        if b >= size {
+            return if b % size == 0 {
+                format!("{} {unit}", b / size)
+            } else {
+                format!("{:.1} {unit}", b as f64 / size as f64)
+            };
+        }
+    }
+    format!("{b} B")
+}
+
 /// A read error as one line: `file:line: message` where the error has a line.
 fn input_error(e: HistoryError) -> anyhow::Error {
     match e {
@@ -141,6 +353,11 @@ fn input_error(e: HistoryError) -> anyhow::Error {
         HistoryError::UnknownType { file, line, found } => {
             anyhow!("{file}:{line}: unknown type {found}")
         }
+        HistoryError::Order {
+            file,
+            line,
+            message,
+        } => anyhow!("{file}:{line}: {message}"),
         other => other.into(),
     }
 }
@@ -166,18 +383,17 @@ struct Pages {
 }
 
 impl Pages {
-    /// Writes `DIR/<stem>.html` (`<stem>-2.html`, ... if taken by an earlier file).
+    /// Writes `DIR/<stem>.html` (`<stem>-2.html`, ... if taken by an earlier file), titled
+    /// `title`.
     fn write(
         &mut self,
         dir: &Path,
-        file: &Path,
+        stem: &str,
+        title: &str,
         history: &[Event],
         report: &Report,
     ) -> Result<PathBuf> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let stem = file
-            .file_stem()
-            .map_or_else(|| "history".into(), |s| s.to_string_lossy().to_string());
         let mut path = dir.join(format!("{stem}.html"));
         let mut n = 1;
         while self.written.contains(&path) {
@@ -186,8 +402,7 @@ impl Pages {
         }
         // A history that cannot be paired still gets a page: its verdict and cause.
         let ops = checkers::operations(history).unwrap_or_default();
-        let title = file.display().to_string();
-        let html = checkers::render_html(&title, &ops, report);
+        let html = checkers::render_html(title, &ops, report);
         std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))?;
         self.written.insert(path.clone());
         Ok(path)
@@ -230,6 +445,33 @@ mod tests {
         for bad in ["[1", "{:a", "1 2", ""] {
             assert!(parse_initial(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn reads_are_bounded() {
+        for (len, max) in [
+            (0, 0),
+            (0, 10),
+            (10, 10),
+            (11, 10),
+            (200_000, 100_000),
+            (100_000, 200_000),
+        ] {
+            let data = vec![7u8; len];
+            match read_bounded(&data[..], max as u64).unwrap() {
+                Read_::Bytes(b) => {
+                    assert!(len <= max, "{len} > {max} read whole");
+                    assert_eq!(b, data);
+                    assert!(b.capacity() <= max + 1, "{} for {max}", b.capacity());
+                }
+                Read_::TooLong => assert!(len > max, "{len} <= {max} refused"),
+            }
+        }
+        // An endless reader: stops after the bound.
+        assert!(matches!(
+            read_bounded(std::io::repeat(0), 1 << 20).unwrap(),
+            Read_::TooLong
+        ));
     }
 
     #[test]

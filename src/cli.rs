@@ -391,8 +391,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "D", value_parser = parse_duration)]
     pub time_limit: Option<Duration>,
     /// Give up (verdict unknown) before the search's memory exceeds this, per file, e.g.
-    /// 512MiB, 2GiB; a file that would take more than this to hold is not read
-    /// [default: 1GiB].
+    /// 512MiB, 2GiB; no more than an eighth of it is read from any input (a longer one would
+    /// take more than this to hold; its verdict is unknown) [default: 1GiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
     /// One JSON object per file on stdout.
@@ -401,7 +401,12 @@ pub struct CheckArgs {
     /// Write an HTML report per file into DIR, as DIR/<file stem>.html.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
-    /// History files.
+    /// Check a history whose `time` decreases along it (real time is the history's order,
+    /// not its times; such a file was likely reordered): a warning instead of an input error.
+    #[arg(long)]
+    pub allow_time_disorder: bool,
+    /// History files; `-` reads stdin. Pipes and devices are read too, within the memory
+    /// limit.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
 }

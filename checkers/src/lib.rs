@@ -2,7 +2,9 @@
 //!
 //! Pure library code: no async runtime, no I/O. A verdict is three-valued ([`Validity`]):
 //! valid, invalid (with a [`Counterexample`] a person can read), or unknown (a time or memory
-//! [`Budget`] ran out, or the history is malformed) — never a panic or an OOM.
+//! [`Budget`] ran out, the history is malformed, or it has no client operation to judge) —
+//! never a panic or an OOM. Real time is the history's order, never its `time` stamps
+//! ([`operation`]).
 //!
 //! # Map
 //!
@@ -63,7 +65,7 @@ pub mod verdict;
 mod wgl;
 
 pub use budget::{Budget, Exhausted};
-pub use check::{check, CheckOptions, ModelKind, Report};
+pub use check::{check, CheckOptions, ModelKind, Report, NO_OPERATIONS};
 pub use counterexample::{Counterexample, LinearizedOp, OpSummary};
 pub use error::{CheckError, ModelError};
 pub use independent::{check_keys, split, KeyHistory};

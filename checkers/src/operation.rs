@@ -18,10 +18,19 @@
 //! ## Real time
 //!
 //! Operations are ordered by real time: `a` precedes `b` when `a` completed before `b` was
-//! invoked. Times come from the events' `time` (nanoseconds from one monotonic clock). A
-//! history that carries no times at all (every `time` is 0, as a Jepsen EDN file without
-//! `:time` reads) is ordered by its own event order instead, which is what Knossos does:
-//! Jepsen appends each event when it happens. See [`Operation::start`].
+//! invoked. Real time is the history's own order, each event's position in it, as in Jepsen
+//! and Knossos: Jepsen appends each event to the history when it happens, so "`a`'s
+//! completion comes before `b`'s invocation in the history" is what "`a` completed before `b`
+//! was invoked" means. See [`Operation::start`].
+//!
+//! The events' `time` is not consulted: it is informational (shown in reports). Ordering by
+//! it instead would let a file's clock override its order, and a clock can tie (two events
+//! stamped 5 would be concurrent, though the history says which came first) or run backwards
+//! (an `ok` stamped before its own `invoke`). Where `time` disagrees with the order — it
+//! decreases along the history — the input is suspect; the history readers can say so,
+//! naming the line (`histories::order::check_times`), and `squall check` refuses such a file
+//! unless told to accept it. Two events are never at one instant here: positions are
+//! distinct, so every pair of operations is either ordered or overlapping.
 
 use crate::error::CheckError;
 use histories::{Event, EventType};
@@ -63,11 +72,12 @@ pub struct Operation {
     pub invoke_time: u64,
     /// The completion's time (ns); `None` when never completed.
     pub completion_time: Option<u64>,
-    /// The instant it was invoked on the ordering clock: the invocation's time, or its
-    /// position in the history when the history carries no times.
+    /// The instant it was invoked in real time: the invocation's position in the history
+    /// (see "Real time" above).
     pub start: u64,
-    /// The instant it returned on the ordering clock, `None` for "never" (an `info` op or one
-    /// never completed: it may take effect arbitrarily late).
+    /// The instant it returned in real time, the completion's position in the history;
+    /// `None` for "never" (an `info` op or one never completed: it may take effect
+    /// arbitrarily late).
     pub end: Option<u64>,
 }
 
@@ -76,14 +86,14 @@ pub struct Operation {
 /// Keeps `fail` ops (a checker drops them; a report counts them). An invocation still pending
 /// at the end of the history becomes an [`Outcome::Info`] op.
 pub fn operations(history: &[Event]) -> Result<Vec<Operation>, CheckError> {
-    let by_time = history.iter().any(|e| e.time != 0);
     let mut ops: Vec<Operation> = Vec::new();
     let mut pending: HashMap<u64, usize> = HashMap::new();
     for (pos, e) in history.iter().enumerate() {
         let Some(process) = e.process.client() else {
             continue;
         };
-        let stamp = if by_time { e.time } else { pos as u64 };
+        // Real time is the position in the history, never `time` (see "Real time").
+        let stamp = pos as u64;
         if e.kind == EventType::Invoke {
             if let Some(&i) = pending.get(&process) {
                 return Err(CheckError::DoubleInvoke {
@@ -177,10 +187,12 @@ mod tests {
         assert_eq!(ops.len(), 4);
         assert_eq!(
             (ops[0].outcome, ops[0].start, ops[0].end),
-            (Outcome::Info, 10, None)
+            (Outcome::Info, 0, None)
         );
+        assert_eq!(ops[0].invoke_time, 10);
         assert_eq!(ops[1].completion_value, Some(json!(1)));
-        assert_eq!((ops[1].outcome, ops[1].end), (Outcome::Ok, Some(13)));
+        assert_eq!((ops[1].outcome, ops[1].end), (Outcome::Ok, Some(3)));
+        assert_eq!(ops[1].completion_time, Some(13));
         assert_eq!(ops[2].outcome, Outcome::Fail);
         assert_eq!(
             (ops[3].outcome, ops[3].completion_index),
@@ -189,15 +201,33 @@ mod tests {
     }
 
     #[test]
-    fn untimed_history_uses_event_order() {
+    fn real_time_is_the_event_order_whatever_the_times() {
         use EventType::*;
         let c = Process::Client;
+        // Untimed, tied, and backwards times: the same positions.
+        for times in [[0, 0, 0, 0], [5, 5, 5, 5], [10, 20, 1, 2]] {
+            let h = vec![
+                ev(0, times[0], Invoke, c(1), "write", json!(1)),
+                ev(1, times[1], Ok, c(1), "write", json!(1)),
+                ev(2, times[2], Invoke, c(2), "read", Value::Null),
+                ev(3, times[3], Ok, c(2), "read", Value::Null),
+            ];
+            let ops = operations(&h).unwrap();
+            let spans: Vec<_> = ops.iter().map(|o| (o.start, o.end)).collect();
+            assert_eq!(spans, [(0, Some(1)), (2, Some(3))], "{times:?}");
+            assert_eq!(ops[1].invoke_time, times[2]);
+        }
+        // Positions, not indices: a history with gaps in its indices orders the same.
         let h = vec![
-            ev(0, 0, Invoke, c(1), "write", json!(1)),
-            ev(1, 0, Ok, c(1), "write", json!(1)),
+            ev(10, 0, Invoke, c(1), "write", json!(1)),
+            ev(20, 0, Ok, c(1), "write", json!(1)),
         ];
         let ops = operations(&h).unwrap();
         assert_eq!((ops[0].start, ops[0].end), (0, Some(1)));
+        assert_eq!(
+            (ops[0].invoke_index, ops[0].completion_index),
+            (10, Some(20))
+        );
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //! and `:node` become plain strings (keywords lose their colon, other values are rendered as
 //! EDN text, `nil` is absent); `:value` becomes JSON (keywords and symbols become strings,
 //! `nil` null, vectors, lists and sets arrays, maps objects with stringified keys); a missing
-//! `:index` is the op's position in the file, a missing `:time` is 0. Other keys are ignored.
+//! `:index` is the op's position in the file (counting from 0), a missing `:time` is 0 (no
+//! time: order is the file's anyway, see [`crate::order`]). Indices, given or not, must
+//! increase along the file. Other keys are ignored.
 //!
 //! Inside: `reader` turns text into `value::Edn` trees; this file turns trees into events
 //! and events into EDN text.
@@ -23,28 +25,43 @@
 mod reader;
 mod value;
 
+pub(crate) use reader::read_single;
 pub use reader::MAX_DEPTH;
+pub(crate) use value::Edn;
 
 use crate::error::HistoryError;
 use crate::event::{Event, EventType, History, Process};
+use crate::order::check_indices;
+use crate::read::Parsed;
 use serde_json::Value;
 use std::io::{self, Write};
-use value::{write_edn_string, Edn};
+use value::write_edn_string;
 
 /// Parses a Jepsen EDN history: one top-level vector (or list) of op maps, or a sequence of
 /// top-level op maps. `source_name` (a file name, or `<input>`) is used in error messages,
-/// which name the line where the offending map starts.
+/// which name the line where the offending map starts. See [`read_edn_str`].
 pub fn parse_edn(text: &str, source_name: &str) -> Result<History, HistoryError> {
-    let mut history = Vec::new();
+    read_edn_str(text, source_name).map(|parsed| parsed.history)
+}
+
+/// Reads a Jepsen EDN history, as [`parse_edn`], with the line each op map starts on.
+/// Indices (given, or positions) must increase ([`crate::order::check_indices`]).
+pub fn read_edn_str(text: &str, source_name: &str) -> Result<Parsed, HistoryError> {
+    let mut parsed = Parsed::default();
     reader::read_ops(text, source_name, |value, line| {
         let Edn::Map(pairs) = value else {
             let message = format!("expected an op map, found {}", value.kind());
             return Err(HistoryError::parse(source_name, line, message));
         };
-        history.push(op_to_event(pairs, history.len() as u64, source_name, line)?);
+        let position = parsed.history.len() as u64;
+        parsed
+            .history
+            .push(op_to_event(pairs, position, source_name, line)?);
+        parsed.lines.push(line);
         Ok(())
     })?;
-    Ok(history)
+    check_indices(&parsed.history, &parsed.lines, source_name)?;
+    Ok(parsed)
 }
 
 /// Writes `history` Jepsen-style: a vector with one op map per line,
@@ -345,6 +362,27 @@ mod tests {
             let err = parse_edn(&text, "h").unwrap_err();
             assert_eq!(err.to_string(), want, "{text}");
         }
+    }
+
+    #[test]
+    fn lines_and_indices() {
+        let op = |extra: &str| format!("{{:process 0, :type :invoke, :f :read{extra}}}");
+        let text = format!("[{}\n\n {}\n {}]", op(""), op(""), op(""));
+        let parsed = read_edn_str(&text, "h").unwrap();
+        assert_eq!(parsed.lines, [1, 3, 4]);
+        let text = format!("[{}\n {}]", op(", :index 5"), op(", :index 5"));
+        let err = parse_edn(&text, "h.edn").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "h.edn line 2: index 5 again (the previous event has it too)"
+        );
+        // A missing index is the position, which must still come after a given one.
+        let text = format!("[{}\n {}]", op(", :index 5"), op(""));
+        let err = parse_edn(&text, "h.edn").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "h.edn line 2: index 1 is below the previous event's index 5"
+        );
     }
 
     #[test]

@@ -32,6 +32,17 @@ pub enum HistoryError {
         /// What is wrong.
         message: String,
     },
+    /// An event's `index` or `time` disagrees with its place in the history (see
+    /// [`crate::order`]).
+    #[error("{file} line {line}: {message}")]
+    Order {
+        /// The file name, or `<input>`.
+        file: String,
+        /// 1-based line of the event out of order.
+        line: usize,
+        /// What is out of order.
+        message: String,
+    },
     /// An event's type is not one of `invoke`, `ok`, `fail`, `info`.
     #[error("{file} line {line}: unknown type {found}")]
     UnknownType {

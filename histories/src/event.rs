@@ -121,9 +121,12 @@ impl<'de> Deserialize<'de> for Process {
 /// One history event. Field names and meanings follow Jepsen.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
-    /// Position in the history, from 0, dense.
+    /// Names the event's position in the history: it increases along the history (from 0 and
+    /// dense in squall's own histories; a filtered history may have gaps). The position, not
+    /// this number, is the event's place in real time ([`crate::order`]).
     pub index: u64,
-    /// Nanoseconds since the run started (monotonic clock).
+    /// Nanoseconds since the run started (monotonic clock). Informational: it must not
+    /// decrease along the history ([`crate::order::check_times`]), and orders nothing.
     pub time: u64,
     /// `invoke`, `ok`, `fail` or `info`.
     #[serde(rename = "type")]

@@ -13,6 +13,7 @@
 
 use crate::error::HistoryError;
 use crate::event::{Event, EventType};
+use crate::order::check_indices;
 use crate::read::{decode_utf8, Parsed};
 use serde::Serialize;
 use std::fs::File;
@@ -108,7 +109,8 @@ pub fn read_jsonl_file(path: impl AsRef<Path>) -> Result<Parsed, HistoryError> {
 ///
 /// Blank lines are skipped. An unparsable last line with no final `\n` is dropped with a
 /// warning; any other malformed line is an error naming its 1-based line. If the first
-/// non-blank character is `[`, the text is read as one JSON array of events instead.
+/// non-blank character is `[`, the text is read as one JSON array of events instead. Indices
+/// must increase ([`crate::order::check_indices`]).
 pub fn read_jsonl_str(text: &str, source_name: &str) -> Result<Parsed, HistoryError> {
     if text.trim_start().starts_with('[') {
         return read_json_array(text, source_name);
@@ -123,7 +125,10 @@ pub fn read_jsonl_str(text: &str, source_name: &str) -> Result<Parsed, HistoryEr
             continue;
         }
         match serde_json::from_str::<Event>(line) {
-            Ok(event) => parsed.history.push(event),
+            Ok(event) => {
+                parsed.history.push(event);
+                parsed.lines.push(line_no);
+            }
             Err(_) if lines.peek().is_none() && !ends_with_newline => {
                 parsed.warnings.push(format!(
                     "{source_name} line {line_no}: incomplete last line (crashed run?), \
@@ -134,22 +139,96 @@ pub fn read_jsonl_str(text: &str, source_name: &str) -> Result<Parsed, HistoryEr
             Err(e) => return Err(line_error(source_name, line_no, line, &e)),
         }
     }
+    check_indices(&parsed.history, &parsed.lines, source_name)?;
     Ok(parsed)
 }
 
-/// Reads a JSON array of events (`[{...}, {...}]`).
+/// Reads a JSON array of events (`[{...}, {...}]`), one element at a time, so that each
+/// event's line is known.
 fn read_json_array(text: &str, source_name: &str) -> Result<Parsed, HistoryError> {
-    match serde_json::from_str::<Vec<Event>>(text) {
-        Ok(history) => Ok(Parsed {
-            history,
-            warnings: Vec::new(),
-        }),
-        Err(e) => Err(HistoryError::parse(
-            source_name,
-            e.line(),
-            message_without_position(&e),
-        )),
+    let bytes = text.as_bytes();
+    let mut parsed = Parsed::default();
+    // Lines are counted incrementally: `line` is the 1-based line of byte `counted`.
+    let (mut line, mut counted) = (1, 0);
+    let mut line_at = |pos: usize| {
+        line += bytes[counted..pos].iter().filter(|&&b| b == b'\n').count();
+        counted = pos;
+        line
+    };
+    let skip_ws = |mut pos: usize| {
+        while bytes.get(pos).is_some_and(u8::is_ascii_whitespace) {
+            pos += 1;
+        }
+        pos
+    };
+    // The caller saw a `[` first, after whitespace as `trim_start` knows it (Unicode's: more
+    // than JSON's, so not `skip_ws`).
+    let mut pos = text.len() - text.trim_start().len() + 1;
+    let mut expect_element = true;
+    loop {
+        pos = skip_ws(pos);
+        match bytes.get(pos) {
+            None => {
+                let line = line_at(pos);
+                return Err(HistoryError::parse(source_name, line, "unterminated array"));
+            }
+            Some(b']') if parsed.history.is_empty() || !expect_element => {
+                pos += 1;
+                break;
+            }
+            Some(b',') if !expect_element => {
+                pos += 1;
+                expect_element = true;
+            }
+            Some(_) if expect_element => {
+                let start = pos;
+                let mut events =
+                    serde_json::Deserializer::from_str(&text[start..]).into_iter::<Event>();
+                let first = events.next();
+                let end = start + events.byte_offset();
+                let start_line = line_at(start);
+                match first {
+                    Some(Ok(event)) => {
+                        parsed.history.push(event);
+                        parsed.lines.push(start_line);
+                    }
+                    Some(Err(e)) => {
+                        // serde's line is relative to the element's start.
+                        let line = start_line + e.line().saturating_sub(1);
+                        let message = message_without_position(&e);
+                        return Err(HistoryError::parse(source_name, line, message));
+                    }
+                    None => {
+                        let message = "expected an event in the array";
+                        return Err(HistoryError::parse(source_name, start_line, message));
+                    }
+                }
+                pos = end;
+                expect_element = false;
+            }
+            Some(&b) => {
+                let line = line_at(pos);
+                let found = if b.is_ascii_graphic() {
+                    format!("'{}'", b as char)
+                } else {
+                    format!("byte {b:#04x}")
+                };
+                let message = format!("expected ',' or ']' in the array, found {found}");
+                return Err(HistoryError::parse(source_name, line, message));
+            }
+        }
     }
+    pos = skip_ws(pos);
+    if pos < bytes.len() {
+        let line = line_at(pos);
+        return Err(HistoryError::parse(
+            source_name,
+            line,
+            "trailing characters after the array",
+        ));
+    }
+    check_indices(&parsed.history, &parsed.lines, source_name)?;
+    Ok(parsed)
 }
 
 /// The error for line `line_no`, whose text is `line`: an unknown event type gets its own
@@ -306,6 +385,57 @@ mod tests {
             err.to_string().starts_with("h line 2: missing field"),
             "{err}"
         );
+        // Each element's line is known, errors inside an element name their own line.
+        let e = |i: u64| serde_json::to_string(&sample()[i as usize]).unwrap();
+        let text = format!("[\n{},\n\n  {} ,{}\n]\n", e(0), e(1), e(2));
+        let parsed = read_jsonl_str(&text, "h").unwrap();
+        assert_eq!(parsed.history, sample());
+        assert_eq!(parsed.lines, [2, 4, 4]);
+        assert!(read_jsonl_str(" [ ] ", "h").unwrap().history.is_empty());
+        // Found by fuzzing: Unicode whitespace before the array (it once split a character).
+        let err = read_jsonl_str("\u{1680}[\n {{,", "h").unwrap_err();
+        assert!(err.to_string().starts_with("h line 2: "), "{err}");
+        let cases = [
+            (
+                format!("[{}\n{}]", e(0), e(1)),
+                "h line 2: expected ',' or ']' in the array, found '{'",
+            ),
+            (format!("[{},\n]", e(0)), "h line 2: expected value"),
+            (format!("[{}", e(0)), "h line 1: unterminated array"),
+            (
+                format!("[{}] x", e(0)),
+                "h line 1: trailing characters after the array",
+            ),
+            (
+                format!("[{},\n{{\"index\": 1,\n \"time\": \"x\"}}]", e(0)),
+                "h line 3: invalid type: string \"x\", expected u64",
+            ),
+            (
+                format!("[{},\n{}]", e(1), e(0)),
+                "h line 2: index 0 is below the previous event's index 1",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = read_jsonl_str(&text, "h").unwrap_err();
+            assert_eq!(err.to_string(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn lines_are_recorded_and_indices_must_increase() {
+        let text = to_text(&sample()).replace('\n', "\n\n");
+        let parsed = read_jsonl_str(&text, "h").unwrap();
+        assert_eq!(parsed.lines, [1, 3, 5]);
+        let mut events = sample();
+        events[2].index = 1;
+        let err = read_jsonl_str(&to_text(&events), "h.jsonl").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "h.jsonl line 3: index 1 again (the previous event has it too)"
+        );
+        events[2].index = 0;
+        let err = read_jsonl_str(&to_text(&events), "h.jsonl").unwrap_err();
+        assert!(matches!(err, HistoryError::Order { line: 3, .. }), "{err}");
     }
 
     #[test]

@@ -3,14 +3,20 @@
 //! [`Format::Auto`] decides by extension first (`.edn`; `.jsonl` or `.json`; `.log`), then
 //! by the first non-blank character: `{"` is a JSON object (JSONL), `[{"` a JSON array, and
 //! `[`, `(`, `{:`, `#` or a `;` comment are EDN; failing those, a text with Jepsen op log
-//! lines (`... jepsen.util - 3 :invoke :read nil`) is a Jepsen log.
+//! lines (`... jepsen.util - 3 :invoke :read nil`) is a Jepsen log. A text with nothing but
+//! whitespace reads as an empty history whatever its name (it is no format in particular, and
+//! an empty history is what it holds).
+//!
+//! Every reader checks that indices increase ([`crate::order`]) and records the line each
+//! event starts on ([`Parsed::lines`]), so that later checks can name it too.
 
-use crate::edn::parse_edn;
+use crate::edn::read_edn_str;
 use crate::error::HistoryError;
 use crate::event::History;
-use crate::jepsen_log::{looks_like_jepsen_log, parse_jepsen_log};
+use crate::jepsen_log::{looks_like_jepsen_log, read_jepsen_log_str};
 use crate::jsonl::read_jsonl_str;
-use std::path::Path;
+use crate::order;
+use std::path::{Path, PathBuf};
 
 /// A history file's format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -31,9 +37,20 @@ pub enum Format {
 pub struct Parsed {
     /// The events, in file order.
     pub history: History,
+    /// The 1-based line each event starts on (for EDN, the line of its op map's `{`):
+    /// `lines[i]` is `history[i]`'s.
+    pub lines: Vec<usize>,
     /// Things worth telling the user that did not stop the read, e.g. a last line cut short
     /// by a crashed writer. Each names the file and line.
     pub warnings: Vec<String>,
+}
+
+impl Parsed {
+    /// `Err` naming the line of the first event whose `time` is before the previous
+    /// event's ([`order::check_times`]); `source_name` is the file's name for the message.
+    pub fn check_times(&self, source_name: &str) -> Result<(), HistoryError> {
+        order::check_times(&self.history, &self.lines, source_name)
+    }
 }
 
 /// Reads the history at `path` in format `format`.
@@ -42,23 +59,24 @@ pub struct Parsed {
 /// writer that crashed mid-character), which the JSONL reader then drops with a warning.
 pub fn read_file(path: impl AsRef<Path>, format: Format) -> Result<Parsed, HistoryError> {
     let path = path.as_ref();
-    let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| HistoryError::io("reading", path, e))?;
-    let text = decode_utf8(&bytes, &name)?;
+    read_bytes(&bytes, &path.display().to_string(), format)
+}
+
+/// Reads a history from `bytes` (a file's contents, or a stream's), in format `format`.
+/// `name` stands for the input in messages, and its extension, if any, decides the format
+/// under [`Format::Auto`] as a file name's would.
+pub fn read_bytes(bytes: &[u8], name: &str, format: Format) -> Result<Parsed, HistoryError> {
+    let text = decode_utf8(bytes, name)?;
     let format = match format {
-        Format::Auto => detect(path, &text)?,
+        Format::Auto if text.trim().is_empty() => Format::Jsonl,
+        Format::Auto => detect(Path::new(name), &text)?,
         known => known,
     };
     match format {
-        Format::Edn => Ok(Parsed {
-            history: parse_edn(&text, &name)?,
-            warnings: Vec::new(),
-        }),
-        Format::JepsenLog => Ok(Parsed {
-            history: parse_jepsen_log(&text, &name)?,
-            warnings: Vec::new(),
-        }),
-        _ => read_jsonl_str(&text, &name),
+        Format::Edn => read_edn_str(&text, name),
+        Format::JepsenLog => read_jepsen_log_str(&text, name),
+        _ => read_jsonl_str(&text, name),
     }
 }
 
@@ -94,7 +112,7 @@ fn detect(path: &Path, text: &str) -> Result<Format, HistoryError> {
         _ => {}
     }
     sniff(text).ok_or_else(|| HistoryError::UnknownFormat {
-        path: path.to_path_buf(),
+        path: PathBuf::from(path),
     })
 }
 
@@ -143,6 +161,11 @@ mod tests {
                 "INFO  jepsen.util - 0\t:invoke\t:read\tnil",
                 Some(Format::JepsenLog),
             ),
+            (
+                "2021-02-26 23:39:01,303{GMT}\tINFO\t[jepsen worker 1] jepsen.util: \
+                 1\t:ok\t:write\t[0 2]",
+                Some(Format::JepsenLog),
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(sniff(text), want, "{text:?}");
@@ -177,6 +200,10 @@ mod tests {
             assert_eq!(parsed.history.len(), 1, "{name}");
             assert_eq!(parsed.history[0].f, "read", "{name}");
         }
+        // Blank text is an empty history, whatever the name says.
+        let blank = dir.join("blank");
+        std::fs::write(&blank, " \n\n").unwrap();
+        assert!(read_file(&blank, Format::Auto).unwrap().history.is_empty());
         let odd = dir.join("odd");
         std::fs::write(&odd, "index,time\n").unwrap();
         assert!(matches!(

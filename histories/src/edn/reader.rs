@@ -50,6 +50,26 @@ pub(crate) fn read_ops(
     }
 }
 
+/// Reads `text` as exactly one EDN value (a field of a Jepsen log line), or says what is
+/// wrong with it. Anything but whitespace after the value is an error.
+pub(crate) fn read_single(text: &str) -> Result<Edn, String> {
+    let mut r = Reader::new(text, "");
+    let value = r.read_value(0).map_err(message_of)?;
+    r.skip_ws(0).map_err(message_of)?;
+    match r.peek() {
+        None => Ok(value),
+        Some(_) => Err("more than one value".into()),
+    }
+}
+
+/// An error's message, without its file and line.
+fn message_of(e: HistoryError) -> String {
+    match e {
+        HistoryError::Parse { message, .. } => message,
+        other => other.to_string(),
+    }
+}
+
 /// Whether `b` ends a token.
 fn is_delimiter(b: u8) -> bool {
     matches!(
