@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The most independent keys a test may have.
+pub const MAX_KEYS: u64 = 100_000;
+
 /// The effective configuration of one test.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -99,10 +102,18 @@ impl TestConfig {
     /// name the file rather than a flag).
     pub fn from_file_with_keys(path: &Path) -> Result<(TestConfig, Vec<String>)> {
         let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-        let config = toml::from_str(&text).map_err(|e| {
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses the text of a test file called `name` (for messages), and which keys it sets.
+    pub fn parse(text: &str, name: &str) -> Result<(TestConfig, Vec<String>)> {
+        let config = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
-                .map(|s| text[..s.start].matches('\n').count() + 1)
+                .map(|s| {
+                    let upto = &text.as_bytes()[..s.start.min(text.len())];
+                    upto.iter().filter(|&&b| b == b'\n').count() + 1
+                })
                 .unwrap_or(1);
             let msg: Vec<&str> = e
                 .message()
@@ -110,10 +121,10 @@ impl TestConfig {
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .collect();
-            anyhow::anyhow!("{} line {line}: {}", path.display(), msg.join(": "))
+            anyhow::anyhow!("{name} line {line}: {}", msg.join(": "))
         })?;
         // It parsed as a `TestConfig`, so it is a table.
-        let keys = toml::from_str::<toml::Table>(&text)
+        let keys = toml::from_str::<toml::Table>(text)
             .map(|t| t.keys().cloned().collect())
             .unwrap_or_default();
         Ok((config, keys))
@@ -264,8 +275,14 @@ impl TestConfig {
                 "out of range 1..=1000".into(),
             );
         }
-        if self.keys == 0 {
-            return number("keys", "0".into(), "must be at least 1".into());
+        // Every key is written once before the test and read once after it: a bound keeps
+        // those phases (and the checker's per-key work) finite.
+        if !(1..=MAX_KEYS).contains(&self.keys) {
+            return number(
+                "keys",
+                self.keys.to_string(),
+                format!("out of range 1..={MAX_KEYS}"),
+            );
         }
         if !(self.rate > 0.0 && self.rate.is_finite()) {
             return number(
@@ -574,5 +591,43 @@ mod tests {
         .validate()
         .unwrap_err();
         assert_eq!((e.key, e.flag.as_deref()), ("ready_timeout", Some("0s")));
+    }
+}
+
+#[cfg(test)]
+mod fuzz_corpus {
+    use super::*;
+
+    /// Every input of the test-file fuzz target's corpus (`fuzz/corpus/test_file/`) parses to
+    /// a configuration or an error, and a valid one plans, without a panic (the target itself
+    /// needs nightly; this runs its corpus on stable).
+    #[test]
+    fn the_fuzz_corpus_reads_without_panics() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/test_file");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(files.len() >= 2, "{} holds too little", dir.display());
+        let mut valid = 0;
+        for f in &files {
+            let Ok(text) = std::str::from_utf8(&std::fs::read(f).unwrap()).map(str::to_string)
+            else {
+                continue;
+            };
+            let Ok((cfg, _)) = TestConfig::parse(&text, "corpus.toml") else {
+                continue;
+            };
+            if cfg.validate().is_err() {
+                continue;
+            }
+            valid += 1;
+            let plan = crate::plan::build(1, &cfg).unwrap();
+            for line in plan.lines().take(200) {
+                line.to_json().unwrap();
+            }
+        }
+        assert!(valid >= 2, "{valid} valid configurations in the corpus");
     }
 }
