@@ -107,7 +107,9 @@ mod tests {
         let v = Some(Valid);
         let i = Some(Invalid);
         let u = Some(Unknown);
-        let table: &[(&[Option<Validity>], Validity, Option<&str>)] = &[
+        // (what each part says, None for a panic; the merged verdict; its cause)
+        type Case<'a> = (&'a [Option<Validity>], Validity, Option<&'a str>);
+        let table: &[Case] = &[
             (&[v], Valid, None),
             (&[v, v], Valid, None),
             (&[v, u], Unknown, Some("b: out of time")),
