@@ -614,6 +614,9 @@ mod tests {
         assert_eq!(args.model, Some(ModelKind::Mutex));
         assert_eq!(args.workload, CheckWorkload::CasRegister);
         assert!(args.checker.is_empty());
+        assert_eq!(args.memory_limit, Some(64 << 20));
+        assert_eq!(args.report, Some(PathBuf::from("r")));
+        assert!(args.json);
         let cli = Cli::try_parse_from([
             "squall",
             "check",
@@ -634,9 +637,6 @@ mod tests {
         assert_eq!(args.total, Some(-5));
         let e = Cli::try_parse_from(["squall", "check", "--checker", "queue", "h"]).unwrap_err();
         assert!(e.to_string().contains("queue"), "{e}");
-        assert_eq!(args.memory_limit, Some(64 << 20));
-        assert_eq!(args.report, Some(PathBuf::from("r")));
-        assert!(args.json);
         let e = Cli::try_parse_from(["squall", "check", "--model", "queue", "h"]).unwrap_err();
         assert!(e.to_string().contains("unknown model \"queue\""), "{e}");
     }
