@@ -174,7 +174,7 @@ impl fmt::Display for Verdict {
 }
 
 /// Runs `checker` on `history`; a panic becomes `Unknown` whose cause is "the checker
-/// panicked: <message>" (Jepsen's `check-safe`). The verdict's name is the checker's.
+/// panicked: MESSAGE" (Jepsen's `check-safe`). The verdict's name is the checker's.
 ///
 /// The panic still goes through the panic hook (by default a message on stderr): a library
 /// does not replace the process's hook.
