@@ -9,9 +9,16 @@
 //! disagree with its order was most likely reordered (see `histories::order`); with the
 //! option it is checked in its order, with a warning.
 //!
-//! Then each input is checked on its own, and reported as text or, with `--json`, as one JSON
-//! object per line; `--report DIR` also writes each file's HTML page. The exit code merges
-//! the verdicts by priority: 1 if any is invalid, else 2 if any is unknown, else 0.
+//! Then each input is checked on its own by the checkers of `--workload` (linearizability as a
+//! cas-register by default; set + stats; bank + stats) or those `--checker` names, composed
+//! ([`checkers::Compose`]: merged invalid > unknown > valid, a panicking checker unknown), and
+//! reported as text (the file's verdict, then one line per checker, or just the
+//! linearizability report where that is the only checker, as before) or, with `--json`, as
+//! one JSON object per line (the linearizability report's fields where it ran, and each
+//! checker's verdict in `results`); `--report DIR` also writes each file's linearizability
+//! page. The exit code merges the verdicts by priority: 1 if any is invalid, else 2 if any is
+//! unknown, else 0. Which checkers a workload runs is [`workload_checkers`]; how each is
+//! built from the options, [`build`].
 //!
 //! Memory: at most `--memory-limit / 8` bytes are read from any input (a regular file, a
 //! pipe, a device, stdin as `-`); a longer input is not parsed and its verdict is unknown,
@@ -19,10 +26,13 @@
 //! a time; a stream cannot be read twice, so its bytes (within that bound) are kept from the
 //! first read.
 
-use crate::cli::CheckArgs;
+use crate::cli::{CheckArgs, CheckWorkload, CheckerKind};
 use crate::run::exit;
 use anyhow::{anyhow, bail, Context, Result};
-use checkers::{CheckOptions, Report, Validity};
+use checkers::{
+    Bank, BankOptions, CheckOptions, Checker, Compose, Linearizable, ModelKind, Report, Set,
+    SetOptions, Stats, Validity, Verdict,
+};
 use histories::{Event, Format, HistoryError, Parsed};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -42,16 +52,119 @@ const HISTORY_BYTES_PER_FILE_BYTE: u64 = 8;
 /// The name `-` (stdin) goes by in messages and output.
 const STDIN_NAME: &str = "<stdin>";
 
-/// Runs `squall check`; returns the exit code.
-pub fn check(args: &CheckArgs) -> Result<i32> {
-    let model = args.model;
-    let format = match args.format.as_str() {
-        "auto" => Format::Auto,
-        "jsonl" => Format::Jsonl,
-        "edn" => Format::Edn,
-        "jepsen-log" => Format::JepsenLog,
-        f => bail!("unknown format {f:?} (known: auto, jsonl, edn, jepsen-log)"),
+/// The checkers a workload's histories get, in the order they run and are reported.
+pub fn workload_checkers(workload: CheckWorkload) -> Vec<CheckerKind> {
+    match workload {
+        CheckWorkload::CasRegister | CheckWorkload::Register => vec![CheckerKind::Linearizable],
+        CheckWorkload::Set => vec![CheckerKind::Set, CheckerKind::Stats],
+        CheckWorkload::Bank => vec![CheckerKind::Bank, CheckerKind::Stats],
+    }
+}
+
+/// The name of a checker kind, as on the command line and in verdicts.
+fn kind_name(kind: CheckerKind) -> &'static str {
+    match kind {
+        CheckerKind::Linearizable => Linearizable::NAME,
+        CheckerKind::Set => Set::NAME,
+        CheckerKind::Bank => Bank::NAME,
+        CheckerKind::Stats => Stats::NAME,
+    }
+}
+
+/// What every file is checked with: the checkers and their options.
+struct Checkers {
+    kinds: Vec<CheckerKind>,
+    /// The linearizable checker's options, but for `independent`, decided per file.
+    linear: CheckOptions,
+    /// `--independent`: `None` for auto (guessed per file).
+    independent: Option<bool>,
+    set: SetOptions,
+    bank: BankOptions,
+}
+
+impl Checkers {
+    fn has(&self, kind: CheckerKind) -> bool {
+        self.kinds.contains(&kind)
+    }
+
+    /// Just linearizability: the output is its report's, as it has always been.
+    fn linear_only(&self) -> bool {
+        self.kinds == [CheckerKind::Linearizable]
+    }
+
+    /// The checkers for one history.
+    fn compose(&self, history: &[Event]) -> Compose {
+        let mut compose = Compose::new();
+        for &kind in &self.kinds {
+            compose.push(build(kind, self, history));
+        }
+        compose
+    }
+}
+
+/// Builds one checker for `history` (registration: a checker kind's constructor).
+fn build(kind: CheckerKind, c: &Checkers, history: &[Event]) -> Box<dyn Checker> {
+    match kind {
+        CheckerKind::Linearizable => Box::new(Linearizable::new(CheckOptions {
+            independent: c.independent.unwrap_or_else(|| looks_independent(history)),
+            ..c.linear.clone()
+        })),
+        CheckerKind::Set => Box::new(Set::new(c.set)),
+        CheckerKind::Bank => Box::new(Bank::new(c.bank)),
+        CheckerKind::Stats => Box::new(Stats),
+    }
+}
+
+/// The checkers `args` ask for, with their options; options that no chosen checker takes
+/// are an error.
+fn checkers(args: &CheckArgs) -> Result<Checkers> {
+    let mut kinds = Vec::new();
+    let chosen = if args.checker.is_empty() {
+        workload_checkers(args.workload)
+    } else {
+        args.checker.clone()
     };
+    for kind in chosen {
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    let names = || {
+        kinds
+            .iter()
+            .map(|&k| kind_name(k))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let needs = |flag: &str, given: bool, kind: CheckerKind| -> Result<()> {
+        if given && !kinds.contains(&kind) {
+            bail!(
+                "{flag} is an option of the {} checker, which is not run here (checkers: {}; \
+                 --checker chooses them)",
+                kind_name(kind),
+                names()
+            );
+        }
+        Ok(())
+    };
+    needs("--model", args.model.is_some(), CheckerKind::Linearizable)?;
+    needs(
+        "--initial",
+        args.initial.is_some(),
+        CheckerKind::Linearizable,
+    )?;
+    needs("--report", args.report.is_some(), CheckerKind::Linearizable)?;
+    needs("--total", args.total.is_some(), CheckerKind::Bank)?;
+    needs(
+        "--negative-allowed",
+        args.negative_allowed,
+        CheckerKind::Bank,
+    )?;
+    needs("--allow-stale", args.allow_stale, CheckerKind::Set)?;
+    let model = args.model.unwrap_or(match args.workload {
+        CheckWorkload::Register => ModelKind::Register,
+        _ => ModelKind::CasRegister,
+    });
     let initial = match &args.initial {
         Some(s) => parse_initial(s)?,
         None => model.default_initial(),
@@ -62,9 +175,61 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
         "no" | "false" => Some(false),
         v => bail!("--independent {v:?}: expected auto, yes or no"),
     };
-    let memory_limit = args
-        .memory_limit
-        .unwrap_or(CheckOptions::default().memory_limit_bytes);
+    Ok(Checkers {
+        kinds,
+        linear: CheckOptions {
+            model,
+            initial,
+            independent: true,
+            // 0 means no limit.
+            time_limit: match args.time_limit {
+                Some(d) if d.is_zero() => None,
+                Some(d) => Some(d),
+                None => Some(DEFAULT_TIME_LIMIT),
+            },
+            memory_limit_bytes: args
+                .memory_limit
+                .unwrap_or(CheckOptions::default().memory_limit_bytes),
+        },
+        independent,
+        set: SetOptions {
+            linearizable: !args.allow_stale,
+        },
+        bank: BankOptions {
+            total: args.total,
+            negative_allowed: args.negative_allowed,
+        },
+    })
+}
+
+/// The cause of an unknown composed verdict, for the top of the output: the one undecided
+/// checker's cause as it is, or each one's `name: cause`.
+fn top_cause(verdict: &Verdict) -> Option<String> {
+    if verdict.valid != Validity::Unknown {
+        return None;
+    }
+    let unknown: Vec<&Verdict> = verdict
+        .results
+        .iter()
+        .filter(|r| r.valid == Validity::Unknown)
+        .collect();
+    match unknown.as_slice() {
+        [one] => one.cause.clone(),
+        _ => verdict.cause.clone(),
+    }
+}
+
+/// Runs `squall check`; returns the exit code.
+pub fn check(args: &CheckArgs) -> Result<i32> {
+    let format = match args.format.as_str() {
+        "auto" => Format::Auto,
+        "jsonl" => Format::Jsonl,
+        "edn" => Format::Edn,
+        "jepsen-log" => Format::JepsenLog,
+        f => bail!("unknown format {f:?} (known: auto, jsonl, edn, jepsen-log)"),
+    };
+    let chosen = checkers(args)?;
+    let memory_limit = chosen.linear.memory_limit_bytes;
     let max_bytes = memory_limit / HISTORY_BYTES_PER_FILE_BYTE;
     if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
         bail!("'-' (stdin) given more than once: it can be read only once");
@@ -104,8 +269,11 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
             let cause = too_large_cause(&input, max_bytes, memory_limit);
             verdict = verdict.merge(Validity::Unknown);
             if args.json {
-                let v = json!({"file": input.name, "valid": "unknown",
-                    "model": model.name(), "ops": 0, "check_ms": 0, "cause": cause});
+                let mut v = json!({"file": input.name, "valid": "unknown",
+                    "ops": 0, "check_ms": 0, "cause": cause, "results": []});
+                if chosen.has(CheckerKind::Linearizable) {
+                    v["model"] = json!(chosen.linear.model.name());
+                }
                 println!("{v}");
             } else {
                 println!("{}: unknown", input.name);
@@ -117,37 +285,40 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
             .map_err(input_error)?
             .history;
         drop(bytes);
-        let independent = independent.unwrap_or_else(|| looks_independent(&history));
-        let opts = CheckOptions {
-            model,
-            initial: initial.clone(),
-            independent,
-            // 0 means no limit.
-            time_limit: match args.time_limit {
-                Some(d) if d.is_zero() => None,
-                Some(d) => Some(d),
-                None => Some(DEFAULT_TIME_LIMIT),
-            },
-            memory_limit_bytes: memory_limit,
-        };
-        let report = checkers::check(&history, &opts);
-        verdict = verdict.merge(report.valid);
-        let page = match &args.report {
-            Some(dir) => {
-                Some(pages.write(dir, &input.page_stem(), &input.name, &history, &report)?)
+        let composed = chosen.compose(&history).check(&history);
+        verdict = verdict.merge(composed.valid);
+        let report: Option<Report> = composed.results.iter().find_map(Linearizable::report_of);
+        let page = match (&args.report, &report) {
+            (Some(dir), Some(report)) => {
+                Some(pages.write(dir, &input.page_stem(), &input.name, &history, report)?)
             }
-            None => None,
+            _ => None,
         };
         if args.json {
-            let mut v = serde_json::to_value(&report)?;
+            let mut v = match &report {
+                Some(report) => serde_json::to_value(report)?,
+                None => json!({}),
+            };
             v["file"] = json!(input.name);
+            v["valid"] = serde_json::to_value(composed.valid)?;
+            if let Some(cause) = top_cause(&composed) {
+                v["cause"] = json!(cause);
+            }
+            v["results"] = serde_json::to_value(&composed.results)?;
             if let Some(page) = &page {
                 v["report"] = json!(page.display().to_string());
             }
             println!("{v}");
         } else {
-            println!("{}: {}", input.name, report.valid.as_str());
-            println!("{report}");
+            println!("{}: {}", input.name, composed.valid.as_str());
+            match &report {
+                Some(report) if chosen.linear_only() => println!("{report}"),
+                _ => {
+                    for result in &composed.results {
+                        println!("{result}");
+                    }
+                }
+            }
             if let Some(page) = &page {
                 println!("  report: {}", page.display());
             }

@@ -369,17 +369,36 @@ fn shell_word(s: &str) -> String {
 /// Options of `squall check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The model: register, cas-register, kv (`[key value]` values; read, write, cas and
-    /// append per key), multi-register (`txn`s of `[read k v]` / `[write k v]`), mutex
-    /// (acquire, release).
-    #[arg(long, default_value = "cas-register", value_parser = parse_model)]
-    pub model: ModelKind,
+    /// The workload the histories come from, which picks the checkers: cas-register and
+    /// register (linearizability over that model), set (set + stats: `add`s and `read`s of
+    /// the whole set), bank (bank + stats: `transfer`s and `read`s of every balance).
+    #[arg(long, value_enum, default_value_t = CheckWorkload::CasRegister, value_name = "W")]
+    pub workload: CheckWorkload,
+    /// Run exactly these checkers instead of the workload's, comma-separated: linearizable,
+    /// set, bank, stats.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME[,NAME]")]
+    pub checker: Vec<CheckerKind>,
+    /// The linearizable checker's model: register, cas-register, kv (`[key value]` values;
+    /// read, write, cas and append per key), multi-register (`txn`s of `[read k v]` /
+    /// `[write k v]`), mutex (acquire, release) [default: the workload's, cas-register].
+    #[arg(long, value_parser = parse_model)]
+    pub model: Option<ModelKind>,
+    /// bank: the total every read must sum to [default: inferred, the most common sum].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub total: Option<i64>,
+    /// bank: negative balances are no anomaly.
+    #[arg(long)]
+    pub negative_allowed: bool,
+    /// set: tolerate stale reads (an acknowledged element missing from a read, present in a
+    /// later one); only elements lost for good are invalid.
+    #[arg(long)]
+    pub allow_stale: bool,
     /// Values are Jepsen `[key value]` pairs, checked per key: auto (guess from the
     /// history), yes, no. (kv is always per key; multi-register and mutex never are.)
     #[arg(long, default_value = "auto")]
     pub independent: String,
-    /// The initial value, as JSON or EDN (e.g. 0, nil, :x) [default: nil; 0 for
-    /// multi-register].
+    /// The linearizable checker's initial value, as JSON or EDN (e.g. 0, nil, :x) [default:
+    /// nil; 0 for multi-register].
     #[arg(long, value_name = "V")]
     pub initial: Option<String>,
     /// Input format: auto, jsonl, edn, jepsen-log (the `jepsen.util` op lines of a Jepsen
@@ -395,10 +414,11 @@ pub struct CheckArgs {
     /// take more than this to hold; its verdict is unknown) [default: 1GiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
-    /// One JSON object per file on stdout.
+    /// One JSON object per file on stdout, each checker's verdict in its `results`.
     #[arg(long)]
     pub json: bool,
-    /// Write an HTML report per file into DIR, as DIR/<file stem>.html.
+    /// Write the linearizable checker's HTML report per file into DIR, as
+    /// DIR/<file stem>.html.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     /// Check a history whose `time` decreases along it (real time is the history's order,
@@ -409,6 +429,32 @@ pub struct CheckArgs {
     /// limit.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+}
+
+/// What `squall check --workload` knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckWorkload {
+    /// Linearizability as a cas-register.
+    CasRegister,
+    /// Linearizability as a register.
+    Register,
+    /// A grow-only set: set + stats.
+    Set,
+    /// Transfers between accounts: bank + stats.
+    Bank,
+}
+
+/// A checker `squall check --checker` can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum CheckerKind {
+    /// Linearizability over `--model`.
+    Linearizable,
+    /// Jepsen's set-full: acknowledged adds are read, nothing unexpected.
+    Set,
+    /// Every read sums to the total, no negative balance.
+    Bank,
+    /// Per-function counts; unknown if some function never succeeded.
+    Stats,
 }
 
 /// A model name, for clap.
@@ -565,10 +611,32 @@ mod tests {
         let Command::Check(args) = cli.cmd else {
             panic!()
         };
-        assert_eq!(args.model, ModelKind::Mutex);
+        assert_eq!(args.model, Some(ModelKind::Mutex));
+        assert_eq!(args.workload, CheckWorkload::CasRegister);
+        assert!(args.checker.is_empty());
         assert_eq!(args.memory_limit, Some(64 << 20));
         assert_eq!(args.report, Some(PathBuf::from("r")));
         assert!(args.json);
+        let cli = Cli::try_parse_from([
+            "squall",
+            "check",
+            "--workload",
+            "bank",
+            "--checker",
+            "bank,stats",
+            "--total",
+            "-5",
+            "h.edn",
+        ])
+        .unwrap();
+        let Command::Check(args) = cli.cmd else {
+            panic!()
+        };
+        assert_eq!(args.workload, CheckWorkload::Bank);
+        assert_eq!(args.checker, [CheckerKind::Bank, CheckerKind::Stats]);
+        assert_eq!(args.total, Some(-5));
+        let e = Cli::try_parse_from(["squall", "check", "--checker", "queue", "h"]).unwrap_err();
+        assert!(e.to_string().contains("queue"), "{e}");
         let e = Cli::try_parse_from(["squall", "check", "--model", "queue", "h"]).unwrap_err();
         assert!(e.to_string().contains("unknown model \"queue\""), "{e}");
     }

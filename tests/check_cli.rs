@@ -633,3 +633,201 @@ fn streams_are_read_once_within_the_memory_limit() {
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr(&out).contains("more than once"), "{}", stderr(&out));
 }
+
+/// A file of the checkers' corpus (`checkers/tests/data/<checker>/<verdict>/`).
+fn corpus(path: &str) -> String {
+    format!("{}/checkers/tests/data/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn workloads_pick_their_checkers_and_name_the_anomalous_ops() {
+    let cases = [
+        ("set", "set/valid/all-acknowledged-read.edn", 0),
+        ("set", "set/invalid/lost-add.edn", 1),
+        ("set", "set/invalid/unexpected-element.edn", 1),
+        ("set", "set/invalid/stale-read.edn", 1),
+        ("set", "set/unknown/no-reads.edn", 2),
+        ("bank", "bank/valid/conserved.edn", 0),
+        ("bank", "bank/invalid/wrong-total.edn", 1),
+        ("bank", "bank/invalid/negative-balance.edn", 1),
+        ("bank", "bank/unknown/no-reads.edn", 2),
+    ];
+    for (workload, file, want) in cases {
+        let out = squall(&["check", "--workload", workload, &corpus(file)]);
+        assert_eq!(
+            out.status.code(),
+            Some(want),
+            "{file}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        // One line for the file, then one verdict per checker: the workload's and stats.
+        let text = stdout(&out);
+        assert!(text.contains(&format!("\n{workload}: ")), "{text}");
+        assert!(text.contains("\nstats: "), "{text}");
+    }
+
+    // The lost add: the element, the add's index and its ok, the read's index.
+    let lost = corpus("set/invalid/lost-add.edn");
+    let out = squall(&["check", "--workload", "set", &lost]);
+    let text = stdout(&out);
+    assert!(text.contains("lost-add.edn: invalid"), "{text}");
+    assert!(
+        text.contains(
+            "lost (1): 2 (added at history index 2, ok at 3; missing from the last read, at \
+             history index 7)"
+        ),
+        "{text}"
+    );
+    let out = squall(&["check", "--workload", "set", "--json", &lost]);
+    let o = &json_lines(&out)[0];
+    assert_eq!(o["valid"], false);
+    assert_eq!(o["results"][0]["checker"], "set");
+    assert_eq!(o["results"][0]["valid"], false);
+    let found = &o["results"][0]["details"]["lost"][0];
+    assert_eq!(
+        (&found["element"], &found["add_index"], &found["read_index"]),
+        (&Value::from(2), &Value::from(2), &Value::from(7)),
+        "{o}"
+    );
+    assert_eq!(o["results"][1]["checker"], "stats");
+    assert_eq!(o["results"][1]["details"]["by_f"]["add"]["ok"], 3);
+    assert!(o.get("model").is_none(), "no linearizability here: {o}");
+
+    // The bank read off the total: inferred 20, or given.
+    let wrong = corpus("bank/invalid/wrong-total.edn");
+    let out = squall(&["check", "--workload", "bank", &wrong]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("1 of 3 reads wrong (total 20, inferred: the sum of 2 of 3 reads)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("read at history index 5: sums to 15, not 20"),
+        "{text}"
+    );
+    let out = squall(&[
+        "check",
+        "--workload",
+        "bank",
+        "--json",
+        "--total",
+        "15",
+        &wrong,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let bank = &json_lines(&out)[0]["results"][0];
+    assert_eq!(bank["details"]["bad_count"], 2, "{bank}");
+    assert_eq!(bank["details"]["bad"][0]["index"], 1, "{bank}");
+    assert_eq!(bank["details"]["bad"][1]["index"], 7, "{bank}");
+    // A negative balance where allowed is none.
+    let negative = corpus("bank/invalid/negative-balance.edn");
+    let out = squall(&[
+        "check",
+        "--workload",
+        "bank",
+        "--negative-allowed",
+        &negative,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // Stale reads tolerated on request.
+    let stale = corpus("set/invalid/stale-read.edn");
+    let out = squall(&["check", "--workload", "set", "--allow-stale", &stale]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // Unknown: the cause at the top of the JSON names each undecided checker.
+    let out = squall(&[
+        "check",
+        "--json",
+        "--workload",
+        "set",
+        &corpus("set/unknown/no-reads.edn"),
+    ]);
+    let o = &json_lines(&out)[0];
+    assert_eq!(o["valid"], "unknown");
+    assert_eq!(
+        o["cause"], "set: no reads: no read completed ok; stats: no read ever succeeded",
+        "{o}"
+    );
+}
+
+#[test]
+fn checker_picks_checkers_directly() {
+    let dir = TempDir::new("checker");
+    let valid = dir.file("valid.jsonl", &register_jsonl("1"));
+    let stale = dir.file("stale.jsonl", &register_jsonl("null"));
+    // Linearizability and stats on a register history: both reported, merged.
+    let out = squall(&["check", "--checker", "linearizable,stats", &stale]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("stale.jsonl: invalid\n"), "{text}");
+    assert!(
+        text.contains("linearizable: invalid: NOT linearizable as a cas-register"),
+        "{text}"
+    );
+    assert!(
+        text.contains("stats: valid: read: 1 ok, 0 fail, 0 info; write: 1 ok, 0 fail, 0 info"),
+        "{text}"
+    );
+    let out = squall(&["check", "--json", "--checker", "stats,linearizable", &valid]);
+    assert_eq!(out.status.code(), Some(0));
+    let o = &json_lines(&out)[0];
+    let names: Vec<&Value> = o["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["checker"])
+        .collect();
+    assert_eq!(names, ["stats", "linearizable"]);
+    assert_eq!(o["model"], "cas-register", "the report's fields stay: {o}");
+    // The set checker on a register history: its reads are no sets, so it cannot judge.
+    let out = squall(&["check", "--checker", "set", &valid]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("set: unknown: history index 3: read returned 1, not a list"),
+        "{}",
+        stdout(&out)
+    );
+    // --workload register checks as a register; the default stays a cas-register, alone.
+    let out = squall(&["check", "--json", "--workload", "register", &valid]);
+    assert_eq!(json_lines(&out)[0]["model"], "register");
+    let out = squall(&["check", &valid]);
+    let text = stdout(&out);
+    assert!(!text.contains("stats"), "{text}");
+    assert!(
+        text.contains("valid: linearizable as a cas-register"),
+        "{text}"
+    );
+}
+
+#[test]
+fn options_of_checkers_not_run_are_input_errors() {
+    let set = corpus("set/valid/all-acknowledged-read.edn");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--workload", "set", "--model", "register"],
+            "--model is an option of the linearizable checker",
+        ),
+        (&["--workload", "set", "--initial", "0"], "--initial"),
+        (&["--workload", "set", "--report", "/tmp/x"], "--report"),
+        (
+            &["--workload", "set", "--total", "10"],
+            "--total is an option of the bank checker",
+        ),
+        (&["--negative-allowed"], "--negative-allowed"),
+        (
+            &["--workload", "bank", "--allow-stale"],
+            "--allow-stale is an option of the set checker",
+        ),
+        (&["--workload", "queue"], "queue"),
+        (&["--checker", "set,elle"], "elle"),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["check"];
+        all.extend(args.iter().copied());
+        all.push(&set);
+        let out = squall(&all);
+        assert_eq!(out.status.code(), Some(3), "{all:?}: {}", stdout(&out));
+        assert!(stderr(&out).contains(message), "{all:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{all:?}");
+    }
+}

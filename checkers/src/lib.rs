@@ -1,4 +1,5 @@
-//! squall's checkers: is a recorded history linearizable?
+//! squall's checkers: does a recorded history satisfy a property — linearizability, a set's
+//! elements surviving, a bank's total staying put?
 //!
 //! Pure library code: no async runtime, no I/O. A verdict is three-valued ([`Validity`]):
 //! valid, invalid (with a [`Counterexample`] a person can read), or unknown (a time or memory
@@ -8,7 +9,12 @@
 //!
 //! # Map
 //!
-//! - [`check`](mod@check): the entry point, [`check()`]`(history, &`[`CheckOptions`]`)` →
+//! - [`checker`]: the [`Checker`] trait (one `check`, history → [`Verdict`]) and
+//!   [`check_safe`] (a panicking checker is unknown); [`compose`]: [`Compose`], several
+//!   checkers as one, merged by priority.
+//! - The checkers: [`linearizable`] ([`Linearizable`]: the linearizability check below, over a
+//!   model), [`set`] ([`Set`], Jepsen's set-full), [`bank`] ([`Bank`]), [`stats`] ([`Stats`]).
+//! - [`check`](mod@check): linearizability's entry point, [`check()`]`(history, &`[`CheckOptions`]`)` →
 //!   [`Report`], and [`ModelKind`], the registry of models.
 //! - [`verdict`]: [`Validity`] and how verdicts merge (invalid > unknown > valid).
 //! - [`operation`]: events → [`Operation`]s: invocations paired with completions, Jepsen's
@@ -48,30 +54,44 @@
 //! assert!(report.to_string().contains("key \"x\": read by process 2 (history index 3) returned null"));
 //! ```
 
+pub mod bank;
 pub mod budget;
 pub mod check;
+pub mod checker;
+pub mod compose;
 pub mod counterexample;
 pub mod error;
 #[doc(hidden)]
 pub mod gen;
 pub mod independent;
 pub mod linear;
+pub mod linearizable;
 mod memo;
 pub mod model;
 pub mod models;
 pub mod operation;
 pub mod report_html;
+pub mod set;
+pub mod stats;
+#[cfg(test)]
+mod testing;
 pub mod verdict;
 mod wgl;
 
+pub use bank::{Bank, BankOptions};
 pub use budget::{Budget, Exhausted};
 pub use check::{check, CheckOptions, ModelKind, Report, NO_OPERATIONS};
+pub use checker::{check_safe, Checker, Verdict};
+pub use compose::Compose;
 pub use counterexample::{Counterexample, LinearizedOp, OpSummary};
 pub use error::{CheckError, ModelError};
 pub use independent::{check_keys, split, KeyHistory};
 pub use linear::{check_key, KeyResult};
+pub use linearizable::Linearizable;
 pub use model::Model;
 pub use models::{CasRegister, Kv, MultiRegister, Mutex, Register, RegisterOp};
 pub use operation::{operations, Operation, Outcome};
 pub use report_html::render_html;
+pub use set::{Set, SetOptions};
+pub use stats::{Counts, Stats};
 pub use verdict::Validity;

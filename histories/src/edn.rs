@@ -279,6 +279,28 @@ mod tests {
         assert_eq!((e.index, e.kind), (3, EventType::Ok));
     }
 
+    /// The values of set and bank workloads: a set reads as a list, a map's keys (keywords
+    /// or integers) as strings.
+    #[test]
+    fn set_and_bank_values() {
+        let value =
+            |v: &str| read_one(&format!("{{:type :ok, :f :x, :process 0, :value {v}}}")).value;
+        let cases = [
+            ("#{1 2 3}", json!([1, 2, 3])),
+            ("#{}", json!([])),
+            ("[1 3]", json!([1, 3])),
+            (
+                "{:from 1 :to 2 :amount 5}",
+                json!({"from": 1, "to": 2, "amount": 5}),
+            ),
+            ("{0 10, 1 -3}", json!({"0": 10, "1": -3})),
+            ("{:a nil}", json!({"a": null})),
+        ];
+        for (edn, want) in cases {
+            assert_eq!(value(edn), want, "{edn}");
+        }
+    }
+
     #[test]
     fn accepts_vectors_lists_and_bare_sequences() {
         let op = |p: u64, t: &str| format!("{{:process {p}, :type :{t}, :f :read, :value nil}}");
