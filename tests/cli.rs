@@ -184,7 +184,11 @@ fn options_that_mean_nothing_are_refused_naming_their_source() {
             vec!["--nodes", "1"],
             "--nodes 1: a partition needs at least 2 nodes",
         ),
-        (vec!["--keys", "0"], "--keys 0: must be at least 1"),
+        (vec!["--keys", "0"], "--keys 0: out of range 1..=100000"),
+        (
+            vec!["--keys", "1000000000"],
+            "--keys 1000000000: out of range 1..=100000",
+        ),
         (vec!["--name", ""], "--name '': must be a plain folder name"),
         (
             vec!["--name", "../up"],
