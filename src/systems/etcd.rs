@@ -38,7 +38,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::{timeout_at, Instant};
-use workloads::{BoxFuture, Client, ClientOp, OpFn, OpValue, Outcome};
+use workloads::{BoxFuture, Client, Op, Outcome, RegisterOp};
 
 /// etcd's default client port.
 pub const DEFAULT_CLIENT_PORT: u16 = 2379;
@@ -566,29 +566,32 @@ fn classify_gateway_error(status: StatusCode, body: &[u8]) -> Failure {
 }
 
 impl Client for EtcdClient {
-    fn invoke<'a>(&'a self, op: &'a ClientOp) -> BoxFuture<'a, Outcome> {
+    fn invoke<'a>(&'a self, op: &'a Op) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
-            let key = Self::register_key(op.key);
-            let outcome = match (op.f, &op.value) {
+            let typed = match RegisterOp::from_op(op) {
+                Ok(typed) => typed,
+                // Nothing was sent.
+                Err(why) => return Outcome::Fail(format!("unsupported by etcd's client: {why}")),
+            };
+            let key = Self::register_key(typed.key());
+            let outcome = match typed {
                 // A read changes nothing: any failure is a `Fail` (see the module docs).
-                (OpFn::Read, _) => match self.range(&key).await {
-                    Ok(value) => Outcome::Ok(value),
+                RegisterOp::Read { key: k } => match self.range(&key).await {
+                    Ok(value) => Outcome::Ok(RegisterOp::read_value(k, value)),
                     Err(e) => Outcome::Fail(e.to_string()),
                 },
-                (OpFn::Write, OpValue::One(v)) => match self.put(&key, *v).await {
-                    Ok(()) => Outcome::Ok(None),
+                RegisterOp::Write { value, .. } => match self.put(&key, value).await {
+                    Ok(()) => Outcome::Ok(op.value.clone()),
                     Err(e) => write_failure(e),
                 },
-                (OpFn::Cas, OpValue::Pair(old, new)) => match self.cas(&key, *old, *new).await {
-                    Ok(true) => Outcome::Ok(None),
+                RegisterOp::Cas { old, new, .. } => match self.cas(&key, old, new).await {
+                    Ok(true) => Outcome::Ok(op.value.clone()),
                     Ok(false) => Outcome::Fail("cas compare false".into()),
                     Err(e) => write_failure(e),
                 },
-                // Nothing was sent.
-                (f, value) => Outcome::Fail(format!("malformed {} op: {value:?}", f.as_str())),
             };
             if !matches!(outcome, Outcome::Ok(_)) {
-                tracing::debug!(addr = %self.addr, f = op.f.as_str(), key = op.key, ?outcome, "etcd op");
+                tracing::debug!(addr = %self.addr, f = %op.f, value = %op.value, ?outcome, "etcd op");
             }
             outcome
         })
@@ -610,28 +613,16 @@ mod tests {
     use std::process::{Child, Command, Stdio};
     use tokio::io::AsyncReadExt as _;
 
-    fn read(key: u64) -> ClientOp {
-        ClientOp {
-            f: OpFn::Read,
-            key,
-            value: OpValue::None,
-        }
+    fn read(key: u64) -> Op {
+        RegisterOp::Read { key }.to_op()
     }
 
-    fn write(key: u64, v: i64) -> ClientOp {
-        ClientOp {
-            f: OpFn::Write,
-            key,
-            value: OpValue::One(v),
-        }
+    fn write(key: u64, value: i64) -> Op {
+        RegisterOp::Write { key, value }.to_op()
     }
 
-    fn cas(key: u64, old: i64, new: i64) -> ClientOp {
-        ClientOp {
-            f: OpFn::Cas,
-            key,
-            value: OpValue::Pair(old, new),
-        }
+    fn cas(key: u64, old: i64, new: i64) -> Op {
+        RegisterOp::Cas { key, old, new }.to_op()
     }
 
     fn free_port() -> u16 {
@@ -748,17 +739,23 @@ mod tests {
             return;
         };
         let client = node.client(ReadMode::Linearizable, Duration::from_secs(5));
-        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(None));
-        assert_eq!(client.invoke(&write(1, 3)).await, Outcome::Ok(None));
-        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(Some(3)));
-        assert_eq!(client.invoke(&cas(1, 3, 4)).await, Outcome::Ok(None));
+        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(json!([1, null])));
+        assert_eq!(
+            client.invoke(&write(1, 3)).await,
+            Outcome::Ok(json!([1, 3]))
+        );
+        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(json!([1, 3])));
+        assert_eq!(
+            client.invoke(&cas(1, 3, 4)).await,
+            Outcome::Ok(json!([1, [3, 4]]))
+        );
         assert_eq!(
             client.invoke(&cas(1, 3, 5)).await,
             Outcome::Fail("cas compare false".into())
         );
-        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(Some(4)));
+        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(json!([1, 4])));
         // Keys are independent.
-        assert_eq!(client.invoke(&read(2)).await, Outcome::Ok(None));
+        assert_eq!(client.invoke(&read(2)).await, Outcome::Ok(json!([2, null])));
         assert_eq!(
             client.invoke(&cas(2, 0, 1)).await,
             Outcome::Fail("cas compare false".into())
@@ -777,9 +774,12 @@ mod tests {
 
         // Restarted with the same command on the same data dir: the state survived.
         node.spawn().await;
-        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(Some(4)));
-        assert_eq!(client.invoke(&write(1, 7)).await, Outcome::Ok(None));
-        assert_eq!(fresh.invoke(&read(1)).await, Outcome::Ok(Some(7)));
+        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(json!([1, 4])));
+        assert_eq!(
+            client.invoke(&write(1, 7)).await,
+            Outcome::Ok(json!([1, 7]))
+        );
+        assert_eq!(fresh.invoke(&read(1)).await, Outcome::Ok(json!([1, 7])));
     }
 
     /// Three etcd nodes on the loopback addresses 127.0.0.1–3 (each on the same pair of
@@ -856,7 +856,7 @@ mod tests {
         }
 
         /// Retries `op` on `node` until it is `ok` (a leader may be being elected).
-        async fn until_ok(&self, node: usize, op: &ClientOp) -> Outcome {
+        async fn until_ok(&self, node: usize, op: &Op) -> Outcome {
             let client = self.client(node, ReadMode::Linearizable);
             let deadline = std::time::Instant::now() + Duration::from_secs(20);
             loop {
@@ -892,13 +892,22 @@ mod tests {
         let Some(c) = EtcdCluster::start().await else {
             return;
         };
-        assert_eq!(c.until_ok(0, &write(5, 1)).await, Outcome::Ok(None));
+        assert_eq!(
+            c.until_ok(0, &write(5, 1)).await,
+            Outcome::Ok(json!([5, 1]))
+        );
         let serializable = c.client(0, ReadMode::Serializable);
-        assert_eq!(serializable.invoke(&read(5)).await, Outcome::Ok(Some(1)));
+        assert_eq!(
+            serializable.invoke(&read(5)).await,
+            Outcome::Ok(json!([5, 1]))
+        );
 
         // n1 misses the next write: it is stopped while n2 and n3 (a majority) take it.
         c.signal(0, libc::SIGSTOP);
-        assert_eq!(c.until_ok(1, &write(5, 2)).await, Outcome::Ok(None));
+        assert_eq!(
+            c.until_ok(1, &write(5, 2)).await,
+            Outcome::Ok(json!([5, 2]))
+        );
         // Now n1 is alone: the majority stops, n1 runs again.
         c.signal(1, libc::SIGSTOP);
         c.signal(2, libc::SIGSTOP);
@@ -907,7 +916,7 @@ mod tests {
         let fresh = c.client(0, ReadMode::Serializable);
         assert_eq!(
             fresh.invoke(&read(5)).await,
-            Outcome::Ok(Some(1)),
+            Outcome::Ok(json!([5, 1])),
             "a serializable read on the cut-off node is served, and stale"
         );
         let linearizable = c.client(0, ReadMode::Linearizable);
@@ -920,8 +929,8 @@ mod tests {
         // The majority back: n1 catches up, and both modes read the acknowledged write.
         c.signal(1, libc::SIGCONT);
         c.signal(2, libc::SIGCONT);
-        assert_eq!(c.until_ok(0, &read(5)).await, Outcome::Ok(Some(2)));
-        assert_eq!(fresh.invoke(&read(5)).await, Outcome::Ok(Some(2)));
+        assert_eq!(c.until_ok(0, &read(5)).await, Outcome::Ok(json!([5, 2])));
+        assert_eq!(fresh.invoke(&read(5)).await, Outcome::Ok(json!([5, 2])));
     }
 
     #[tokio::test]
@@ -931,7 +940,7 @@ mod tests {
         };
         let timeout = Duration::from_millis(500);
         let kept = node.client(ReadMode::Linearizable, timeout);
-        assert_eq!(kept.invoke(&write(1, 1)).await, Outcome::Ok(None));
+        assert_eq!(kept.invoke(&write(1, 1)).await, Outcome::Ok(json!([1, 1])));
         node.signal(libc::SIGSTOP);
         // The kernel still accepts connections for a stopped process, so even a fresh
         // client gets its request written: unknown.
@@ -952,7 +961,7 @@ mod tests {
         // may or may not have been applied — that is exactly why it was `info`.
         let outcome = kept.invoke(&read(1)).await;
         assert!(
-            matches!(outcome, Outcome::Ok(Some(1 | 2))),
+            outcome == Outcome::Ok(json!([1, 1])) || outcome == Outcome::Ok(json!([1, 2])),
             "after resume: {outcome:?}"
         );
     }

@@ -1,6 +1,7 @@
 //! Workloads: what clients do to the system under test, and the client contract.
 //!
-//! - [`client`]: [`ClientOp`], [`Outcome`] and the [`Client`] trait each system adapter
+//! - [`client`]: [`Op`] (an op as data: `f` and a JSON value), [`Outcome`] and the [`Client`]
+//!   trait each system adapter
 //!   implements (and the rule for classifying outcomes honestly).
 //! - [`rng`]: [`Rng`], the seeded ChaCha8 stream plans are made from.
 //! - [`generator`]: small pure generators — [`Mix`], [`Stagger`], [`Limit`], [`Once`],
@@ -14,8 +15,8 @@ pub mod generator;
 pub mod rng;
 pub mod workload;
 
-pub use cas_register::CasRegister;
-pub use client::{BoxFuture, Client, ClientOp, OpFn, OpValue, Outcome};
+pub use cas_register::{CasRegister, RegisterOp};
+pub use client::{BoxFuture, Client, Op, Outcome};
 pub use generator::{
     per_worker, Limit, Merged, Mix, Once, OpGen, Phases, PlannedOp, Stagger, Timed, WorkerStream,
 };
