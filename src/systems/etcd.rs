@@ -38,7 +38,9 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::{timeout_at, Instant};
-use workloads::{BoxFuture, Client, Op, Outcome, RegisterOp};
+use workloads::{BankOp, BoxFuture, Client, Op, Outcome, RegisterOp, SetOp};
+
+mod ops;
 
 /// etcd's default client port.
 pub const DEFAULT_CLIENT_PORT: u16 = 2379;
@@ -94,8 +96,36 @@ impl FromStr for ReadMode {
 pub struct Etcd {
     binary: PathBuf,
     read_mode: ReadMode,
+    workload: EtcdWorkload,
     client_port: u16,
     peer_port: u16,
+}
+
+/// The workloads etcd's client speaks (each op's `f` means something different in each:
+/// a set's `read` is not a register's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EtcdWorkload {
+    /// `cas-register`: [`workloads::RegisterOp`].
+    Register,
+    /// `set`: [`workloads::SetOp`].
+    Set,
+    /// `bank`: [`workloads::BankOp`].
+    Bank,
+}
+
+impl FromStr for EtcdWorkload {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        Ok(match s {
+            "cas-register" => EtcdWorkload::Register,
+            "set" => EtcdWorkload::Set,
+            "bank" => EtcdWorkload::Bank,
+            other => {
+                bail!("etcd has no client for workload {other:?} (it runs cas-register, set, bank)")
+            }
+        })
+    }
 }
 
 impl Etcd {
@@ -104,6 +134,7 @@ impl Etcd {
         Etcd {
             binary,
             read_mode,
+            workload: EtcdWorkload::Register,
             client_port: DEFAULT_CLIENT_PORT,
             peer_port: DEFAULT_PEER_PORT,
         }
@@ -117,6 +148,12 @@ impl Etcd {
         self.client_port = client_port;
         self.peer_port = peer_port;
         self
+    }
+
+    /// The same adapter running `workload` (named as `--workload` names it).
+    pub fn with_workload(mut self, workload: &str) -> anyhow::Result<Self> {
+        self.workload = workload.parse()?;
+        Ok(self)
     }
 
     /// The etcd binary: `explicit` if given (it must exist), else `etcd` on `PATH`.
@@ -251,11 +288,9 @@ impl System for Etcd {
     }
 
     fn client(&self, cluster: &ClusterInfo, node: usize, timeout: Duration) -> Arc<dyn Client> {
-        Arc::new(EtcdClient::new(
-            self.client_addr(cluster, node),
-            self.read_mode,
-            timeout,
-        ))
+        let mut client = EtcdClient::new(self.client_addr(cluster, node), self.read_mode, timeout);
+        client.workload = self.workload;
+        Arc::new(client)
     }
 }
 
@@ -268,6 +303,7 @@ impl System for Etcd {
 pub struct EtcdClient {
     addr: SocketAddr,
     read_mode: ReadMode,
+    workload: EtcdWorkload,
     timeout: Duration,
     /// The idle connection, if any; taken by an op and put back when it is known healthy.
     idle: Mutex<Option<Conn>>,
@@ -320,6 +356,9 @@ struct RangeResponse {
 
 #[derive(Deserialize)]
 struct KeyValue {
+    /// Base64.
+    #[serde(default)]
+    key: String,
     /// Base64; the gateway omits an empty value.
     #[serde(default)]
     value: String,
@@ -347,6 +386,7 @@ impl EtcdClient {
         EtcdClient {
             addr,
             read_mode,
+            workload: EtcdWorkload::Register,
             timeout,
             idle: Mutex::new(None),
         }
@@ -568,26 +608,21 @@ fn classify_gateway_error(status: StatusCode, body: &[u8]) -> Failure {
 impl Client for EtcdClient {
     fn invoke<'a>(&'a self, op: &'a Op) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
-            let typed = match RegisterOp::from_op(op) {
-                Ok(typed) => typed,
-                // Nothing was sent.
-                Err(why) => return Outcome::Fail(format!("unsupported by etcd's client: {why}")),
-            };
-            let key = Self::register_key(typed.key());
-            let outcome = match typed {
-                // A read changes nothing: any failure is a `Fail` (see the module docs).
-                RegisterOp::Read { key: k } => match self.range(&key).await {
-                    Ok(value) => Outcome::Ok(RegisterOp::read_value(k, value)),
-                    Err(e) => Outcome::Fail(e.to_string()),
+            // An op the workload does not have: nothing is sent.
+            let unsupported =
+                |why: String| Outcome::Fail(format!("unsupported by etcd's client: {why}"));
+            let outcome = match self.workload {
+                EtcdWorkload::Register => match RegisterOp::from_op(op) {
+                    Ok(typed) => self.register_op(op, typed).await,
+                    Err(why) => unsupported(why),
                 },
-                RegisterOp::Write { value, .. } => match self.put(&key, value).await {
-                    Ok(()) => Outcome::Ok(op.value.clone()),
-                    Err(e) => write_failure(e),
+                EtcdWorkload::Set => match SetOp::from_op(op) {
+                    Ok(typed) => self.set_op(op, typed).await,
+                    Err(why) => unsupported(why),
                 },
-                RegisterOp::Cas { old, new, .. } => match self.cas(&key, old, new).await {
-                    Ok(true) => Outcome::Ok(op.value.clone()),
-                    Ok(false) => Outcome::Fail("cas compare false".into()),
-                    Err(e) => write_failure(e),
+                EtcdWorkload::Bank => match BankOp::from_op(op) {
+                    Ok(typed) => self.bank_op(op, typed).await,
+                    Err(why) => unsupported(why),
                 },
             };
             if !matches!(outcome, Outcome::Ok(_)) {
@@ -595,6 +630,29 @@ impl Client for EtcdClient {
             }
             outcome
         })
+    }
+}
+
+impl EtcdClient {
+    /// A register op.
+    async fn register_op(&self, op: &Op, typed: RegisterOp) -> Outcome {
+        let key = Self::register_key(typed.key());
+        match typed {
+            // A read changes nothing: any failure is a `Fail` (see the module docs).
+            RegisterOp::Read { key: k } => match self.range(&key).await {
+                Ok(value) => Outcome::Ok(RegisterOp::read_value(k, value)),
+                Err(e) => Outcome::Fail(e.to_string()),
+            },
+            RegisterOp::Write { value, .. } => match self.put(&key, value).await {
+                Ok(()) => Outcome::Ok(op.value.clone()),
+                Err(e) => write_failure(e),
+            },
+            RegisterOp::Cas { old, new, .. } => match self.cas(&key, old, new).await {
+                Ok(true) => Outcome::Ok(op.value.clone()),
+                Ok(false) => Outcome::Fail("cas compare false".into()),
+                Err(e) => write_failure(e),
+            },
+        }
     }
 }
 
@@ -731,6 +789,64 @@ mod tests {
             self.kill();
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+
+    #[tokio::test]
+    async fn set_and_bank_ops() {
+        let Some(node) = EtcdNode::start(ReadMode::Linearizable).await else {
+            return;
+        };
+        let mut set = node.client(ReadMode::Linearizable, Duration::from_secs(5));
+        set.workload = EtcdWorkload::Set;
+        assert_eq!(
+            set.invoke(&SetOp::Read.to_op()).await,
+            Outcome::Ok(json!([]))
+        );
+        for e in [3, 11, 2] {
+            let add = SetOp::Add(e).to_op();
+            assert_eq!(set.invoke(&add).await, Outcome::Ok(json!(e)));
+        }
+        assert_eq!(
+            set.invoke(&SetOp::Read.to_op()).await,
+            Outcome::Ok(json!([2, 3, 11]))
+        );
+        // A register op is not a set op: refused, nothing sent.
+        let other = RegisterOp::Write { key: 1, value: 1 }.to_op();
+        assert!(is_fail(&set.invoke(&other).await));
+
+        let mut bank = node.client(ReadMode::Linearizable, Duration::from_secs(5));
+        bank.workload = EtcdWorkload::Bank;
+        let init = BankOp::Init(vec![(0, 10), (1, 10), (2, 10)]).to_op();
+        assert_eq!(bank.invoke(&init).await, Outcome::Ok(init.value.clone()));
+        let t = BankOp::Transfer {
+            from: 0,
+            to: 2,
+            amount: 4,
+        }
+        .to_op();
+        assert_eq!(bank.invoke(&t).await, Outcome::Ok(t.value.clone()));
+        let read = bank.invoke(&BankOp::Read.to_op()).await;
+        assert_eq!(read, Outcome::Ok(json!({"0": 6, "1": 10, "2": 14})));
+        // More than the source holds: refused before anything is written.
+        let broke = BankOp::Transfer {
+            from: 0,
+            to: 1,
+            amount: 7,
+        }
+        .to_op();
+        assert_eq!(
+            bank.invoke(&broke).await,
+            Outcome::Fail("insufficient funds".into())
+        );
+        let missing = BankOp::Transfer {
+            from: 9,
+            to: 1,
+            amount: 1,
+        }
+        .to_op();
+        assert!(is_fail(&bank.invoke(&missing).await));
+        let read = bank.invoke(&BankOp::Read.to_op()).await;
+        assert_eq!(read, Outcome::Ok(json!({"0": 6, "1": 10, "2": 14})));
     }
 
     #[tokio::test]
