@@ -999,12 +999,13 @@ mod tests {
     }
 
     /// What the read mode changes: a node cut off from the majority (its peers stopped)
-    /// still answers a serializable read, from its own state — a stale value, older than
-    /// a write the majority acknowledged — while a linearizable read there cannot be
+    /// still answers a serializable read, from its own state — usually a stale value, older
+    /// than a write the majority acknowledged — while a linearizable read there cannot be
     /// answered (it needs the leader's read index) and fails. One node cannot show this:
-    /// there both modes read the only copy.
+    /// there both modes read the only copy. (That stale reads are found under partitions is
+    /// shown end to end in tests/etcd_local.rs.)
     #[tokio::test]
-    async fn serializable_reads_are_stale_on_a_cut_off_node_linearizable_ones_fail() {
+    async fn serializable_reads_are_served_on_a_cut_off_node_linearizable_ones_fail() {
         let Some(c) = EtcdCluster::start().await else {
             return;
         };
@@ -1029,11 +1030,15 @@ mod tests {
         c.signal(2, libc::SIGSTOP);
         c.signal(0, libc::SIGCONT);
 
+        // Served without a quorum: usually stale (1). It may have caught up (2) all the same:
+        // the leader's last messages to n1, sent before n2 and n3 stopped, may still be in
+        // n1's socket buffer when it runs again. Either way it answers, where a linearizable
+        // read cannot.
         let fresh = c.client(0, ReadMode::Serializable);
-        assert_eq!(
-            fresh.invoke(&read(5)).await,
-            Outcome::Ok(json!([5, 1])),
-            "a serializable read on the cut-off node is served, and stale"
+        let served = fresh.invoke(&read(5)).await;
+        assert!(
+            served == Outcome::Ok(json!([5, 1])) || served == Outcome::Ok(json!([5, 2])),
+            "a serializable read on the cut-off node is served: {served:?}"
         );
         let linearizable = c.client(0, ReadMode::Linearizable);
         let outcome = linearizable.invoke(&read(5)).await;
