@@ -25,17 +25,18 @@ use nemeses::{FaultTarget, NemesisError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use workloads::{BoxFuture, Client, ClientOp, OpFn, Outcome};
+use workloads::{BoxFuture, Client, Op, Outcome};
 
 /// A system that does nothing, at once.
 pub(crate) struct Noop;
 
 impl Client for Noop {
-    fn invoke<'a>(&'a self, op: &'a ClientOp) -> BoxFuture<'a, Outcome> {
+    fn invoke<'a>(&'a self, op: &'a Op) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
-            match op.f {
-                OpFn::Read => Outcome::Ok(Some(0)),
-                _ => Outcome::Ok(None),
+            // A register read finds 0; any other op completes with its own value.
+            match (op.f.as_str(), op.value.as_array().map(Vec::as_slice)) {
+                ("read", Some([key, _])) => Outcome::Ok(serde_json::json!([key, 0])),
+                _ => Outcome::Ok(op.value.clone()),
             }
         })
     }

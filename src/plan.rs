@@ -26,8 +26,7 @@ use serde_json::Value;
 use std::io::Write;
 use std::sync::Arc;
 use workloads::{
-    ClientOp, Limit, Merged, OpFn, OpValue, PlannedOp, Rng, Stagger, WorkerStream, Workload,
-    WorkloadOptions,
+    Limit, Merged, Op, PlannedOp, Rng, Stagger, WorkerStream, Workload, WorkloadOptions,
 };
 
 /// The phase an op belongs to.
@@ -52,7 +51,7 @@ pub struct PlanOp {
     /// The worker that runs it.
     pub worker: usize,
     /// The op.
-    pub op: ClientOp,
+    pub op: Op,
 }
 
 /// One fault of the plan.
@@ -206,7 +205,8 @@ impl Plan {
 
     /// Worker `worker`'s test-phase ops, drawn from its own random stream `1 + worker`.
     fn worker_stream(&self, worker: usize) -> WorkerStream {
-        let timed = Limit::new(Stagger::new(self.workload.generator(), self.mean), self.end);
+        let gen = self.workload.generator(worker, self.workers);
+        let timed = Limit::new(Stagger::new(gen, self.mean), self.end);
         WorkerStream::new(self.seed, 1, worker, Box::new(timed))
     }
 
@@ -340,8 +340,7 @@ impl PlanLine {
                 phase: p.phase,
                 t: p.time,
                 worker: p.worker,
-                f: p.op.f,
-                key: p.op.key,
+                f: &p.op.f,
                 value: &p.op.value,
             }),
             PlanLine::Fault(f) => serde_json::to_string(&FaultLine {
@@ -399,9 +398,8 @@ struct OpLine<'a> {
     phase: Phase,
     t: u64,
     worker: usize,
-    f: OpFn,
-    key: u64,
-    value: &'a OpValue,
+    f: &'a str,
+    value: &'a Value,
 }
 
 #[derive(Serialize)]

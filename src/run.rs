@@ -71,7 +71,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     }
     let read_mode: ReadMode = cfg.read_mode.parse()?;
     let binary = Etcd::locate(cfg.etcd.as_deref())?;
-    let etcd = Etcd::new(binary, read_mode);
+    let etcd = Etcd::new(binary, read_mode).with_workload(&cfg.workload)?;
     let plan = plan::build(seed, &cfg)?;
     if let Some(why) = stop.reason() {
         bail!("{why} before anything was made");

@@ -331,7 +331,7 @@ async fn run_worker(
             EventType::Invoke,
             process,
             f,
-            p.op.history_value(),
+            p.op.value.clone(),
             None,
             Some(&w.node),
         );
@@ -342,15 +342,9 @@ async fn run_worker(
             _ = stop.wait_for(|v| *v) => Outcome::Info("interrupted".into()),
         };
         let (kind, value, error) = match outcome {
-            Outcome::Ok(read) => {
-                let value = match p.op.f {
-                    workloads::OpFn::Read => serde_json::json!([p.op.key, read]),
-                    _ => p.op.history_value(),
-                };
-                (EventType::Ok, value, None)
-            }
-            Outcome::Fail(e) => (EventType::Fail, p.op.history_value(), Some(e)),
-            Outcome::Info(e) => (EventType::Info, p.op.history_value(), Some(e)),
+            Outcome::Ok(value) => (EventType::Ok, value, None),
+            Outcome::Fail(e) => (EventType::Fail, p.op.value, Some(e)),
+            Outcome::Info(e) => (EventType::Info, p.op.value, Some(e)),
         };
         recorder.record(kind, process, f, value, error, Some(&w.node));
         done += 1;

@@ -38,7 +38,9 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::{timeout_at, Instant};
-use workloads::{BoxFuture, Client, ClientOp, OpFn, OpValue, Outcome};
+use workloads::{BankOp, BoxFuture, Client, Op, Outcome, RegisterOp, SetOp};
+
+mod ops;
 
 /// etcd's default client port.
 pub const DEFAULT_CLIENT_PORT: u16 = 2379;
@@ -94,8 +96,36 @@ impl FromStr for ReadMode {
 pub struct Etcd {
     binary: PathBuf,
     read_mode: ReadMode,
+    workload: EtcdWorkload,
     client_port: u16,
     peer_port: u16,
+}
+
+/// The workloads etcd's client speaks (each op's `f` means something different in each:
+/// a set's `read` is not a register's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EtcdWorkload {
+    /// `cas-register`: [`workloads::RegisterOp`].
+    Register,
+    /// `set`: [`workloads::SetOp`].
+    Set,
+    /// `bank`: [`workloads::BankOp`].
+    Bank,
+}
+
+impl FromStr for EtcdWorkload {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        Ok(match s {
+            "cas-register" => EtcdWorkload::Register,
+            "set" => EtcdWorkload::Set,
+            "bank" => EtcdWorkload::Bank,
+            other => {
+                bail!("etcd has no client for workload {other:?} (it runs cas-register, set, bank)")
+            }
+        })
+    }
 }
 
 impl Etcd {
@@ -104,6 +134,7 @@ impl Etcd {
         Etcd {
             binary,
             read_mode,
+            workload: EtcdWorkload::Register,
             client_port: DEFAULT_CLIENT_PORT,
             peer_port: DEFAULT_PEER_PORT,
         }
@@ -117,6 +148,12 @@ impl Etcd {
         self.client_port = client_port;
         self.peer_port = peer_port;
         self
+    }
+
+    /// The same adapter running `workload` (named as `--workload` names it).
+    pub fn with_workload(mut self, workload: &str) -> anyhow::Result<Self> {
+        self.workload = workload.parse()?;
+        Ok(self)
     }
 
     /// The etcd binary: `explicit` if given (it must exist), else `etcd` on `PATH`.
@@ -251,11 +288,9 @@ impl System for Etcd {
     }
 
     fn client(&self, cluster: &ClusterInfo, node: usize, timeout: Duration) -> Arc<dyn Client> {
-        Arc::new(EtcdClient::new(
-            self.client_addr(cluster, node),
-            self.read_mode,
-            timeout,
-        ))
+        let mut client = EtcdClient::new(self.client_addr(cluster, node), self.read_mode, timeout);
+        client.workload = self.workload;
+        Arc::new(client)
     }
 }
 
@@ -268,6 +303,7 @@ impl System for Etcd {
 pub struct EtcdClient {
     addr: SocketAddr,
     read_mode: ReadMode,
+    workload: EtcdWorkload,
     timeout: Duration,
     /// The idle connection, if any; taken by an op and put back when it is known healthy.
     idle: Mutex<Option<Conn>>,
@@ -320,6 +356,9 @@ struct RangeResponse {
 
 #[derive(Deserialize)]
 struct KeyValue {
+    /// Base64.
+    #[serde(default)]
+    key: String,
     /// Base64; the gateway omits an empty value.
     #[serde(default)]
     value: String,
@@ -347,6 +386,7 @@ impl EtcdClient {
         EtcdClient {
             addr,
             read_mode,
+            workload: EtcdWorkload::Register,
             timeout,
             idle: Mutex::new(None),
         }
@@ -566,32 +606,53 @@ fn classify_gateway_error(status: StatusCode, body: &[u8]) -> Failure {
 }
 
 impl Client for EtcdClient {
-    fn invoke<'a>(&'a self, op: &'a ClientOp) -> BoxFuture<'a, Outcome> {
+    fn invoke<'a>(&'a self, op: &'a Op) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
-            let key = Self::register_key(op.key);
-            let outcome = match (op.f, &op.value) {
-                // A read changes nothing: any failure is a `Fail` (see the module docs).
-                (OpFn::Read, _) => match self.range(&key).await {
-                    Ok(value) => Outcome::Ok(value),
-                    Err(e) => Outcome::Fail(e.to_string()),
+            // An op the workload does not have: nothing is sent.
+            let unsupported =
+                |why: String| Outcome::Fail(format!("unsupported by etcd's client: {why}"));
+            let outcome = match self.workload {
+                EtcdWorkload::Register => match RegisterOp::from_op(op) {
+                    Ok(typed) => self.register_op(op, typed).await,
+                    Err(why) => unsupported(why),
                 },
-                (OpFn::Write, OpValue::One(v)) => match self.put(&key, *v).await {
-                    Ok(()) => Outcome::Ok(None),
-                    Err(e) => write_failure(e),
+                EtcdWorkload::Set => match SetOp::from_op(op) {
+                    Ok(typed) => self.set_op(op, typed).await,
+                    Err(why) => unsupported(why),
                 },
-                (OpFn::Cas, OpValue::Pair(old, new)) => match self.cas(&key, *old, *new).await {
-                    Ok(true) => Outcome::Ok(None),
-                    Ok(false) => Outcome::Fail("cas compare false".into()),
-                    Err(e) => write_failure(e),
+                EtcdWorkload::Bank => match BankOp::from_op(op) {
+                    Ok(typed) => self.bank_op(op, typed).await,
+                    Err(why) => unsupported(why),
                 },
-                // Nothing was sent.
-                (f, value) => Outcome::Fail(format!("malformed {} op: {value:?}", f.as_str())),
             };
             if !matches!(outcome, Outcome::Ok(_)) {
-                tracing::debug!(addr = %self.addr, f = op.f.as_str(), key = op.key, ?outcome, "etcd op");
+                tracing::debug!(addr = %self.addr, f = %op.f, value = %op.value, ?outcome, "etcd op");
             }
             outcome
         })
+    }
+}
+
+impl EtcdClient {
+    /// A register op.
+    async fn register_op(&self, op: &Op, typed: RegisterOp) -> Outcome {
+        let key = Self::register_key(typed.key());
+        match typed {
+            // A read changes nothing: any failure is a `Fail` (see the module docs).
+            RegisterOp::Read { key: k } => match self.range(&key).await {
+                Ok(value) => Outcome::Ok(RegisterOp::read_value(k, value)),
+                Err(e) => Outcome::Fail(e.to_string()),
+            },
+            RegisterOp::Write { value, .. } => match self.put(&key, value).await {
+                Ok(()) => Outcome::Ok(op.value.clone()),
+                Err(e) => write_failure(e),
+            },
+            RegisterOp::Cas { old, new, .. } => match self.cas(&key, old, new).await {
+                Ok(true) => Outcome::Ok(op.value.clone()),
+                Ok(false) => Outcome::Fail("cas compare false".into()),
+                Err(e) => write_failure(e),
+            },
+        }
     }
 }
 
@@ -610,28 +671,16 @@ mod tests {
     use std::process::{Child, Command, Stdio};
     use tokio::io::AsyncReadExt as _;
 
-    fn read(key: u64) -> ClientOp {
-        ClientOp {
-            f: OpFn::Read,
-            key,
-            value: OpValue::None,
-        }
+    fn read(key: u64) -> Op {
+        RegisterOp::Read { key }.to_op()
     }
 
-    fn write(key: u64, v: i64) -> ClientOp {
-        ClientOp {
-            f: OpFn::Write,
-            key,
-            value: OpValue::One(v),
-        }
+    fn write(key: u64, value: i64) -> Op {
+        RegisterOp::Write { key, value }.to_op()
     }
 
-    fn cas(key: u64, old: i64, new: i64) -> ClientOp {
-        ClientOp {
-            f: OpFn::Cas,
-            key,
-            value: OpValue::Pair(old, new),
-        }
+    fn cas(key: u64, old: i64, new: i64) -> Op {
+        RegisterOp::Cas { key, old, new }.to_op()
     }
 
     fn free_port() -> u16 {
@@ -743,22 +792,86 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn set_and_bank_ops() {
+        let Some(node) = EtcdNode::start(ReadMode::Linearizable).await else {
+            return;
+        };
+        let mut set = node.client(ReadMode::Linearizable, Duration::from_secs(5));
+        set.workload = EtcdWorkload::Set;
+        assert_eq!(
+            set.invoke(&SetOp::Read.to_op()).await,
+            Outcome::Ok(json!([]))
+        );
+        for e in [3, 11, 2] {
+            let add = SetOp::Add(e).to_op();
+            assert_eq!(set.invoke(&add).await, Outcome::Ok(json!(e)));
+        }
+        assert_eq!(
+            set.invoke(&SetOp::Read.to_op()).await,
+            Outcome::Ok(json!([2, 3, 11]))
+        );
+        // A register op is not a set op: refused, nothing sent.
+        let other = RegisterOp::Write { key: 1, value: 1 }.to_op();
+        assert!(is_fail(&set.invoke(&other).await));
+
+        let mut bank = node.client(ReadMode::Linearizable, Duration::from_secs(5));
+        bank.workload = EtcdWorkload::Bank;
+        let init = BankOp::Init(vec![(0, 10), (1, 10), (2, 10)]).to_op();
+        assert_eq!(bank.invoke(&init).await, Outcome::Ok(init.value.clone()));
+        let t = BankOp::Transfer {
+            from: 0,
+            to: 2,
+            amount: 4,
+        }
+        .to_op();
+        assert_eq!(bank.invoke(&t).await, Outcome::Ok(t.value.clone()));
+        let read = bank.invoke(&BankOp::Read.to_op()).await;
+        assert_eq!(read, Outcome::Ok(json!({"0": 6, "1": 10, "2": 14})));
+        // More than the source holds: refused before anything is written.
+        let broke = BankOp::Transfer {
+            from: 0,
+            to: 1,
+            amount: 7,
+        }
+        .to_op();
+        assert_eq!(
+            bank.invoke(&broke).await,
+            Outcome::Fail("insufficient funds".into())
+        );
+        let missing = BankOp::Transfer {
+            from: 9,
+            to: 1,
+            amount: 1,
+        }
+        .to_op();
+        assert!(is_fail(&bank.invoke(&missing).await));
+        let read = bank.invoke(&BankOp::Read.to_op()).await;
+        assert_eq!(read, Outcome::Ok(json!({"0": 6, "1": 10, "2": 14})));
+    }
+
+    #[tokio::test]
     async fn register_ops_kill_and_restart() {
         let Some(mut node) = EtcdNode::start(ReadMode::Linearizable).await else {
             return;
         };
         let client = node.client(ReadMode::Linearizable, Duration::from_secs(5));
-        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(None));
-        assert_eq!(client.invoke(&write(1, 3)).await, Outcome::Ok(None));
-        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(Some(3)));
-        assert_eq!(client.invoke(&cas(1, 3, 4)).await, Outcome::Ok(None));
+        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(json!([1, null])));
+        assert_eq!(
+            client.invoke(&write(1, 3)).await,
+            Outcome::Ok(json!([1, 3]))
+        );
+        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(json!([1, 3])));
+        assert_eq!(
+            client.invoke(&cas(1, 3, 4)).await,
+            Outcome::Ok(json!([1, [3, 4]]))
+        );
         assert_eq!(
             client.invoke(&cas(1, 3, 5)).await,
             Outcome::Fail("cas compare false".into())
         );
-        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(Some(4)));
+        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(json!([1, 4])));
         // Keys are independent.
-        assert_eq!(client.invoke(&read(2)).await, Outcome::Ok(None));
+        assert_eq!(client.invoke(&read(2)).await, Outcome::Ok(json!([2, null])));
         assert_eq!(
             client.invoke(&cas(2, 0, 1)).await,
             Outcome::Fail("cas compare false".into())
@@ -777,9 +890,12 @@ mod tests {
 
         // Restarted with the same command on the same data dir: the state survived.
         node.spawn().await;
-        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(Some(4)));
-        assert_eq!(client.invoke(&write(1, 7)).await, Outcome::Ok(None));
-        assert_eq!(fresh.invoke(&read(1)).await, Outcome::Ok(Some(7)));
+        assert_eq!(client.invoke(&read(1)).await, Outcome::Ok(json!([1, 4])));
+        assert_eq!(
+            client.invoke(&write(1, 7)).await,
+            Outcome::Ok(json!([1, 7]))
+        );
+        assert_eq!(fresh.invoke(&read(1)).await, Outcome::Ok(json!([1, 7])));
     }
 
     /// Three etcd nodes on the loopback addresses 127.0.0.1–3 (each on the same pair of
@@ -856,7 +972,7 @@ mod tests {
         }
 
         /// Retries `op` on `node` until it is `ok` (a leader may be being elected).
-        async fn until_ok(&self, node: usize, op: &ClientOp) -> Outcome {
+        async fn until_ok(&self, node: usize, op: &Op) -> Outcome {
             let client = self.client(node, ReadMode::Linearizable);
             let deadline = std::time::Instant::now() + Duration::from_secs(20);
             loop {
@@ -893,13 +1009,22 @@ mod tests {
         let Some(c) = EtcdCluster::start().await else {
             return;
         };
-        assert_eq!(c.until_ok(0, &write(5, 1)).await, Outcome::Ok(None));
+        assert_eq!(
+            c.until_ok(0, &write(5, 1)).await,
+            Outcome::Ok(json!([5, 1]))
+        );
         let serializable = c.client(0, ReadMode::Serializable);
-        assert_eq!(serializable.invoke(&read(5)).await, Outcome::Ok(Some(1)));
+        assert_eq!(
+            serializable.invoke(&read(5)).await,
+            Outcome::Ok(json!([5, 1]))
+        );
 
         // n1 misses the next write: it is stopped while n2 and n3 (a majority) take it.
         c.signal(0, libc::SIGSTOP);
-        assert_eq!(c.until_ok(1, &write(5, 2)).await, Outcome::Ok(None));
+        assert_eq!(
+            c.until_ok(1, &write(5, 2)).await,
+            Outcome::Ok(json!([5, 2]))
+        );
         // Now n1 is alone: the majority stops, n1 runs again.
         c.signal(1, libc::SIGSTOP);
         c.signal(2, libc::SIGSTOP);
@@ -912,7 +1037,7 @@ mod tests {
         let fresh = c.client(0, ReadMode::Serializable);
         let served = fresh.invoke(&read(5)).await;
         assert!(
-            matches!(served, Outcome::Ok(Some(1 | 2))),
+            served == Outcome::Ok(json!([5, 1])) || served == Outcome::Ok(json!([5, 2])),
             "a serializable read on the cut-off node is served: {served:?}"
         );
         let linearizable = c.client(0, ReadMode::Linearizable);
@@ -925,8 +1050,8 @@ mod tests {
         // The majority back: n1 catches up, and both modes read the acknowledged write.
         c.signal(1, libc::SIGCONT);
         c.signal(2, libc::SIGCONT);
-        assert_eq!(c.until_ok(0, &read(5)).await, Outcome::Ok(Some(2)));
-        assert_eq!(fresh.invoke(&read(5)).await, Outcome::Ok(Some(2)));
+        assert_eq!(c.until_ok(0, &read(5)).await, Outcome::Ok(json!([5, 2])));
+        assert_eq!(fresh.invoke(&read(5)).await, Outcome::Ok(json!([5, 2])));
     }
 
     #[tokio::test]
@@ -936,7 +1061,7 @@ mod tests {
         };
         let timeout = Duration::from_millis(500);
         let kept = node.client(ReadMode::Linearizable, timeout);
-        assert_eq!(kept.invoke(&write(1, 1)).await, Outcome::Ok(None));
+        assert_eq!(kept.invoke(&write(1, 1)).await, Outcome::Ok(json!([1, 1])));
         node.signal(libc::SIGSTOP);
         // The kernel still accepts connections for a stopped process, so even a fresh
         // client gets its request written: unknown.
@@ -957,7 +1082,7 @@ mod tests {
         // may or may not have been applied — that is exactly why it was `info`.
         let outcome = kept.invoke(&read(1)).await;
         assert!(
-            matches!(outcome, Outcome::Ok(Some(1 | 2))),
+            outcome == Outcome::Ok(json!([1, 1])) || outcome == Outcome::Ok(json!([1, 2])),
             "after resume: {outcome:?}"
         );
     }

@@ -13,23 +13,23 @@
 //! Nothing here reads a clock, a result or the environment: the same seed and options give
 //! the same ops at the same logical times, byte for byte.
 
-use crate::client::ClientOp;
+use crate::client::Op;
 use crate::rng::Rng;
 
 /// Makes operations.
 pub trait OpGen: Send {
     /// The next operation.
-    fn op(&mut self, rng: &mut Rng) -> ClientOp;
+    fn op(&mut self, rng: &mut Rng) -> Op;
 }
 
-impl<F: FnMut(&mut Rng) -> ClientOp + Send> OpGen for F {
-    fn op(&mut self, rng: &mut Rng) -> ClientOp {
+impl<F: FnMut(&mut Rng) -> Op + Send> OpGen for F {
+    fn op(&mut self, rng: &mut Rng) -> Op {
         self(rng)
     }
 }
 
 impl OpGen for Box<dyn OpGen> {
-    fn op(&mut self, rng: &mut Rng) -> ClientOp {
+    fn op(&mut self, rng: &mut Rng) -> Op {
         (**self).op(rng)
     }
 }
@@ -38,7 +38,7 @@ impl OpGen for Box<dyn OpGen> {
 pub struct Mix(pub Vec<(u32, Box<dyn OpGen>)>);
 
 impl OpGen for Mix {
-    fn op(&mut self, rng: &mut Rng) -> ClientOp {
+    fn op(&mut self, rng: &mut Rng) -> Op {
         let weights: Vec<u32> = self.0.iter().map(|(w, _)| *w).collect();
         let i = rng.weighted(&weights);
         self.0[i].1.op(rng)
@@ -49,7 +49,7 @@ impl OpGen for Mix {
 pub trait Timed: Send {
     /// The next op at or after `now` (the time of the previous op of this stream), or
     /// `None` when the stream has ended.
-    fn next(&mut self, rng: &mut Rng, now: u64) -> Option<(u64, ClientOp)>;
+    fn next(&mut self, rng: &mut Rng, now: u64) -> Option<(u64, Op)>;
 }
 
 /// Spaces ops by a uniform random interval in `[0, 2 × mean]` (Jepsen's `stagger`), so a
@@ -67,7 +67,7 @@ impl<G: OpGen> Stagger<G> {
 }
 
 impl<G: OpGen> Timed for Stagger<G> {
-    fn next(&mut self, rng: &mut Rng, now: u64) -> Option<(u64, ClientOp)> {
+    fn next(&mut self, rng: &mut Rng, now: u64) -> Option<(u64, Op)> {
         let gap = if self.mean_ns == 0 {
             0
         } else {
@@ -92,7 +92,7 @@ impl<T: Timed> Limit<T> {
 }
 
 impl<T: Timed> Timed for Limit<T> {
-    fn next(&mut self, rng: &mut Rng, now: u64) -> Option<(u64, ClientOp)> {
+    fn next(&mut self, rng: &mut Rng, now: u64) -> Option<(u64, Op)> {
         match self.inner.next(rng, now) {
             Some((t, op)) if t < self.end_ns => Some((t, op)),
             _ => None,
@@ -102,13 +102,13 @@ impl<T: Timed> Timed for Limit<T> {
 
 /// A fixed list of ops, all at time `at` (or at `now`, if later).
 pub struct Once {
-    ops: std::vec::IntoIter<ClientOp>,
+    ops: std::vec::IntoIter<Op>,
     at: u64,
 }
 
 impl Once {
     /// Emits `ops` at `at`.
-    pub fn new(ops: Vec<ClientOp>, at: u64) -> Self {
+    pub fn new(ops: Vec<Op>, at: u64) -> Self {
         Once {
             ops: ops.into_iter(),
             at,
@@ -117,7 +117,7 @@ impl Once {
 }
 
 impl Timed for Once {
-    fn next(&mut self, _rng: &mut Rng, now: u64) -> Option<(u64, ClientOp)> {
+    fn next(&mut self, _rng: &mut Rng, now: u64) -> Option<(u64, Op)> {
         self.ops.next().map(|op| (now.max(self.at), op))
     }
 }
@@ -133,7 +133,7 @@ impl Phases {
 }
 
 impl Timed for Phases {
-    fn next(&mut self, rng: &mut Rng, now: u64) -> Option<(u64, ClientOp)> {
+    fn next(&mut self, rng: &mut Rng, now: u64) -> Option<(u64, Op)> {
         while let Some(front) = self.0.front_mut() {
             if let Some(x) = front.next(rng, now) {
                 return Some(x);
@@ -152,7 +152,7 @@ pub struct PlannedOp {
     /// The worker that runs it.
     pub worker: usize,
     /// What it does.
-    pub op: ClientOp,
+    pub op: Op,
 }
 
 /// One worker's timed stream, drawing from its own random stream: the ops of one worker, in
@@ -257,14 +257,12 @@ pub fn per_worker(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::{OpFn, OpValue};
+    fn read(key: u64) -> Op {
+        Op::new("read", serde_json::json!([key, null]))
+    }
 
-    fn read(key: u64) -> ClientOp {
-        ClientOp {
-            f: OpFn::Read,
-            key,
-            value: OpValue::None,
-        }
+    fn key(op: &Op) -> u64 {
+        op.value[0].as_u64().unwrap()
     }
 
     #[test]
@@ -287,7 +285,7 @@ mod tests {
                 Box::new(Once::new(vec![read(4)], 100)),
             ]))
         });
-        let keys: Vec<u64> = ops.iter().map(|p| p.op.key).collect();
+        let keys: Vec<u64> = ops.iter().map(|p| key(&p.op)).collect();
         assert_eq!(&keys[..2], &[1, 2]);
         assert_eq!(*keys.last().unwrap(), 4);
         assert_eq!(ops.last().unwrap().time, 100);
@@ -300,7 +298,7 @@ mod tests {
             (3, Box::new(|_: &mut Rng| read(2))),
         ]);
         let mut rng = Rng::new(9, 0);
-        let keys: Vec<u64> = (0..100).map(|_| m.op(&mut rng).key).collect();
+        let keys: Vec<u64> = (0..100).map(|_| key(&m.op(&mut rng))).collect();
         assert!(keys.contains(&1) && keys.contains(&2));
         assert!(keys.iter().filter(|&&k| k == 2).count() > 50);
     }

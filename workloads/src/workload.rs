@@ -4,7 +4,7 @@
 //! gives them times, workers and phases. Adding a workload is one file implementing this
 //! trait plus one line in [`by_name`](crate::by_name).
 
-use crate::client::ClientOp;
+use crate::client::Op;
 use crate::generator::OpGen;
 
 /// Options every workload receives.
@@ -20,9 +20,9 @@ pub struct WorkloadOptions {
 /// use workloads::{Rng, Workload, WorkloadOptions};
 /// let w = workloads::by_name("cas-register", &WorkloadOptions { keys: 3 }).unwrap();
 /// assert_eq!(w.setup().len(), 3); // every key written once before the test phase
-/// let mut gen = w.generator();
+/// let mut gen = w.generator(0, 5); // worker 0 of 5
 /// let op = gen.op(&mut Rng::new(7, 0));
-/// assert!(op.key < 3);
+/// assert!(op.value[0].as_u64().unwrap() < 3); // a register op's value is [key value]
 /// ```
 pub trait Workload: Send + Sync {
     /// Its name, e.g. `cas-register`.
@@ -30,10 +30,12 @@ pub trait Workload: Send + Sync {
     /// The checker model its histories are checked against, e.g. `cas-register`.
     fn model(&self) -> &'static str;
     /// Ops run once before the test phase (e.g. write every key once).
-    fn setup(&self) -> Vec<ClientOp>;
-    /// The generator of the test phase's ops.
-    fn generator(&self) -> Box<dyn OpGen>;
+    fn setup(&self) -> Vec<Op>;
+    /// The generator of worker `worker`'s test-phase ops (of `workers`): a workload whose
+    /// values must be unique across workers (a set's elements) draws them from the worker's
+    /// own share.
+    fn generator(&self, worker: usize, workers: usize) -> Box<dyn OpGen>;
     /// Ops run once after every fault has healed and the cluster has been quiet (e.g. a
     /// final read of every key).
-    fn finals(&self) -> Vec<ClientOp>;
+    fn finals(&self) -> Vec<Op>;
 }
