@@ -72,6 +72,11 @@ pub struct TestArgs {
     /// Test name (its folder in the store). Default: <system>-<workload>.
     #[arg(long)]
     pub name: Option<String>,
+    /// The workload: cas-register (reads, writes, compare-and-sets on independent keys), set
+    /// (adds, reads of the whole set), bank (transfers, reads of every balance; --keys
+    /// accounts) [default: cas-register].
+    #[arg(long)]
+    pub workload: Option<String>,
     /// Number of nodes [default: 3].
     #[arg(long)]
     pub nodes: Option<usize>,
@@ -156,6 +161,7 @@ impl TestArgs {
             )* };
         }
         set!(
+            workload,
             nodes,
             concurrency,
             time_limit,
@@ -302,6 +308,9 @@ pub fn rerun_command(seed: u64, cfg: &TestConfig) -> String {
             cfg.nemesis.join(",")
         };
         opt("nemesis", n);
+    }
+    if cfg.workload != def.workload {
+        opt("workload", cfg.workload.clone());
     }
     if cfg.read_mode != def.read_mode {
         opt("read-mode", cfg.read_mode.clone());

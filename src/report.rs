@@ -9,6 +9,7 @@ use crate::store::RunDir;
 use anyhow::{Context, Result};
 use checkers::Validity;
 use serde_json::json;
+use workloads::WorkloadOptions;
 
 /// Prints a line of the summary; a closed stdout (after SIGHUP) is not a reason to stop
 /// before the cluster is torn down.
@@ -19,6 +20,12 @@ fn say(line: &str) {
 /// Memory a history takes per byte of its file while it is checked (as `squall check`
 /// measures it): a history needing more than the checker's budget is not read back.
 const HISTORY_BYTES_PER_FILE_BYTE: u64 = 8;
+
+/// The linearizability report among a verdict's parts, if that checker ran.
+fn linearizability(verdict: &checkers::Verdict) -> Option<checkers::Report> {
+    checkers::Linearizable::report_of(verdict)
+        .or_else(|| verdict.results.iter().find_map(linearizability))
+}
 
 /// Faults drawn at most to count a plan's faults (a plan of months has millions).
 const FAULTS_COUNTED: usize = 100_000;
@@ -42,37 +49,22 @@ pub fn finish(
     rerun: &str,
     post_mortem: &dyn Fn() -> Vec<String>,
 ) -> Result<i32> {
-    let opts = checkers::CheckOptions {
-        model: checkers::ModelKind::CasRegister,
-        initial: serde_json::Value::Null,
-        independent: true,
-        time_limit: Some(std::time::Duration::from_secs(300)),
-        ..Default::default()
-    };
+    let workload = workloads::by_name(&cfg.workload, &WorkloadOptions { keys: cfg.keys })
+        .with_context(|| format!("unknown workload {:?}", cfg.workload))?;
+    let memory_limit = checkers::CheckOptions::default().memory_limit_bytes;
     let path = dir.file("history.jsonl");
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    let (report, events) = if size.saturating_mul(HISTORY_BYTES_PER_FILE_BYTE)
-        > opts.memory_limit_bytes
-    {
+    let (verdict, events) = if size.saturating_mul(HISTORY_BYTES_PER_FILE_BYTE) > memory_limit {
         // Holding a history this long to check it would take more memory than the checker's
         // budget: the verdict is unknown, and the history stays for `squall check`.
         let cause = format!(
             "the history ({} MiB) is too long to check within the memory budget of {} MiB; \
              check it with `squall check --memory-limit SIZE {}`",
             size >> 20,
-            opts.memory_limit_bytes >> 20,
+            memory_limit >> 20,
             path.display()
         );
-        let report = checkers::Report {
-            valid: Validity::Unknown,
-            model: opts.model.name().to_string(),
-            ops: 0,
-            keys: 0,
-            check_ms: 0,
-            cause: Some(cause),
-            counterexample: None,
-        };
-        (report, None)
+        (checkers::Verdict::unknown("history", cause), None)
     } else {
         let parsed = histories::jsonl::read_jsonl_file(&path)?;
         for w in &parsed.warnings {
@@ -82,18 +74,21 @@ pub fn finish(
         let edn = std::fs::File::create(dir.file("history.edn")).context("write history.edn")?;
         histories::edn::write_edn(&history, std::io::BufWriter::new(edn))
             .context("write history.edn")?;
-        let report = checkers::check(&history, &opts);
-        // A page a person can read: each process's ops on a time axis, the failing op, the
-        // partial linearization. A history that cannot be paired still gets its verdict and
-        // cause.
-        let ops = checkers::operations(&history).unwrap_or_default();
-        let title = format!("{} seed {}", cfg.test_name(), plan.seed);
-        std::fs::write(
-            dir.file("report.html"),
-            checkers::render_html(&title, &ops, &report),
-        )
-        .context("write report.html")?;
-        (report, Some(history.len()))
+        // The workload's checkers, composed; one that panics is unknown, not a crash.
+        let verdict = checkers::check_safe(workload.checker().as_ref(), &history);
+        // A page a person can read for a linearizability check: each process's ops on a
+        // time axis, the failing op, the partial linearization. A history that cannot be
+        // paired still gets its verdict and cause.
+        if let Some(report) = linearizability(&verdict) {
+            let ops = checkers::operations(&history).unwrap_or_default();
+            let title = format!("{} seed {}", cfg.test_name(), plan.seed);
+            std::fs::write(
+                dir.file("report.html"),
+                checkers::render_html(&title, &ops, &report),
+            )
+            .context("write report.html")?;
+        }
+        (verdict, Some(history.len()))
     };
     let (lags, delays) = (&stats.lags_ns, &stats.fault_delays_ns);
     // The faults that ran (were put in force), which an interrupted run counts short.
@@ -102,10 +97,11 @@ pub fn finish(
     let results = json!({
         "test": cfg.test_name(),
         "seed": plan.seed,
-        "valid": report.valid,
-        "verdict": report.valid.as_str(),
+        "valid": verdict.valid,
+        "verdict": verdict.valid.as_str(),
         "interrupted": stats.interrupted,
-        "linearizable": report,
+        "checks": verdict,
+        "linearizable": linearizability(&verdict),
         "run": {
             "ops": stats.ops,
             "info": stats.info,
@@ -142,8 +138,14 @@ pub fn finish(
         stats.info,
         dir.file("history.jsonl").display()
     ));
-    say(&report.to_string());
-    let verdict = report.valid;
+    // Each checker's own line (a composed verdict's parts), then the merged verdict.
+    if verdict.results.is_empty() {
+        say(&verdict.to_string());
+    }
+    for part in &verdict.results {
+        say(&part.to_string());
+    }
+    let verdict = verdict.valid;
     if verdict == Validity::Invalid || cfg.post_mortem {
         for line in post_mortem() {
             say(&line);

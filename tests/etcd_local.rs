@@ -316,6 +316,57 @@ fn a_seeded_run_with_every_nemesis_is_valid_and_stores_everything() {
 }
 
 #[test]
+fn set_and_bank_runs_with_every_nemesis_are_valid_and_checked_by_their_checkers() {
+    require_env!();
+    let host = Host::now();
+    let st = store("workloads");
+    for (workload, checker, oks) in [
+        ("set", "set: valid", [("add", 50), ("read", 5)]),
+        ("bank", "bank: valid", [("transfer", 30), ("read", 10)]),
+    ] {
+        let args = [
+            "run",
+            "--workload",
+            workload,
+            "--seed",
+            "9",
+            "--time-limit",
+            "20s",
+            "--store",
+            st.to_str().unwrap(),
+        ];
+        let out = run(&args);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{workload}: {t}");
+        assert!(t.contains(checker) && t.contains("stats: valid"), "{t}");
+        assert!(t.contains("verdict: valid"), "{t}");
+        let dir = latest(&st);
+        let results: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap())
+                .unwrap();
+        assert_eq!(results["run"]["faults"], serde_json::json!(3), "{results}");
+        let names: Vec<&str> = results["checks"]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["checker"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, [workload, "stats"], "{results}");
+        // The cluster served each kind of op (valid alone would hold if none had).
+        let h = history(&dir);
+        for (f, min) in oks {
+            let ok = h
+                .iter()
+                .filter(|e| e["type"] == "ok" && e["f"] == f && e["process"].is_u64())
+                .count();
+            assert!(ok >= min, "{workload}: only {ok} {f} ops ok (want {min}+)");
+        }
+    }
+    assert_clean(&host);
+    let _ = std::fs::remove_dir_all(&st);
+}
+
+#[test]
 fn serializable_reads_under_partitions_are_caught_and_linearizable_reads_are_not() {
     require_env!();
     let host = Host::now();

@@ -149,6 +149,15 @@ impl Workload for Bank {
     fn finals(&self) -> Vec<Op> {
         vec![BankOp::Read.to_op()]
     }
+
+    fn checker(&self) -> Box<dyn checkers::Checker> {
+        // The total is known: it is what `init` wrote.
+        let bank = checkers::Bank::new(checkers::BankOptions {
+            total: Some(self.total()),
+            negative_allowed: false,
+        });
+        Box::new(checkers::Compose::new().with(bank).with(checkers::Stats))
+    }
 }
 
 #[cfg(test)]

@@ -159,6 +159,23 @@ impl Workload for CasRegister {
             .map(|key| RegisterOp::Read { key }.to_op())
             .collect()
     }
+
+    fn checker(&self) -> Box<dyn checkers::Checker> {
+        // Independent keys from nil (every key is written in setup, so a read of nil
+        // before that write's completion is the only nil a read may see).
+        let linearizable = checkers::Linearizable::new(checkers::CheckOptions {
+            model: checkers::ModelKind::CasRegister,
+            initial: Value::Null,
+            independent: true,
+            time_limit: Some(std::time::Duration::from_secs(300)),
+            ..Default::default()
+        });
+        Box::new(
+            checkers::Compose::new()
+                .with(linearizable)
+                .with(checkers::Stats),
+        )
+    }
 }
 
 #[cfg(test)]

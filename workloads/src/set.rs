@@ -102,6 +102,11 @@ impl Workload for Set {
     fn finals(&self) -> Vec<Op> {
         vec![SetOp::Read.to_op()]
     }
+
+    fn checker(&self) -> Box<dyn checkers::Checker> {
+        let set = checkers::Set::new(checkers::SetOptions::default());
+        Box::new(checkers::Compose::new().with(set).with(checkers::Stats))
+    }
 }
 
 #[cfg(test)]

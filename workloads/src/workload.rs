@@ -38,4 +38,7 @@ pub trait Workload: Send + Sync {
     /// Ops run once after every fault has healed and the cluster has been quiet (e.g. a
     /// final read of every key).
     fn finals(&self) -> Vec<Op>;
+    /// The checkers a run of this workload is judged by (composed: invalid > unknown >
+    /// valid), e.g. linearizability over its model and Jepsen's stats.
+    fn checker(&self) -> Box<dyn checkers::Checker>;
 }
