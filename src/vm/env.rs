@@ -646,6 +646,255 @@ mod tests {
         assert!(guest_hint("n11", &serial).is_some());
     }
 
+    /// A VMM without a process, for the environment's own logic where no
+    /// `cloud-hypervisor` is at hand: it keeps the VM's state and logs every call.
+    #[derive(Default)]
+    struct FakeDriver {
+        calls: Arc<std::sync::Mutex<Vec<String>>>,
+        /// Set to make every VMM report its process gone.
+        dead: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    struct FakeVmm {
+        name: String,
+        state: VmState,
+        calls: Arc<std::sync::Mutex<Vec<String>>>,
+        dead: Arc<std::sync::atomic::AtomicBool>,
+        killed: bool,
+    }
+
+    impl FakeVmm {
+        fn call(&mut self, what: &str) -> Result<(), VmmError> {
+            self.calls
+                .lock()
+                .unwrap()
+                .push(format!("{what} {}", self.name));
+            if self.killed {
+                return Err(VmmError::NotRunning(format!("{what} {}", self.name)));
+            }
+            Ok(())
+        }
+    }
+
+    impl VmmDriver for FakeDriver {
+        fn name(&self) -> &str {
+            "fake"
+        }
+
+        fn start(&self, launch: &Launch<'_>) -> Result<Box<dyn Vmm>, VmmError> {
+            assert!(launch.dir.is_dir(), "socket dir {}", launch.dir.display());
+            let mut vmm = FakeVmm {
+                name: launch.name.to_string(),
+                state: VmState::Created,
+                calls: self.calls.clone(),
+                dead: self.dead.clone(),
+                killed: false,
+            };
+            vmm.call("start")?;
+            Ok(Box::new(vmm))
+        }
+    }
+
+    impl Vmm for FakeVmm {
+        fn pid(&self) -> Option<u32> {
+            (!self.killed).then_some(1)
+        }
+        fn alive(&mut self) -> bool {
+            !self.killed && !self.dead.load(std::sync::atomic::Ordering::SeqCst)
+        }
+        fn version(&mut self) -> Result<String, VmmError> {
+            Ok("v0".into())
+        }
+        fn create(&mut self, spec: &VmSpec) -> Result<(), VmmError> {
+            assert!(spec.tap.as_deref().is_some_and(|t| t.starts_with("sq")));
+            self.call("create")
+        }
+        fn boot(&mut self) -> Result<(), VmmError> {
+            self.state = VmState::Running;
+            self.call("boot")
+        }
+        fn state(&mut self) -> Result<VmState, VmmError> {
+            Ok(self.state)
+        }
+        fn pause(&mut self) -> Result<(), VmmError> {
+            self.state = VmState::Paused;
+            self.call("pause")
+        }
+        fn resume(&mut self) -> Result<(), VmmError> {
+            self.state = VmState::Running;
+            self.call("resume")
+        }
+        fn reboot(&mut self) -> Result<(), VmmError> {
+            self.call("reboot")
+        }
+        fn shutdown(&mut self) -> Result<(), VmmError> {
+            self.call("shutdown")
+        }
+        fn delete(&mut self) -> Result<(), VmmError> {
+            self.call("delete")
+        }
+        fn snapshot(&mut self, _dir: &Path) -> Result<(), VmmError> {
+            self.call("snapshot")?;
+            Err(VmmError::SnapshotUnsupported("fake".into()))
+        }
+        fn stop(&mut self, _grace: Duration) -> Result<(), VmmError> {
+            self.call("stop")?;
+            self.kill()
+        }
+        fn kill(&mut self) -> Result<(), VmmError> {
+            if !self.killed {
+                self.call("kill")?;
+            }
+            self.killed = true;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn faults_heal_and_teardown_with_a_fake_vmm() {
+        // SAFETY: geteuid(2) cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: needs root (creates the hub namespace and TAPs)");
+            return;
+        }
+        let scratch = Scratch::new("vmfake");
+        let store = scratch.0.join("store");
+        let run = new_run_id();
+        let driver = Arc::new(FakeDriver::default());
+        let calls = driver.calls.clone();
+        let take = || std::mem::take(&mut *calls.lock().unwrap());
+        let env = VmEnv::create(
+            &run,
+            names(2),
+            store_logs(&store, 2),
+            driver.clone(),
+            config(&scratch.0),
+        )
+        .unwrap();
+        let links = hub_links(&env);
+        assert!(
+            links.contains(&env.tap(0)) && links.contains(&env.tap(1)),
+            "{links:?}"
+        );
+        assert_eq!(env.data_dir(1).unwrap(), PathBuf::from("/data/n2"));
+        assert_eq!(env.node_status(0).unwrap(), NodeStatus::NotStarted);
+        assert_eq!(
+            env.not_ready_hint(),
+            None,
+            "nothing started, nothing to say"
+        );
+
+        for i in 0..2 {
+            env.start_node(i, &node_cmd()).unwrap();
+        }
+        assert_eq!(
+            take(),
+            [
+                "start n1",
+                "create n1",
+                "boot n1",
+                "start n2",
+                "create n2",
+                "boot n2"
+            ]
+        );
+        assert!(env.start_node(0, &node_cmd()).is_err(), "already running");
+        assert!(run_dir(&run).join("vm/n1.img").is_file(), "data disk");
+
+        // Pause and resume are idempotent: the VMM is asked once each.
+        env.pause(1).unwrap();
+        env.pause(1).unwrap();
+        assert_eq!(env.node_status(1).unwrap(), NodeStatus::Paused);
+        env.resume(1).unwrap();
+        env.resume(1).unwrap();
+        assert_eq!(take(), ["pause n2", "resume n2"]);
+
+        // Kill, restart: a new VMM boots the same VM; the first boot's serial log is kept.
+        fs::write(env.serial_log(0).unwrap(), "boot 1\n").unwrap();
+        env.kill(0).unwrap();
+        env.kill(0).unwrap();
+        assert_eq!(env.node_status(0).unwrap(), NodeStatus::Killed);
+        assert_eq!(env.vmm_pid(0), None);
+        env.restart(0).unwrap();
+        env.restart(0).unwrap();
+        assert_eq!(take(), ["kill n1", "start n1", "create n1", "boot n1"]);
+        let serial = env.serial_log(0).unwrap();
+        assert_eq!(serial, store.join("nodes/n1/serial.log"));
+        assert!(PathBuf::from(format!("{}.1", serial.display())).exists());
+
+        // Partitions are the hub's rules; isolation is the TAP.
+        let hub = env.hub_ns().to_string();
+        let rules = || netns::run_in(&hub, || Netlink::open(&hub)?.rules()).unwrap();
+        env.block(0, 1).unwrap();
+        env.block(0, 1).unwrap();
+        assert_eq!(
+            rules()
+                .iter()
+                .filter(|r| r.priority == RULE_PRIORITY)
+                .count(),
+            1
+        );
+        env.isolate(1).unwrap();
+        assert!(env.isolate(7).is_err());
+
+        // heal_all undoes partitions, isolation, pauses and kills at once.
+        env.pause(0).unwrap();
+        env.kill(1).unwrap();
+        take();
+        env.heal_all().unwrap();
+        assert_eq!(take(), ["resume n1", "start n2", "create n2", "boot n2"]);
+        assert!(rules().iter().all(|r| r.priority != RULE_PRIORITY));
+        for i in 0..2 {
+            assert_eq!(env.vm_state(i).unwrap(), VmState::Running);
+        }
+
+        // Readiness hints and post-mortems come from the backend, one per node.
+        let hint = env.not_ready_hint().unwrap();
+        assert_eq!(
+            hint.matches("never printed its readiness line").count(),
+            2,
+            "{hint}"
+        );
+        assert_eq!(
+            env.post_mortem(&store),
+            [
+                "n1: snapshot unsupported by this host's KVM",
+                "n2: snapshot unsupported by this host's KVM"
+            ]
+        );
+        take();
+
+        // A VMM that dies on its own is noticed, and heal_all boots it again.
+        assert_eq!(env.exited_node(), None);
+        driver.dead.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(env
+            .exited_node()
+            .unwrap()
+            .starts_with("the VMM of node n1 exited; see "));
+        driver
+            .dead
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        env.heal_all().unwrap();
+        assert_eq!(env.exited_node(), None);
+        take();
+
+        // Teardown stops every VMM and leaves no namespace or run directory; idempotent.
+        env.teardown().unwrap();
+        env.teardown().unwrap();
+        assert_eq!(take(), ["stop n1", "kill n1", "stop n2", "kill n2"]);
+        assert!(!netns::list().unwrap().contains(&hub_ns_name(&run)));
+        assert!(!run_dir(&run).exists());
+        assert!(env.block(0, 1).is_err(), "faults after teardown");
+        assert!(
+            env.start_node(0, &node_cmd()).is_err(),
+            "start after teardown"
+        );
+        assert!(
+            store.join("nodes/n1/serial.log.1").exists(),
+            "serial logs stay in the store"
+        );
+    }
+
     #[test]
     fn three_vms_end_to_end() {
         let Some(binary) = ch_binary() else { return };
