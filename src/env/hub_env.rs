@@ -22,11 +22,30 @@ use nemeses::{FaultTarget, NemesisError};
 use std::fs;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// Asked between the steps of making an environment: whether to give up (a Ctrl-C).
 pub type Stopped<'a> = &'a (dyn Fn() -> bool + Sync);
+
+/// What a node is doing, as far as the environment knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeStatus {
+    /// [`HubEnv::start_node`] was never called (or failed).
+    NotStarted,
+    /// Running (a process: or stopped by a signal someone else sent).
+    Running,
+    /// Paused by [`FaultTarget::pause`].
+    Paused,
+    /// Killed by [`FaultTarget::kill`]; [`FaultTarget::restart`] brings it back.
+    Killed,
+    /// Stopped for good (a graceful stop, or teardown); heal-all leaves it stopped.
+    Stopped,
+    /// Stopped on its own (a crash of the system under test, a bad command, a VMM that
+    /// died), with the process's exit status where there is one.
+    Exited(Option<ExitStatus>),
+}
 
 /// Makes one link inside the hub, with the hub's netlink socket.
 pub type MakeLink = Box<dyn FnOnce(&mut Netlink) -> Result<(), EnvError> + Send>;
@@ -76,6 +95,8 @@ pub trait NodeBackend: Send + Sync + 'static {
 
     /// Notices a node that stopped on its own.
     fn refresh(&self, n: &mut Self::Node);
+    /// What node `n` is doing (refreshed).
+    fn status(n: &Self::Node) -> NodeStatus;
     /// The directory node `name` keeps its state in, as the node sees it.
     fn data_dir(&self, hub: &Hub, name: &str) -> Result<PathBuf, EnvError>;
     /// Starts node `n` with `cmd` (remembered for restarts); fails if it runs.
@@ -243,6 +264,12 @@ impl<B: NodeBackend> HubEnv<B> {
         let n = nodes.get_mut(node).ok_or_else(|| no_node(node))?;
         self.backend.refresh(n);
         Ok(f(n))
+    }
+
+    /// What node `node` is doing.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn node_status(&self, node: usize) -> Result<NodeStatus, EnvError> {
+        self.on_node(node, |n| B::status(n))
     }
 
     /// Starts node `node` with `cmd`, and remembers `cmd` for restarts. Fails if the node

@@ -22,7 +22,7 @@
 //! process that left the group. Node data directories are in the run directory.
 
 use super::hub::Hub;
-use super::hub_env::{HubEnv, HubLink, NodeBackend, Stopped};
+use super::hub_env::{HubEnv, HubLink, NodeBackend, NodeStatus, Stopped};
 use super::names::{hub_addr, hub_link_name, node_addr, node_ns_name, NODE_LINK};
 use super::netlink::Netlink;
 use super::run_dir::ensure_private_dir;
@@ -38,24 +38,6 @@ use std::time::{Duration, Instant};
 
 /// The `local` environment of one run.
 pub type LocalEnv = HubEnv<ProcessBackend>;
-
-/// What a node's process is doing, as far as the environment knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NodeStatus {
-    /// [`LocalEnv::start_node`] was never called.
-    NotStarted,
-    /// Running (or stopped by a signal someone else sent).
-    Running,
-    /// Stopped by [`nemeses::FaultTarget::pause`].
-    Paused,
-    /// Killed by [`nemeses::FaultTarget::kill`]; [`nemeses::FaultTarget::restart`] brings
-    /// it back.
-    Killed,
-    /// Stopped by [`LocalEnv::stop_nodes`].
-    Stopped,
-    /// Exited on its own (a crash of the system under test, or a bad command).
-    Exited(ExitStatus),
-}
 
 enum Proc {
     NotStarted,
@@ -88,15 +70,14 @@ impl Node {
         }
     }
 
-    fn status(&mut self) -> NodeStatus {
-        self.refresh();
+    fn status(&self) -> NodeStatus {
         match &self.proc {
             Proc::NotStarted => NodeStatus::NotStarted,
             Proc::Running { paused: false, .. } => NodeStatus::Running,
             Proc::Running { paused: true, .. } => NodeStatus::Paused,
             Proc::Killed => NodeStatus::Killed,
             Proc::Stopped => NodeStatus::Stopped,
-            Proc::Exited(s) => NodeStatus::Exited(*s),
+            Proc::Exited(s) => NodeStatus::Exited(Some(*s)),
         }
     }
 
@@ -232,6 +213,10 @@ impl NodeBackend for ProcessBackend {
         n.refresh();
     }
 
+    fn status(n: &Node) -> NodeStatus {
+        n.status()
+    }
+
     /// Node `name`'s data directory, `/tmp/squall-<run>/<name>/`, created if missing,
     /// private (mode 0700, like the run directory it is in: the system's data is nobody
     /// else's to read). It survives kills and restarts, and goes at teardown.
@@ -341,12 +326,6 @@ impl LocalEnv {
         node_ns_name(self.hub.run_id(), node)
     }
 
-    /// What node `node`'s process is doing.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub fn node_status(&self, node: usize) -> Result<NodeStatus, EnvError> {
-        self.on_node(node, Node::status)
-    }
-
     /// The pid of node `node`'s process, if it is running (or paused).
     #[allow(dead_code, reason = "API for runners and reports; used by the tests")]
     pub fn node_pid(&self, node: usize) -> Option<u32> {
@@ -359,7 +338,7 @@ impl LocalEnv {
     }
 
     /// Stops every running node: SIGCONT and SIGTERM to each, then SIGKILL to those still
-    /// running after `grace`. Stopped nodes are not restarted by
+    /// running after `grace` ([`NodeStatus::Stopped`]). Stopped nodes are not restarted by
     /// [`nemeses::FaultTarget::heal_all`].
     #[allow(
         dead_code,
@@ -399,12 +378,12 @@ mod tests {
     use super::*;
     use crate::env::clean::clean;
     use crate::env::names::{hub_ns_name, new_run_id, run_dir, NAME_PREFIX, RULE_PRIORITY};
+    use crate::env::testing::{self, dead, run_helper, wait_dead};
     use nemeses::FaultTarget as _;
     use std::fs;
     use std::io::{Read as _, Write as _};
     use std::net::{SocketAddr, TcpStream};
     use std::path::Path;
-    use std::process::Stdio;
 
     const PORT: u16 = 7000;
 
@@ -439,8 +418,7 @@ mod tests {
 
     /// The libtest name of test `name` of this module.
     fn test_path(name: &str) -> String {
-        let module = module_path!();
-        format!("{}::{name}", &module[module.find("::").unwrap() + 2..])
+        testing::test_path(module_path!(), name)
     }
 
     /// Not a test on its own: the node of these tests (see [`server`]), run in a node's
@@ -534,24 +512,6 @@ mod tests {
             .into_iter()
             .filter(|n| n.starts_with(&prefix))
             .collect()
-    }
-
-    /// Whether `pid` is gone (or a zombie, which holds no resources but its pid).
-    fn dead(pid: u32) -> bool {
-        match fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => true,
-            Ok(stat) => stat
-                .rfind(')')
-                .is_some_and(|i| stat[i + 2..].starts_with('Z')),
-        }
-    }
-
-    fn wait_dead(pids: &[u32]) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !pids.iter().all(|p| dead(*p)) {
-            assert!(Instant::now() < deadline, "processes {pids:?} still alive");
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 
     #[test]
@@ -827,20 +787,10 @@ mod tests {
             return;
         }
         let run = new_run_id();
-        let test = test_path("crash_helper");
-        let status = Command::new(std::env::current_exe().unwrap())
-            .args([
-                &test,
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("SQUALL_TEST_CRASH_RUN", &run)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "helper: {status}");
+        run_helper(
+            &test_path("crash_helper"),
+            &[("SQUALL_TEST_CRASH_RUN", run.as_ref())],
+        );
 
         // The crash left namespaces, processes and the run directory.
         let left = run_namespaces(&run);

@@ -34,6 +34,8 @@ pub mod netlink;
 pub mod netns;
 pub mod run_dir;
 pub mod spawn;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use crate::systems::NodeCommand;
 use nemeses::FaultTarget;

@@ -33,7 +33,7 @@
 use super::driver::{Launch, VmSpec, VmState, Vmm, VmmDriver, VmmError};
 use super::guest::{self, BootFiles};
 use crate::env::hub::Hub;
-use crate::env::hub_env::{HubEnv, HubLink, NodeBackend};
+use crate::env::hub_env::{HubEnv, HubLink, NodeBackend, NodeStatus};
 use crate::env::names::{hub_addr, node_addr, tap_name};
 use crate::env::run_dir::create_private_dir;
 use crate::env::EnvError;
@@ -66,22 +66,6 @@ pub struct VmConfig {
 /// The MAC address of node `node`'s NIC: locally administered, unique per node in a run.
 pub fn mac(node: usize) -> String {
     format!("52:54:00:12:{:02x}:02", node + 1)
-}
-
-/// What a node's VM is doing, as the environment knows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NodeStatus {
-    /// [`Environment::start_node`] was never called (or failed).
-    NotStarted,
-    /// Booted.
-    Running,
-    /// Paused by [`nemeses::FaultTarget::pause`].
-    Paused,
-    /// Killed by [`nemeses::FaultTarget::kill`]; [`nemeses::FaultTarget::restart`] boots it
-    /// again.
-    Killed,
-    /// Its VMM exited on its own.
-    Exited,
 }
 
 /// One node of the VM environment: its TAP, files, VM and VMM.
@@ -232,10 +216,14 @@ impl NodeBackend for VmBackend {
             if let Some(vmm) = &mut n.vmm {
                 if !vmm.alive() {
                     tracing::warn!(node = %n.name, "VMM exited on its own");
-                    n.status = NodeStatus::Exited;
+                    n.status = NodeStatus::Exited(None);
                 }
             }
         }
+    }
+
+    fn status(n: &Node) -> NodeStatus {
+        n.status
     }
 
     /// Inside the guest: the data disk's mount point (the guest's init mounts it there).
@@ -300,7 +288,7 @@ impl NodeBackend for VmBackend {
     fn kill(&self, n: &mut Node) -> Result<(), EnvError> {
         if matches!(
             n.status,
-            NodeStatus::Running | NodeStatus::Paused | NodeStatus::Exited
+            NodeStatus::Running | NodeStatus::Paused | NodeStatus::Exited(_)
         ) {
             if let Some(vmm) = &mut n.vmm {
                 vmm.kill().map_err(vmm_error)?;
@@ -312,7 +300,7 @@ impl NodeBackend for VmBackend {
 
     fn restart(&self, hub: &Hub, n: &mut Node) -> Result<(), EnvError> {
         match n.status {
-            NodeStatus::Killed | NodeStatus::Exited => self.boot(hub, n),
+            NodeStatus::Killed | NodeStatus::Exited(_) => self.boot(hub, n),
             _ => Ok(()),
         }
     }
@@ -327,7 +315,7 @@ impl NodeBackend for VmBackend {
     }
 
     fn exited(&self, n: &Node) -> Option<String> {
-        (n.status == NodeStatus::Exited).then(|| {
+        matches!(n.status, NodeStatus::Exited(_)).then(|| {
             format!(
                 "the VMM of node {} exited; see {} and {}",
                 n.name,
@@ -404,12 +392,6 @@ impl VmEnv {
     #[cfg_attr(not(test), allow(dead_code))]
     pub fn serial_log(&self, node: usize) -> Option<PathBuf> {
         self.backend.serials.get(node).cloned()
-    }
-
-    /// What node `node`'s VM is doing.
-    #[allow(dead_code, reason = "API for runners and reports; used by the tests")]
-    pub fn node_status(&self, node: usize) -> Result<NodeStatus, EnvError> {
-        self.on_node(node, |n| n.status)
     }
 
     /// The state node `node`'s VMM reports for its VM.
@@ -526,13 +508,14 @@ mod tests {
     use super::*;
     use crate::env::names::{hub_ns_name, new_run_id, run_dir, RULE_PRIORITY};
     use crate::env::netlink::Netlink;
+    use crate::env::testing::{dead, run_helper, test_path, wait_dead};
     use crate::env::{netns, Environment as _};
-    use crate::vm::ch::tests::{ch_binary, dead, Scratch};
+    use crate::vm::ch::tests::{ch_binary, Scratch};
     use crate::vm::ch::CloudHypervisor;
     use crate::vm::stub_kernel;
     use nemeses::FaultTarget;
     use std::os::unix::fs::PermissionsExt;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     use std::time::Instant;
 
     fn names(n: usize) -> Vec<String> {
@@ -1117,26 +1100,14 @@ mod tests {
         let Some(binary) = ch_binary() else { return };
         let scratch = Scratch::new("vmcrash");
         let run = new_run_id();
-        let module = module_path!();
-        let test = format!(
-            "{}::crash_helper",
-            &module[module.find("::").unwrap() + 2..]
+        run_helper(
+            &test_path(module_path!(), "crash_helper"),
+            &[
+                ("SQUALL_TEST_CRASH_RUN", run.as_ref()),
+                ("SQUALL_TEST_CRASH_DIR", scratch.0.as_ref()),
+                ("SQUALL_TEST_CRASH_CH", binary.as_ref()),
+            ],
         );
-        let status = Command::new(std::env::current_exe().unwrap())
-            .args([
-                &test,
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("SQUALL_TEST_CRASH_RUN", &run)
-            .env("SQUALL_TEST_CRASH_DIR", &scratch.0)
-            .env("SQUALL_TEST_CRASH_CH", &binary)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "helper: {status}");
         let hub = hub_ns_name(&run);
         let id = netns::id(&hub).unwrap();
         let left: Vec<u32> = netns::processes_in(&[id])
@@ -1159,12 +1130,7 @@ mod tests {
         assert_eq!(killed, expected, "{report}");
         assert!(report.namespaces.contains(&hub));
         assert!(report.dirs.contains(&run_dir(&run)));
-        // A killed process leaves its namespace a little before it is a zombie.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !left.iter().all(|p| dead(*p)) {
-            assert!(Instant::now() < deadline, "VMMs {left:?} still alive");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_dead(&left);
         assert!(!run_dir(&run).exists());
     }
 }

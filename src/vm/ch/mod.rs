@@ -393,6 +393,7 @@ pub(crate) mod tests {
     //! KVM no stock kernel would boot anyway).
 
     use super::*;
+    use crate::env::testing::dead;
     use crate::vm::stub_kernel;
     use api::ChClient;
 
@@ -453,16 +454,6 @@ pub(crate) mod tests {
             tap: None,
             mac: "52:54:00:12:01:02".into(),
             serial: dir.join("serial.log"),
-        }
-    }
-
-    /// Whether `pid` is gone (or a zombie).
-    pub(crate) fn dead(pid: u32) -> bool {
-        match fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => true,
-            Ok(stat) => stat
-                .rfind(')')
-                .is_some_and(|i| stat[i + 2..].starts_with('Z')),
         }
     }
 
