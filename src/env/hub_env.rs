@@ -88,7 +88,7 @@ pub trait NodeBackend: Send + Sync + 'static {
     fn finish_node(&self, _hub: &Hub, _n: &Self::Node) -> Result<(), EnvError> {
         Ok(())
     }
-    /// The namespaces the backend made for node `n`, deleted at teardown.
+    /// The namespace the backend made for node `n`, if any, deleted at teardown.
     fn namespace(_n: &Self::Node) -> Option<&str> {
         None
     }
