@@ -24,7 +24,7 @@
 //! directory and a `squall-<run>-hub` namespace, so `squall clean` finds them after a
 //! crash) is removed before it returns.
 
-use crate::env::local;
+use crate::env::names;
 use crate::env::netlink::Netlink;
 use crate::env::{netns, EnvError};
 use crate::vm::ch::CloudHypervisor;
@@ -259,9 +259,9 @@ struct Scratch {
 
 impl Scratch {
     fn new() -> Result<Self, EnvError> {
-        let run = local::new_run_id();
-        let dir = crate::env::clean::claim_run_dir(&run)?;
-        let ns = local::hub_ns_name(&run);
+        let run = names::new_run_id();
+        let dir = crate::env::run_dir::claim_run_dir(&run)?;
+        let ns = names::hub_ns_name(&run);
         let scratch = Scratch { dir, ns };
         netns::create(&scratch.ns)?;
         Ok(scratch)
@@ -303,7 +303,7 @@ impl Drop for Scratch {
             netns::kill_processes_in(&[id]);
         }
         let _ = netns::delete(&self.ns);
-        let _ = crate::env::clean::release_run_dir(&self.dir);
+        let _ = crate::env::run_dir::remove_run_dir(&self.dir);
     }
 }
 
@@ -482,7 +482,7 @@ mod tests {
                 .and_then(|r| r.strip_suffix("-hub"))
             {
                 assert!(
-                    !local::run_dir(run).join("doctor-vm.log").exists(),
+                    !names::run_dir(run).join("doctor-vm.log").exists(),
                     "doctor left {ns}"
                 );
             }

@@ -156,7 +156,7 @@ fn create_env(
     say: &Say,
     stop: &Stop,
 ) -> Result<Arc<dyn Environment>> {
-    let run_id = crate::env::local::new_run_id();
+    let run_id = crate::env::names::new_run_id();
     let mut logs = Vec::new();
     for name in &plan.names {
         logs.push(dir.node_log(name)?);

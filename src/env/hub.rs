@@ -1,29 +1,85 @@
-//! The hub's partition rules, shared by every environment.
+//! The hub of one run, shared by every environment: its name and run directory, its
+//! namespace (held open: processes that must run in it `setns` into it), the netlink
+//! socket opened inside it, and the partition rules.
 //!
 //! Whatever runs the nodes (processes, VMs), node-to-node traffic crosses the run's hub
 //! namespace, so a partition is the same thing everywhere: a FIB rule `from A to B
-//! blackhole` at priority [`RULE_PRIORITY`] in the hub. [`Hub`] holds the netlink socket
-//! opened inside the hub and makes, removes and sweeps those rules.
+//! blackhole` at priority [`RULE_PRIORITY`] in the hub. [`Hub`] makes, removes and sweeps
+//! those rules.
 
-use super::local::{node_addr, RULE_PRIORITY};
+use super::names::{hub_ns_name, node_addr, RULE_PRIORITY};
 use super::netlink::Netlink;
 use super::EnvError;
 use nemeses::NemesisError;
+use std::fs::File;
 use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-/// The hub of one run, as far as faults are concerned.
+/// The hub of one run.
 pub struct Hub {
+    run_id: String,
+    name: String,
+    dir: PathBuf,
     names: Vec<String>,
+    /// The hub namespace, open. `None` before it is made and after teardown.
+    ns: Mutex<Option<File>>,
     nl: Mutex<Option<Netlink>>,
 }
 
 impl Hub {
-    /// The hub of a run whose nodes are `names`; no socket yet.
-    pub fn new(names: Vec<String>) -> Hub {
+    /// The hub of run `run_id` (run directory `dir`, already claimed) whose nodes are
+    /// `names`; no namespace or socket yet.
+    pub fn new(run_id: &str, dir: PathBuf, names: Vec<String>) -> Hub {
         Hub {
+            run_id: run_id.to_string(),
+            name: hub_ns_name(run_id),
+            dir,
             names,
+            ns: Mutex::new(None),
             nl: Mutex::new(None),
+        }
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The hub namespace's name, `squall-<run>-hub`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The run directory, `/tmp/squall-<run>/`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The node names, in node order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Keeps the hub namespace open (for [`Hub::with_ns`]).
+    pub fn hold_ns(&self, ns: File) {
+        *lock(&self.ns) = Some(ns);
+    }
+
+    /// Closes the hub namespace (at teardown) and returns it for a last look.
+    pub fn release_ns(&self) -> Option<File> {
+        lock(&self.ns).take()
+    }
+
+    /// Runs `f` with the open hub namespace; fails with `<what>: torn down` without one.
+    pub fn with_ns<R>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&File) -> Result<R, EnvError>,
+    ) -> Result<R, EnvError> {
+        match lock(&self.ns).as_ref() {
+            Some(ns) => f(ns),
+            None => Err(EnvError::Invalid(format!("{what}: torn down"))),
         }
     }
 
@@ -38,7 +94,7 @@ impl Hub {
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<Netlink>> {
-        self.nl.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.nl)
     }
 
     /// Runs `f` with the hub's socket.
@@ -107,7 +163,14 @@ impl Hub {
     }
 }
 
-fn failed(what: String, e: EnvError) -> NemesisError {
+/// A lock whose holder panicked is still good: what it guards is kept consistent step by
+/// step, so keep going.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A fault that failed: `what` was being done, `e` is why.
+pub(crate) fn failed(what: String, e: EnvError) -> NemesisError {
     NemesisError::Failed {
         what,
         cause: e.to_string(),

@@ -1,5 +1,5 @@
-//! The `local` environment: each node is a process in its own network namespace, and one
-//! more namespace per run, the **hub**, routes between them.
+//! The `local` environment: each node is a process in its own network namespace with a
+//! veth link into the run's hub (see [`super::hub_env`] for what every environment shares).
 //!
 //! ```text
 //!            squall-<run>-hub  (ip_forward=1; clients and FIB-rule faults live here)
@@ -10,133 +10,34 @@
 //!   default via 198.18.1.1    default via 198.18.2.1
 //! ```
 //!
-//! Addresses come from 198.18.0.0/15 (RFC 2544, benchmarking), which exists only inside
-//! these namespaces: the host's own namespace gets no link, address, route or rule, so no
-//! test traffic can leave the machine, and cleaning up is "kill the processes, delete the
-//! namespaces". Node-to-node traffic crosses the hub, which is where partitions are made:
-//! a FIB rule `from A to B blackhole` (priority [`RULE_PRIORITY`]) drops what the hub
-//! would forward from A to B, while the hub itself (the clients) still reaches every node.
+//! The host's own namespace gets no link, address, route or rule, so no test traffic can
+//! leave the machine, and cleaning up is "kill the processes, delete the namespaces".
+//! Node-to-node traffic crosses the hub, which is where partitions are made: a FIB rule
+//! `from A to B blackhole` drops what the hub would forward from A to B, while the hub
+//! itself (the clients) still reaches every node.
 //!
-//! Names carry the run id so that runs never collide and [`clean`] can find what a crashed
-//! run left: namespaces `squall-<run>-hub` and `squall-<run>-n<i>`, hub-side links
-//! `sq<run>h<i>` (interface names are limited to 15 bytes, hence the short prefix), and the
-//! run directory `/tmp/squall-<run>/` holding node data directories and an owner file
-//! (pid + start time of the process that made the run), so that [`clean`] leaves runs of
-//! live processes alone.
-//!
-//! Node processes start in their namespace through `setns(2)` between fork and exec, in a
-//! new session (`setsid`), so a Ctrl-C at the terminal reaches squall only, which then
-//! tears down in order. Signals go to the node's whole process group, so a node started
-//! through a shell is paused and killed whole; a kill also sweeps the node's namespace for
-//! any process that left the group.
+//! Node processes start in their namespace through [`super::spawn::spawn_in`], in a new
+//! session. Signals go to the node's whole process group, so a node started through a
+//! shell is paused and killed whole; a kill also sweeps the node's namespace for any
+//! process that left the group. Node data directories are in the run directory.
 
-use super::clean::{claim_run_dir, ensure_private_dir, remove_run_dir};
 use super::hub::Hub;
+use super::hub_env::{HubEnv, HubLink, NodeBackend, NodeStatus, Stopped};
+use super::names::{hub_addr, hub_link_name, node_addr, node_ns_name, NODE_LINK};
 use super::netlink::Netlink;
+use super::run_dir::ensure_private_dir;
+use super::spawn::spawn_in;
 use super::{netns, EnvError};
 use crate::systems::NodeCommand;
-use nemeses::{FaultTarget, NemesisError};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::net::Ipv4Addr;
+use std::fs::File;
+use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-/// The prefix of every namespace and directory squall creates.
-pub const NAME_PREFIX: &str = "squall-";
-/// The priority of squall's blackhole rules in the hub (lower than the `main` table's
-/// 32766, so they win).
-pub const RULE_PRIORITY: u32 = 100;
-/// Where run directories are made: `/tmp/squall-<run>/`.
-pub const RUN_PARENT: &str = "/tmp";
-/// At most this many nodes: node `i` uses 198.18.`i+1`.0/24 and a two-digit link suffix.
-pub const MAX_NODES: usize = 99;
-
-/// A fresh run id: 6 hex characters from the kernel's random source. Not part of any plan
-/// (it names host resources only), so not derived from the seed.
-pub fn new_run_id() -> String {
-    let mut bytes = [0u8; 3];
-    if File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .is_err()
-    {
-        // Fall back to pid and time: unique enough for names on one host.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let mixed = t ^ std::process::id().rotate_left(16);
-        bytes = [(mixed >> 16) as u8, (mixed >> 8) as u8, mixed as u8];
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Checks that `run_id` is 1 to 8 characters of `[0-9a-z]`.
-pub fn validate_run_id(run_id: &str) -> Result<(), EnvError> {
-    let ok = (1..=8).contains(&run_id.len())
-        && run_id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase());
-    if ok {
-        Ok(())
-    } else {
-        Err(EnvError::InvalidRunId(run_id.to_string()))
-    }
-}
-
-/// The run directory of `run_id`: `/tmp/squall-<run>/`.
-pub fn run_dir(run_id: &str) -> PathBuf {
-    Path::new(RUN_PARENT).join(format!("{NAME_PREFIX}{run_id}"))
-}
-
-/// The hub namespace of `run_id`: `squall-<run>-hub`.
-pub fn hub_ns_name(run_id: &str) -> String {
-    format!("{NAME_PREFIX}{run_id}-hub")
-}
-
-/// The namespace of node `node` (0-based) of `run_id`: `squall-<run>-n<node+1>`.
-pub fn node_ns_name(run_id: &str, node: usize) -> String {
-    format!("{NAME_PREFIX}{run_id}-n{}", node + 1)
-}
-
-/// The hub-side link of node `node`: `sq<run>h<node+1>`.
-pub fn hub_link_name(run_id: &str, node: usize) -> String {
-    format!("sq{run_id}h{}", node + 1)
-}
-
-/// The node's link name inside its namespace.
-pub const NODE_LINK: &str = "eth0";
-
-/// The address of node `node` (0-based): 198.18.`node+1`.2.
-pub fn node_addr(node: usize) -> Ipv4Addr {
-    Ipv4Addr::new(198, 18, (node + 1) as u8, 2)
-}
-
-/// The hub's address on node `node`'s link, the node's gateway: 198.18.`node+1`.1.
-pub fn hub_addr(node: usize) -> Ipv4Addr {
-    Ipv4Addr::new(198, 18, (node + 1) as u8, 1)
-}
-
-/// What a node's process is doing, as far as the environment knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NodeStatus {
-    /// [`LocalEnv::start_node`] was never called.
-    NotStarted,
-    /// Running (or stopped by a signal someone else sent).
-    Running,
-    /// Stopped by [`FaultTarget::pause`].
-    Paused,
-    /// Killed by [`FaultTarget::kill`]; [`FaultTarget::restart`] brings it back.
-    Killed,
-    /// Stopped by [`LocalEnv::stop_nodes`].
-    Stopped,
-    /// Exited on its own (a crash of the system under test, or a bad command).
-    Exited(ExitStatus),
-}
+/// The `local` environment of one run.
+pub type LocalEnv = HubEnv<ProcessBackend>;
 
 enum Proc {
     NotStarted,
@@ -146,7 +47,9 @@ enum Proc {
     Exited(ExitStatus),
 }
 
-struct Node {
+/// One node of the `local` environment: its namespace, log, command and process.
+pub struct Node {
+    index: usize,
     name: String,
     ns_name: String,
     /// Open for the node's life: `setns` target of every (re)start. `None` after teardown.
@@ -167,15 +70,14 @@ impl Node {
         }
     }
 
-    fn status(&mut self) -> NodeStatus {
-        self.refresh();
+    fn status(&self) -> NodeStatus {
         match &self.proc {
             Proc::NotStarted => NodeStatus::NotStarted,
             Proc::Running { paused: false, .. } => NodeStatus::Running,
             Proc::Running { paused: true, .. } => NodeStatus::Paused,
             Proc::Killed => NodeStatus::Killed,
             Proc::Stopped => NodeStatus::Stopped,
-            Proc::Exited(s) => NodeStatus::Exited(*s),
+            Proc::Exited(s) => NodeStatus::Exited(Some(*s)),
         }
     }
 
@@ -186,52 +88,23 @@ impl Node {
                 self.name
             )));
         };
-        let what = || format!("start {} ({})", self.name, cmd.program.display());
-        let ns_fd = match &self.ns {
-            Some(ns) => ns.as_raw_fd(),
-            None => return Err(EnvError::Invalid(format!("{}: torn down", what()))),
+        let what = format!("start {} ({})", self.name, cmd.program.display());
+        let Some(ns) = &self.ns else {
+            return Err(EnvError::Invalid(format!("{what}: torn down")));
         };
-        if let Some(dir) = self.log.parent() {
-            fs::create_dir_all(dir).map_err(|e| EnvError::io(what(), e))?;
-        }
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .map_err(|e| EnvError::io(format!("{}: log {}", what(), self.log.display()), e))?;
-        let _ = writeln!(
-            log,
+        let header = format!(
             "=== squall: starting {} in {}: {} {}",
             self.name,
             self.ns_name,
             cmd.program.display(),
             cmd.args.join(" ")
         );
-        let stdout = log.try_clone().map_err(|e| EnvError::io(what(), e))?;
         let mut command = Command::new(&cmd.program);
         command
             .args(&cmd.args)
-            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(log);
-        // SAFETY: between fork and exec only async-signal-safe system calls run: the
-        // signal mask and dispositions (squall's threads block INT, TERM and HUP, which a
-        // child would inherit across exec), setsid(2) and setns(2) on a descriptor opened
-        // before the fork (close-on-exec, so the node does not inherit it).
-        unsafe {
-            command.pre_exec(move || {
-                crate::interrupt::reset_in_child()?;
-                if libc::setsid() < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                if libc::setns(ns_fd, libc::CLONE_NEWNET) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = command.spawn().map_err(|e| EnvError::io(what(), e))?;
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)));
+        let child = spawn_in(command, ns, &self.log, &header)
+            .map_err(|e| EnvError::io(e.what(&what), e.cause))?;
         tracing::info!(node = %self.name, pid = child.id(), program = %cmd.program.display(), "node started");
         self.proc = Proc::Running {
             child,
@@ -285,47 +158,142 @@ fn sig_name(sig: libc::c_int) -> &'static str {
     }
 }
 
-/// Checks the node names (non-empty, file-name safe, distinct) and that there is a log
-/// per node.
-pub(crate) fn check_names(names: &[String], logs: &[PathBuf]) -> Result<(), EnvError> {
-    if names.is_empty() || names.len() > MAX_NODES {
-        return Err(EnvError::Invalid(format!(
-            "{} nodes: want 1 to {MAX_NODES}",
-            names.len()
-        )));
+/// Nodes as processes in namespaces of their own, each with a veth into the hub.
+pub struct ProcessBackend;
+
+impl NodeBackend for ProcessBackend {
+    type Node = Node;
+    const KIND: &'static str = "local";
+
+    fn name(n: &Node) -> &str {
+        &n.name
     }
-    if logs.len() != names.len() {
-        return Err(EnvError::Invalid(format!(
-            "{} log paths for {} nodes",
-            logs.len(),
-            names.len()
-        )));
+
+    fn make_node(&self, hub: &Hub, i: usize, name: &str, log: PathBuf) -> Result<Node, EnvError> {
+        let ns_name = node_ns_name(hub.run_id(), i);
+        netns::create(&ns_name)?;
+        Ok(Node {
+            index: i,
+            name: name.to_string(),
+            ns: Some(netns::open(&ns_name)?),
+            ns_name,
+            log,
+            command: None,
+            proc: Proc::NotStarted,
+        })
     }
-    for (i, name) in names.iter().enumerate() {
-        let ok = !name.is_empty()
-            && !name.starts_with('.')
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-        if !ok || names[..i].contains(name) {
-            return Err(EnvError::Invalid(format!(
-                "bad or repeated node name {name:?}"
-            )));
+
+    fn hub_link(&self, hub: &Hub, n: &Node) -> HubLink {
+        let name = hub_link_name(hub.run_id(), n.index);
+        let peer_ns = n.ns.as_ref().map_or(-1, |f| f.as_raw_fd());
+        let link = name.clone();
+        HubLink {
+            name,
+            make: Box::new(move |nl| nl.add_veth(&link, NODE_LINK, peer_ns)),
         }
     }
-    Ok(())
-}
 
-/// The `local` environment of one run. Dropping it tears it down (see
-/// [`LocalEnv::teardown`]).
-pub struct LocalEnv {
-    run_id: String,
-    hub_name: String,
-    names: Vec<String>,
-    nodes: Mutex<Vec<Node>>,
-    /// A netlink socket opened inside the hub, for the rules of partitions.
-    hub: Hub,
-    torn_down: AtomicBool,
+    /// The node's side of its veth: its address, and its default route via the hub.
+    fn finish_node(&self, _hub: &Hub, n: &Node) -> Result<(), EnvError> {
+        let (i, ns_name) = (n.index, &n.ns_name);
+        netns::run_in(ns_name, || {
+            let mut nl = Netlink::open(ns_name)?;
+            nl.set_up("lo")?;
+            nl.add_address(NODE_LINK, node_addr(i), 24)?;
+            nl.set_up(NODE_LINK)?;
+            nl.add_default_route(hub_addr(i))
+        })
+    }
+
+    fn namespace(n: &Node) -> Option<&str> {
+        Some(&n.ns_name)
+    }
+
+    fn refresh(&self, n: &mut Node) {
+        n.refresh();
+    }
+
+    fn status(n: &Node) -> NodeStatus {
+        n.status()
+    }
+
+    /// Node `name`'s data directory, `/tmp/squall-<run>/<name>/`, created if missing,
+    /// private (mode 0700, like the run directory it is in: the system's data is nobody
+    /// else's to read). It survives kills and restarts, and goes at teardown.
+    fn data_dir(&self, hub: &Hub, name: &str) -> Result<PathBuf, EnvError> {
+        let dir = hub.dir().join(name);
+        ensure_private_dir(&dir)
+            .map_err(|e| EnvError::io(format!("create data directory {}", dir.display()), e))?;
+        Ok(dir)
+    }
+
+    fn start(&self, _hub: &Hub, n: &mut Node, cmd: &NodeCommand) -> Result<(), EnvError> {
+        if let Proc::Running { child, .. } = &n.proc {
+            return Err(EnvError::Invalid(format!(
+                "start {}: already running (pid {})",
+                n.name,
+                child.id()
+            )));
+        }
+        n.command = Some(cmd.clone());
+        n.spawn()
+    }
+
+    fn pause(&self, n: &mut Node) -> Result<(), EnvError> {
+        n.signal(libc::SIGSTOP)?;
+        if let Proc::Running { paused, .. } = &mut n.proc {
+            *paused = true;
+        }
+        Ok(())
+    }
+
+    fn resume(&self, n: &mut Node) -> Result<(), EnvError> {
+        n.signal(libc::SIGCONT)?;
+        if let Proc::Running { paused, .. } = &mut n.proc {
+            *paused = false;
+        }
+        Ok(())
+    }
+
+    fn kill(&self, n: &mut Node) -> Result<(), EnvError> {
+        match n.proc {
+            Proc::Running { .. } | Proc::Exited(_) => n.kill(Proc::Killed),
+            _ => Ok(()),
+        }
+    }
+
+    fn restart(&self, _hub: &Hub, n: &mut Node) -> Result<(), EnvError> {
+        match n.proc {
+            Proc::Running { .. } => Ok(()),
+            _ => n.spawn(),
+        }
+    }
+
+    fn revive(&self, _hub: &Hub, n: &mut Node) -> Result<(), EnvError> {
+        match n.proc {
+            Proc::Killed | Proc::Exited(_) => n.spawn(),
+            _ => Ok(()),
+        }
+    }
+
+    fn exited(&self, n: &Node) -> Option<String> {
+        match &n.proc {
+            Proc::Exited(status) => Some(format!(
+                "node {} exited ({status}); see {}",
+                n.name,
+                n.log.display()
+            )),
+            _ => None,
+        }
+    }
+
+    fn stop(&self, n: &mut Node) -> Result<(), EnvError> {
+        let _ = n.signal(libc::SIGCONT);
+        let result = n.kill(Proc::Stopped);
+        // Closing the descriptor lets the namespace go once it is unmounted.
+        n.ns = None;
+        result
+    }
 }
 
 impl LocalEnv {
@@ -342,185 +310,36 @@ impl LocalEnv {
     }
 
     /// [`LocalEnv::create`], giving up with [`EnvError::Interrupted`] (and removing what it
-    /// made) as soon as `stopped` says so: it is asked before each namespace and link, so
-    /// a Ctrl-C while a large cluster is being made does not wait for the rest of it.
+    /// made) as soon as `stopped` says so (see [`HubEnv::with_backend`]).
     pub fn create_interruptible(
         run_id: &str,
         names: Vec<String>,
         logs: Vec<PathBuf>,
-        stopped: &(dyn Fn() -> bool + Sync),
+        stopped: Stopped<'_>,
     ) -> Result<LocalEnv, EnvError> {
-        validate_run_id(run_id)?;
-        check_names(&names, &logs)?;
-        // The run directory comes first and is created exclusively: it claims the run id,
-        // so a clash never touches another run's namespaces.
-        claim_run_dir(run_id)?;
-        let env = LocalEnv {
-            run_id: run_id.to_string(),
-            hub_name: hub_ns_name(run_id),
-            names: names.clone(),
-            nodes: Mutex::new(Vec::new()),
-            hub: Hub::new(names.clone()),
-            torn_down: AtomicBool::new(false),
-        };
-        // On error `env` is dropped here, which tears down what was built.
-        env.build(logs, stopped)?;
-        tracing::info!(run = run_id, nodes = names.len(), "local environment ready");
-        Ok(env)
-    }
-
-    fn build(
-        &self,
-        logs: Vec<PathBuf>,
-        stopped: &(dyn Fn() -> bool + Sync),
-    ) -> Result<(), EnvError> {
-        let check = || {
-            if stopped() {
-                Err(EnvError::Interrupted)
-            } else {
-                Ok(())
-            }
-        };
-        let run = &self.run_id;
-        let hub_name = &self.hub_name;
-        check()?;
-        netns::create(hub_name)?;
-        let mut nodes = Vec::new();
-        for ((i, name), log) in self.names.iter().enumerate().zip(logs) {
-            check()?;
-            let ns_name = node_ns_name(run, i);
-            netns::create(&ns_name)?;
-            nodes.push(Node {
-                name: name.clone(),
-                ns: Some(netns::open(&ns_name)?),
-                ns_name,
-                log,
-                command: None,
-                proc: Proc::NotStarted,
-            });
-        }
-        let fds: Vec<_> = nodes
-            .iter()
-            .map(|n| n.ns.as_ref().map_or(-1, |f| f.as_raw_fd()))
-            .collect();
-        // Into the environment at once: a failure below tears these namespaces down too.
-        *self.lock_nodes() = nodes;
-
-        check()?;
-        let hub = netns::run_in(hub_name, || {
-            fs::write("/proc/sys/net/ipv4/ip_forward", "1")
-                .map_err(|e| EnvError::io(format!("enable ip_forward in {hub_name}"), e))?;
-            let mut nl = Netlink::open(hub_name)?;
-            nl.set_up("lo")?;
-            for (i, fd) in fds.iter().enumerate() {
-                check()?;
-                let link = hub_link_name(run, i);
-                nl.add_veth(&link, NODE_LINK, *fd)?;
-                nl.add_address(&link, hub_addr(i), 24)?;
-                nl.set_up(&link)?;
-            }
-            Ok(nl)
-        })?;
-        self.hub.attach(hub);
-
-        for i in 0..self.names.len() {
-            check()?;
-            let ns_name = node_ns_name(run, i);
-            netns::run_in(&ns_name, || {
-                let mut nl = Netlink::open(&ns_name)?;
-                nl.set_up("lo")?;
-                nl.add_address(NODE_LINK, node_addr(i), 24)?;
-                nl.set_up(NODE_LINK)?;
-                nl.add_default_route(hub_addr(i))
-            })?;
-        }
-        Ok(())
-    }
-
-    /// The node names, in node order.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
-    /// The address of node `node`, reachable from the hub and from the other nodes.
-    pub fn node_addr(&self, node: usize) -> Ipv4Addr {
-        node_addr(node)
-    }
-
-    /// The hub namespace's name (its path is [`netns::path`] of it). Clients must run in
-    /// it: the runner calls [`netns::enter`] with it on the thread that then builds its
-    /// runtime.
-    pub fn hub_ns(&self) -> &str {
-        &self.hub_name
+        HubEnv::with_backend(run_id, names, logs, ProcessBackend, stopped)
     }
 
     /// The namespace of node `node`.
     #[allow(dead_code, reason = "API for runners and debugging; used by the tests")]
     pub fn node_ns(&self, node: usize) -> String {
-        node_ns_name(&self.run_id, node)
-    }
-
-    /// The run directory, `/tmp/squall-<run>/`.
-    pub fn run_dir(&self) -> PathBuf {
-        run_dir(&self.run_id)
-    }
-
-    /// Node `node`'s data directory, `/tmp/squall-<run>/<name>/`, created if missing,
-    /// private (mode 0700, like the run directory it is in: the system's data is nobody
-    /// else's to read). It survives kills and restarts, and goes at teardown.
-    pub fn data_dir(&self, node: usize) -> Result<PathBuf, EnvError> {
-        let name = self.names.get(node).ok_or_else(|| no_node(node))?;
-        let dir = self.run_dir().join(name);
-        ensure_private_dir(&dir)
-            .map_err(|e| EnvError::io(format!("create data directory {}", dir.display()), e))?;
-        Ok(dir)
-    }
-
-    fn lock_nodes(&self) -> MutexGuard<'_, Vec<Node>> {
-        // A panic while holding the lock leaves node states as they were; keep going.
-        self.nodes.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Starts node `node` with `cmd` inside its namespace, and remembers `cmd` for
-    /// restarts. Fails if the node is running.
-    pub fn start_node(&self, node: usize, cmd: &NodeCommand) -> Result<(), EnvError> {
-        let mut nodes = self.lock_nodes();
-        let n = nodes.get_mut(node).ok_or_else(|| no_node(node))?;
-        n.refresh();
-        if let Proc::Running { child, .. } = &n.proc {
-            return Err(EnvError::Invalid(format!(
-                "start {}: already running (pid {})",
-                n.name,
-                child.id()
-            )));
-        }
-        n.command = Some(cmd.clone());
-        n.spawn()
-    }
-
-    /// What node `node`'s process is doing.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub fn node_status(&self, node: usize) -> Result<NodeStatus, EnvError> {
-        let mut nodes = self.lock_nodes();
-        let n = nodes.get_mut(node).ok_or_else(|| no_node(node))?;
-        Ok(n.status())
+        node_ns_name(self.hub.run_id(), node)
     }
 
     /// The pid of node `node`'s process, if it is running (or paused).
     #[allow(dead_code, reason = "API for runners and reports; used by the tests")]
     pub fn node_pid(&self, node: usize) -> Option<u32> {
-        let mut nodes = self.lock_nodes();
-        let n = nodes.get_mut(node)?;
-        n.refresh();
-        match &n.proc {
+        self.on_node(node, |n| match &n.proc {
             Proc::Running { child, .. } => Some(child.id()),
             _ => None,
-        }
+        })
+        .ok()
+        .flatten()
     }
 
     /// Stops every running node: SIGCONT and SIGTERM to each, then SIGKILL to those still
-    /// running after `grace`. Stopped nodes are not restarted by [`FaultTarget::heal_all`].
+    /// running after `grace` ([`NodeStatus::Stopped`]). Stopped nodes are not restarted by
+    /// [`nemeses::FaultTarget::heal_all`].
     #[allow(
         dead_code,
         reason = "a graceful end of run, for runners; used by the tests"
@@ -549,181 +368,6 @@ impl LocalEnv {
         }
         result
     }
-
-    /// Tears the run down: kills and reaps every node process (and anything else left in
-    /// the node namespaces), deletes the run's namespaces (their links and rules go with
-    /// them) and removes the run directory. Idempotent; also called on drop, so a panic
-    /// unwinding through the owner cleans up. Every step is attempted; the first error is
-    /// returned.
-    pub fn teardown(&self) -> Result<(), EnvError> {
-        // Holding the node lock for the whole teardown keeps a concurrent fault (say, a
-        // restart) from spawning a node into a namespace being deleted.
-        let mut nodes = self.lock_nodes();
-        if self.torn_down.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        let mut result = Ok(());
-        for n in nodes.iter_mut() {
-            let _ = n.signal(libc::SIGCONT);
-            result = result.and(n.kill(Proc::Stopped));
-            // Closing the descriptor lets the namespace go once it is unmounted.
-            n.ns = None;
-        }
-        self.hub.detach();
-        let mut names = vec![self.hub_name.clone()];
-        names.extend((0..self.names.len()).map(|i| node_ns_name(&self.run_id, i)));
-        // Also any other namespace of this run (there should be none).
-        let prefix = format!("{NAME_PREFIX}{}-", self.run_id);
-        if let Ok(all) = netns::list() {
-            let extra: Vec<String> = all
-                .into_iter()
-                .filter(|n| n.starts_with(&prefix) && !names.contains(n))
-                .collect();
-            names.extend(extra);
-        }
-        for name in &names {
-            result = result.and(netns::delete(name).map(|_| ()));
-        }
-        result = result.and(remove_run_dir(&self.run_dir()));
-        self.torn_down.store(true, Ordering::SeqCst);
-        tracing::info!(run = %self.run_id, "local environment torn down");
-        result
-    }
-
-    fn with_node<R>(
-        &self,
-        node: usize,
-        what: &str,
-        f: impl FnOnce(&mut Node) -> Result<R, EnvError>,
-    ) -> Result<R, NemesisError> {
-        let mut nodes = self.lock_nodes();
-        let n = nodes
-            .get_mut(node)
-            .ok_or_else(|| failed(format!("{what} node {node}"), no_node(node)))?;
-        let what = format!("{what} {}", n.name);
-        n.refresh();
-        f(n).map_err(|e| failed(what, e))
-    }
-}
-
-impl Drop for LocalEnv {
-    fn drop(&mut self) {
-        if let Err(e) = self.teardown() {
-            tracing::warn!(run = %self.run_id, error = %e, "teardown incomplete; `squall clean` removes the rest");
-        }
-    }
-}
-
-fn no_node(node: usize) -> EnvError {
-    EnvError::Invalid(format!("no node {node}"))
-}
-
-fn failed(what: String, e: EnvError) -> NemesisError {
-    NemesisError::Failed {
-        what,
-        cause: e.to_string(),
-    }
-}
-
-impl super::Environment for LocalEnv {
-    fn node_addr(&self, node: usize) -> Ipv4Addr {
-        LocalEnv::node_addr(self, node)
-    }
-
-    fn hub_ns(&self) -> &str {
-        LocalEnv::hub_ns(self)
-    }
-
-    fn data_dir(&self, node: usize) -> Result<PathBuf, EnvError> {
-        LocalEnv::data_dir(self, node)
-    }
-
-    fn start_node(&self, node: usize, cmd: &NodeCommand) -> Result<(), EnvError> {
-        LocalEnv::start_node(self, node, cmd)
-    }
-
-    fn exited_node(&self) -> Option<String> {
-        let mut nodes = self.lock_nodes();
-        nodes.iter_mut().find_map(|n| match n.status() {
-            NodeStatus::Exited(status) => Some(format!(
-                "node {} exited ({status}); see {}",
-                n.name,
-                n.log.display()
-            )),
-            _ => None,
-        })
-    }
-
-    fn teardown(&self) -> Result<(), EnvError> {
-        LocalEnv::teardown(self)
-    }
-}
-
-impl FaultTarget for LocalEnv {
-    fn node_count(&self) -> usize {
-        self.names.len()
-    }
-
-    fn node_name(&self, node: usize) -> String {
-        self.names
-            .get(node)
-            .cloned()
-            .unwrap_or_else(|| format!("node{node}"))
-    }
-
-    fn block(&self, from: usize, to: usize) -> Result<(), NemesisError> {
-        self.hub.block(from, to)
-    }
-
-    fn unblock(&self, from: usize, to: usize) -> Result<(), NemesisError> {
-        self.hub.unblock(from, to)
-    }
-
-    fn pause(&self, node: usize) -> Result<(), NemesisError> {
-        self.with_node(node, "pause", |n| {
-            n.signal(libc::SIGSTOP)?;
-            if let Proc::Running { paused, .. } = &mut n.proc {
-                *paused = true;
-            }
-            Ok(())
-        })
-    }
-
-    fn resume(&self, node: usize) -> Result<(), NemesisError> {
-        self.with_node(node, "resume", |n| {
-            n.signal(libc::SIGCONT)?;
-            if let Proc::Running { paused, .. } = &mut n.proc {
-                *paused = false;
-            }
-            Ok(())
-        })
-    }
-
-    fn kill(&self, node: usize) -> Result<(), NemesisError> {
-        self.with_node(node, "kill", |n| match n.proc {
-            Proc::Running { .. } | Proc::Exited(_) => n.kill(Proc::Killed),
-            _ => Ok(()),
-        })
-    }
-
-    fn restart(&self, node: usize) -> Result<(), NemesisError> {
-        self.with_node(node, "restart", |n| match n.proc {
-            Proc::Running { .. } => Ok(()),
-            _ => n.spawn(),
-        })
-    }
-
-    fn heal_all(&self) -> Result<(), NemesisError> {
-        let mut result = self.hub.unblock_all();
-        for node in 0..self.names.len() {
-            result = result.and(self.resume(node));
-            result = result.and(self.with_node(node, "restart", |n| match n.proc {
-                Proc::Killed | Proc::Exited(_) => n.spawn(),
-                _ => Ok(()),
-            }));
-        }
-        result
-    }
 }
 
 #[cfg(test)]
@@ -732,8 +376,14 @@ mod tests {
     //! it they print why and pass. Each uses its own random run id, so they run in parallel.
 
     use super::*;
-    use crate::env::clean::{clean, live_owner, owner_tag, parse_ns_name};
+    use crate::env::clean::clean;
+    use crate::env::names::{hub_ns_name, new_run_id, run_dir, NAME_PREFIX, RULE_PRIORITY};
+    use crate::env::testing::{self, dead, run_helper, wait_dead};
+    use nemeses::FaultTarget as _;
+    use std::fs;
+    use std::io::{Read as _, Write as _};
     use std::net::{SocketAddr, TcpStream};
+    use std::path::Path;
 
     const PORT: u16 = 7000;
 
@@ -768,8 +418,7 @@ mod tests {
 
     /// The libtest name of test `name` of this module.
     fn test_path(name: &str) -> String {
-        let module = module_path!();
-        format!("{}::{name}", &module[module.find("::").unwrap() + 2..])
+        testing::test_path(module_path!(), name)
     }
 
     /// Not a test on its own: the node of these tests (see [`server`]), run in a node's
@@ -863,58 +512,6 @@ mod tests {
             .into_iter()
             .filter(|n| n.starts_with(&prefix))
             .collect()
-    }
-
-    /// Whether `pid` is gone (or a zombie, which holds no resources but its pid).
-    fn dead(pid: u32) -> bool {
-        match fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => true,
-            Ok(stat) => stat
-                .rfind(')')
-                .is_some_and(|i| stat[i + 2..].starts_with('Z')),
-        }
-    }
-
-    fn wait_dead(pids: &[u32]) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !pids.iter().all(|p| dead(*p)) {
-            assert!(Instant::now() < deadline, "processes {pids:?} still alive");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    #[test]
-    fn names_and_ids() {
-        assert!(validate_run_id("ab12cd").is_ok());
-        assert!(validate_run_id("").is_err());
-        assert!(validate_run_id("AB12").is_err());
-        assert!(validate_run_id("abcdefghi").is_err());
-        assert!(validate_run_id("ab-1").is_err());
-        let id = new_run_id();
-        assert_eq!(id.len(), 6);
-        assert!(validate_run_id(&id).is_ok());
-        assert_eq!(node_ns_name("ab12cd", 1), "squall-ab12cd-n2");
-        assert_eq!(hub_ns_name("ab12cd"), "squall-ab12cd-hub");
-        assert!(hub_link_name("abcdefgh", MAX_NODES - 1).len() <= 15);
-        assert_eq!(node_addr(0), Ipv4Addr::new(198, 18, 1, 2));
-        assert_eq!(hub_addr(2), Ipv4Addr::new(198, 18, 3, 1));
-        assert_eq!(parse_ns_name("squall-ab12cd-hub"), Some("ab12cd"));
-        assert_eq!(parse_ns_name("squall-ab12cd-n12"), Some("ab12cd"));
-        assert_eq!(parse_ns_name("squall-ab12cd-x"), None);
-        assert_eq!(parse_ns_name("squall-AB-hub"), None);
-        assert_eq!(parse_ns_name("other-ab12cd-hub"), None);
-        let me = std::process::id();
-        assert_eq!(live_owner(&owner_tag(me)), Some(me));
-        assert_eq!(live_owner(&format!("{me} 1")), None);
-        // A dead owner not yet reaped (a zombie) is dead.
-        let mut child = Command::new("true").spawn().unwrap();
-        let tag = owner_tag(child.id());
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while live_owner(&tag).is_some() {
-            assert!(Instant::now() < deadline, "zombie {tag} counted as alive");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        child.wait().unwrap();
     }
 
     #[test]
@@ -1190,20 +787,10 @@ mod tests {
             return;
         }
         let run = new_run_id();
-        let test = test_path("crash_helper");
-        let status = Command::new(std::env::current_exe().unwrap())
-            .args([
-                &test,
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("SQUALL_TEST_CRASH_RUN", &run)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "helper: {status}");
+        run_helper(
+            &test_path("crash_helper"),
+            &[("SQUALL_TEST_CRASH_RUN", run.as_ref())],
+        );
 
         // The crash left namespaces, processes and the run directory.
         let left = run_namespaces(&run);

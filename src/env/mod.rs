@@ -7,18 +7,35 @@
 //! - [`netlink`]: a small synchronous route-netlink client (links, addresses, routes, FIB
 //!   rules), one request at a time, every kernel error turned into an [`EnvError`] naming the
 //!   operation.
-//! - [`local`]: the `local` environment — one hub namespace per run acting as a router, one
-//!   namespace and one process per node — and [`local::clean`], which removes what a crashed
-//!   run left behind.
+//! - [`names`]: a leaf — the names and addresses of a run's namespaces, links, nodes and
+//!   run directory; run ids.
+//! - [`run_dir`]: the run directory's exclusive claim, its owner file, private folders.
+//! - [`spawn`]: starting a process inside a namespace (new session, signals reset, output
+//!   to a log), for node processes and VMMs alike.
+//! - [`hub`]: the hub of a run (namespace, netlink socket, partition rules).
+//! - [`hub_env`]: [`hub_env::HubEnv`], the one environment over [`hub_env::NodeBackend`]s:
+//!   run directory, hub, a link per node, faults, heal-all, teardown; implements
+//!   [`Environment`] and [`FaultTarget`] once.
+//! - [`local`]: the `local` backend — one namespace, veth and process per node.
+//!   (`cloud-hypervisor` is [`crate::vm::env`]'s backend: a VMM and a TAP per node.)
+//! - [`clean`]: `squall clean`, which removes what a crashed run left behind.
 //!
 //! Every name an environment creates on the host carries the `squall-` prefix (or `sq` where
 //! the kernel allows only 15 bytes) and the run id, which is what makes cleanup safe.
+//! Imports go one way: `names` ← `run_dir` ← `hub` ← `hub_env` ← `local`; `clean` uses
+//! `names`, `run_dir` and `netns` only.
 
 pub mod clean;
 pub mod hub;
+pub mod hub_env;
 pub mod local;
+pub mod names;
 pub mod netlink;
 pub mod netns;
+pub mod run_dir;
+pub mod spawn;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use crate::systems::NodeCommand;
 use nemeses::FaultTarget;
@@ -92,7 +109,7 @@ pub enum EnvError {
 
 /// An I/O error's text without the `(os error N)` suffix the standard library adds:
 /// `No such file or directory`, as `strerror` and the `ip` tool say it.
-fn describe(cause: &io::Error) -> String {
+pub(crate) fn describe(cause: &io::Error) -> String {
     let text = cause.to_string();
     match cause.raw_os_error() {
         Some(code) => text

@@ -1,5 +1,6 @@
 //! The VM environment: each node is a VM (one VMM process per VM, Cloud Hypervisor now),
-//! linked into the run's hub namespace by a TAP device.
+//! linked into the run's hub namespace by a TAP device: [`VmBackend`], a backend of
+//! [`crate::env::hub_env::HubEnv`], which owns what every environment shares.
 //!
 //! ```text
 //!            squall-<run>-hub  (ip_forward=1; clients, FIB-rule faults, the VMM processes)
@@ -10,14 +11,13 @@
 //! ```
 //!
 //! The network is the `local` environment's, with a TAP in place of each veth: the same
-//! hub name, addresses, and partitions as FIB rules in the hub (see
-//! [`crate::env::local`]), so faults act alike in both environments. The VMM processes run
-//! *inside* the hub, so that each opens its TAP by name; they therefore also go when
-//! [`crate::env::local::clean`] kills what is left in a crashed run's namespaces, and the
-//! TAPs go with the hub namespace.
+//! hub name, addresses, and partitions as FIB rules in the hub, so faults act alike in both
+//! environments. The VMM processes run *inside* the hub, so that each opens its TAP by
+//! name; they therefore also go when `squall clean` ([`crate::env::clean`]) kills what is
+//! left in a crashed run's namespaces, and the TAPs go with the hub namespace.
 //!
-//! Files: the run directory `/tmp/squall-<run>/` (claimed with an owner file, as `local`
-//! does, so `squall clean` knows it) holds `vm/` (mode 0700: the API sockets
+//! Files: the run directory `/tmp/squall-<run>/` (claimed with an owner file, as for every
+//! environment, so `squall clean` knows it) holds `vm/` (mode 0700: the API sockets
 //! `<name>.sock`) and the nodes' data disks `vm/<name>.img`. Each VMM's stdout and stderr
 //! go to the node's log; the guest's serial console to `serial.log` next to it (earlier
 //! boots' serial output is kept as `serial.log.<boot>`, since a VMM truncates the file
@@ -33,20 +33,18 @@
 use super::driver::{Launch, VmSpec, VmState, Vmm, VmmDriver, VmmError};
 use super::guest::{self, BootFiles};
 use crate::env::hub::Hub;
-use crate::env::local::{self, check_names, hub_addr, node_addr};
-use crate::env::netlink::Netlink;
-use crate::env::{netns, EnvError, Environment};
+use crate::env::hub_env::{HubEnv, HubLink, NodeBackend, NodeStatus};
+use crate::env::names::{hub_addr, node_addr, tap_name};
+use crate::env::run_dir::create_private_dir;
+use crate::env::EnvError;
+#[cfg(doc)]
+use crate::env::Environment;
 use crate::systems::NodeCommand;
-use nemeses::NemesisError;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
-
-mod faults;
 
 /// How the VMs are made.
 #[derive(Clone, Debug)]
@@ -65,32 +63,14 @@ pub struct VmConfig {
     pub stop_grace: Duration,
 }
 
-/// The TAP of node `node` (0-based) of `run_id`: `sq<run>t<node+1>`.
-pub fn tap_name(run_id: &str, node: usize) -> String {
-    format!("sq{run_id}t{}", node + 1)
-}
-
 /// The MAC address of node `node`'s NIC: locally administered, unique per node in a run.
 pub fn mac(node: usize) -> String {
     format!("52:54:00:12:{:02x}:02", node + 1)
 }
 
-/// What a node's VM is doing, as the environment knows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NodeStatus {
-    /// [`Environment::start_node`] was never called (or failed).
-    NotStarted,
-    /// Booted.
-    Running,
-    /// Paused by [`FaultTarget::pause`].
-    Paused,
-    /// Killed by [`FaultTarget::kill`]; [`FaultTarget::restart`] boots it again.
-    Killed,
-    /// Its VMM exited on its own.
-    Exited,
-}
-
-struct Node {
+/// One node of the VM environment: its TAP, files, VM and VMM.
+pub struct Node {
+    index: usize,
     name: String,
     tap: String,
     log: PathBuf,
@@ -104,205 +84,22 @@ struct Node {
     boots: u32,
 }
 
-impl Node {
-    /// Notices a VMM that exited on its own.
-    fn refresh(&mut self) {
-        if matches!(self.status, NodeStatus::Running | NodeStatus::Paused) {
-            if let Some(vmm) = &mut self.vmm {
-                if !vmm.alive() {
-                    tracing::warn!(node = %self.name, "VMM exited on its own");
-                    self.status = NodeStatus::Exited;
-                }
-            }
-        }
-    }
-}
-
-/// The VM environment of one run. Dropping it tears it down.
-pub struct VmEnv {
-    run_id: String,
-    hub_name: String,
-    names: Vec<String>,
-    dir: PathBuf,
-    vm_dir: PathBuf,
+/// Nodes as VMs, one VMM process each, started in the hub, each VM on a TAP in the hub.
+pub struct VmBackend {
     driver: Arc<dyn VmmDriver>,
     config: VmConfig,
-    /// The hub namespace, open: VMM processes `setns` into it. `None` after teardown.
-    hub_ns: Mutex<Option<File>>,
-    /// A netlink socket inside the hub, for partitions and TAP state.
-    hub: Hub,
-    nodes: Mutex<Vec<Node>>,
-    torn_down: AtomicBool,
+    /// Each node's serial log ([`serial_paths`]).
+    serials: Vec<PathBuf>,
 }
 
-impl VmEnv {
-    /// Creates run `run_id`'s network for VMs named `names`: the run directory, the hub,
-    /// a TAP per node with the hub's address on it. `logs[i]` receives node `i`'s VMM
-    /// output; its serial console goes next to it. No VMM runs yet. On error, whatever was
-    /// made is removed again.
-    pub fn create(
-        run_id: &str,
-        names: Vec<String>,
-        logs: Vec<PathBuf>,
-        driver: Arc<dyn VmmDriver>,
-        config: VmConfig,
-    ) -> Result<VmEnv, EnvError> {
-        local::validate_run_id(run_id)?;
-        check_names(&names, &logs)?;
-        let dir = crate::env::clean::claim_run_dir(run_id)?;
-        let vm_dir = dir.join("vm");
-        let serials = serial_paths(&names, &logs);
-        let env = VmEnv {
-            run_id: run_id.to_string(),
-            hub_name: local::hub_ns_name(run_id),
-            names: names.clone(),
-            vm_dir: vm_dir.clone(),
-            dir,
-            driver,
-            config,
-            hub_ns: Mutex::new(None),
-            hub: Hub::new(names.clone()),
-            nodes: Mutex::new(
-                names
-                    .iter()
-                    .zip(logs)
-                    .zip(serials)
-                    .enumerate()
-                    .map(|(i, ((name, log), serial))| Node {
-                        name: name.clone(),
-                        tap: tap_name(run_id, i),
-                        log,
-                        serial,
-                        disk: vm_dir.join(format!("{name}.img")),
-                        spec: None,
-                        vmm: None,
-                        status: NodeStatus::NotStarted,
-                        boots: 0,
-                    })
-                    .collect(),
-            ),
-            torn_down: AtomicBool::new(false),
-        };
-        // On error `env` is dropped here, which tears down what was built.
-        env.build()?;
-        tracing::info!(
-            run = run_id,
-            nodes = names.len(),
-            vmm = env.driver.name(),
-            "VM environment ready"
-        );
-        Ok(env)
-    }
+/// The private directory of the VMMs' API sockets and the data disks: `<run dir>/vm`.
+fn vm_dir(hub: &Hub) -> PathBuf {
+    hub.dir().join("vm")
+}
 
-    fn build(&self) -> Result<(), EnvError> {
-        crate::env::clean::create_private_dir(&self.vm_dir)
-            .map_err(|e| EnvError::io(format!("create {}", self.vm_dir.display()), e))?;
-        let hub_name = &self.hub_name;
-        netns::create(hub_name)?;
-        *self.lock_hub_ns() = Some(netns::open(hub_name)?);
-        let taps: Vec<String> = self.lock_nodes().iter().map(|n| n.tap.clone()).collect();
-        let nl = netns::run_in(hub_name, || {
-            fs::write("/proc/sys/net/ipv4/ip_forward", "1")
-                .map_err(|e| EnvError::io(format!("enable ip_forward in {hub_name}"), e))?;
-            let mut nl = Netlink::open(hub_name)?;
-            nl.set_up("lo")?;
-            for (i, tap) in taps.iter().enumerate() {
-                super::tap::create(tap)?;
-                nl.add_address(tap, hub_addr(i), 24)?;
-                nl.set_up(tap)?;
-            }
-            Ok(nl)
-        })?;
-        self.hub.attach(nl);
-        Ok(())
-    }
-
-    /// The run directory, `/tmp/squall-<run>/`.
-    #[allow(dead_code, reason = "API for runners and debugging; used by the tests")]
-    pub fn run_dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// The private directory of the VMMs' API sockets.
-    #[allow(dead_code, reason = "API for runners and debugging; used by the tests")]
-    pub fn socket_dir(&self) -> &Path {
-        &self.vm_dir
-    }
-
-    /// Node `node`'s TAP device (in the hub).
-    #[allow(dead_code, reason = "API for runners and debugging; used by the tests")]
-    pub fn tap(&self, node: usize) -> String {
-        tap_name(&self.run_id, node)
-    }
-
-    /// Node `node`'s serial log.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub fn serial_log(&self, node: usize) -> Option<PathBuf> {
-        self.lock_nodes().get(node).map(|n| n.serial.clone())
-    }
-
-    /// What node `node`'s VM is doing.
-    #[allow(dead_code, reason = "API for runners and reports; used by the tests")]
-    pub fn node_status(&self, node: usize) -> Result<NodeStatus, EnvError> {
-        let mut nodes = self.lock_nodes();
-        let n = nodes.get_mut(node).ok_or_else(|| no_node(node))?;
-        n.refresh();
-        Ok(n.status)
-    }
-
-    /// The state node `node`'s VMM reports for its VM.
-    #[allow(dead_code, reason = "API for runners and reports; used by the tests")]
-    pub fn vm_state(&self, node: usize) -> Result<VmState, EnvError> {
-        let mut nodes = self.lock_nodes();
-        let n = nodes.get_mut(node).ok_or_else(|| no_node(node))?;
-        match &mut n.vmm {
-            Some(vmm) => vmm.state().map_err(vmm_error),
-            None => Err(EnvError::Invalid(format!("{}: no VM", n.name))),
-        }
-    }
-
-    /// The pid of node `node`'s VMM process, while it runs.
-    #[allow(dead_code, reason = "API for runners and reports; used by the tests")]
-    pub fn vmm_pid(&self, node: usize) -> Option<u32> {
-        let mut nodes = self.lock_nodes();
-        let n = nodes.get_mut(node)?;
-        let vmm = n.vmm.as_mut()?;
-        if vmm.alive() {
-            vmm.pid()
-        } else {
-            None
-        }
-    }
-
-    /// Cuts node `node` off the network: its TAP goes down (the seed document's
-    /// `ip link set ch-tapN down`). Idempotent.
-    #[allow(dead_code, reason = "not a nemesis yet")]
-    pub fn isolate(&self, node: usize) -> Result<(), EnvError> {
-        self.tap_state(node, false)
-    }
-
-    /// Undoes [`VmEnv::isolate`]. Idempotent.
-    #[allow(dead_code, reason = "not a nemesis yet")]
-    pub fn rejoin(&self, node: usize) -> Result<(), EnvError> {
-        self.tap_state(node, true)
-    }
-
-    fn tap_state(&self, node: usize, up: bool) -> Result<(), EnvError> {
-        if node >= self.names.len() {
-            return Err(no_node(node));
-        }
-        let tap = tap_name(&self.run_id, node);
-        self.hub.with(|nl| {
-            if up {
-                nl.set_up(&tap)
-            } else {
-                nl.set_down(&tap)
-            }
-        })
-    }
-
-    /// Starts node `node`'s VMM and boots its VM from `spec` (also a restart).
-    fn boot(&self, n: &mut Node) -> Result<(), EnvError> {
+impl VmBackend {
+    /// Starts node `n`'s VMM and boots its VM from its spec (also a restart).
+    fn boot(&self, hub: &Hub, n: &mut Node) -> Result<(), EnvError> {
         let spec = n
             .spec
             .clone()
@@ -315,131 +112,24 @@ impl VmEnv {
         if let Some(mut old) = n.vmm.take() {
             old.kill().map_err(vmm_error)?;
         }
-        let hub_ns = self.lock_hub_ns();
-        let ns = hub_ns
-            .as_ref()
-            .ok_or_else(|| EnvError::Invalid(format!("start {}: torn down", n.name)))?;
-        let mut vmm = self
-            .driver
-            .start(&Launch {
-                name: &n.name,
-                dir: &self.vm_dir,
-                netns: ns,
-                log: &n.log,
-                timeout: self.config.api_timeout,
-            })
-            .map_err(vmm_error)?;
-        drop(hub_ns);
+        let dir = vm_dir(hub);
+        let mut vmm = hub.with_ns(&format!("start {}", n.name), |ns| {
+            self.driver
+                .start(&Launch {
+                    name: &n.name,
+                    dir: &dir,
+                    netns: ns,
+                    log: &n.log,
+                    timeout: self.config.api_timeout,
+                })
+                .map_err(vmm_error)
+        })?;
         vmm.create(&spec).map_err(vmm_error)?;
         vmm.boot().map_err(vmm_error)?;
         n.boots += 1;
         n.vmm = Some(vmm);
         n.status = NodeStatus::Running;
         tracing::info!(node = %n.name, boot = n.boots, "VM booted");
-        Ok(())
-    }
-
-    /// Starts node `node`: makes its data disk, then a VMM that boots the guest with `cmd`
-    /// on its kernel command line. Fails if the node runs.
-    pub fn start_node(&self, node: usize, cmd: &NodeCommand) -> Result<(), EnvError> {
-        let mut nodes = self.lock_nodes();
-        let n = nodes.get_mut(node).ok_or_else(|| no_node(node))?;
-        n.refresh();
-        if matches!(n.status, NodeStatus::Running | NodeStatus::Paused) {
-            return Err(EnvError::Invalid(format!(
-                "start {}: already running",
-                n.name
-            )));
-        }
-        guest::make_data_disk(&n.disk, self.config.disk_mb)?;
-        let cmdline = guest::kernel_cmdline(&n.name, node_addr(node), 24, hub_addr(node), cmd)?;
-        n.spec = Some(VmSpec {
-            cpus: self.config.cpus,
-            memory_mb: self.config.memory_mb,
-            kernel: self.config.boot.kernel.clone(),
-            initramfs: self.config.boot.initramfs.clone(),
-            cmdline,
-            disks: vec![n.disk.clone()],
-            tap: Some(n.tap.clone()),
-            mac: mac(node),
-            serial: n.serial.clone(),
-        });
-        let result = self.boot(n);
-        if result.is_err() {
-            if let Some(mut vmm) = n.vmm.take() {
-                let _ = vmm.kill();
-            }
-            n.status = NodeStatus::NotStarted;
-        }
-        result
-    }
-
-    /// Tears the run down: stops every VMM (asking first, then SIGKILL) and reaps it,
-    /// removes its socket, deletes the hub namespace (the TAPs and rules go with it) and
-    /// removes the run directory. Idempotent; also called on drop. Every step is
-    /// attempted; the first error is returned.
-    pub fn teardown(&self) -> Result<(), EnvError> {
-        let mut nodes = self.lock_nodes();
-        if self.torn_down.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        let mut result = Ok(());
-        for n in nodes.iter_mut() {
-            if let Some(mut vmm) = n.vmm.take() {
-                result = result.and(vmm.stop(self.config.stop_grace).map_err(vmm_error));
-            }
-            if n.status != NodeStatus::NotStarted {
-                n.status = NodeStatus::Killed;
-            }
-        }
-        self.hub.detach();
-        // Anything still in the hub (nothing should be) dies before the namespace goes.
-        if let Some(ns) = self.lock_hub_ns().take() {
-            if let Ok(id) = netns::id_of(&ns) {
-                netns::kill_processes_in(&[id]);
-            }
-        }
-        result = result.and(netns::delete(&self.hub_name).map(|_| ()));
-        result = result.and(crate::env::clean::release_run_dir(&self.dir));
-        self.torn_down.store(true, Ordering::SeqCst);
-        tracing::info!(run = %self.run_id, "VM environment torn down");
-        result
-    }
-
-    fn lock_nodes(&self) -> MutexGuard<'_, Vec<Node>> {
-        self.nodes.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn lock_hub_ns(&self) -> MutexGuard<'_, Option<File>> {
-        self.hub_ns.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn with_node<R>(
-        &self,
-        node: usize,
-        what: &str,
-        f: impl FnOnce(&Self, &mut Node) -> Result<R, EnvError>,
-    ) -> Result<R, NemesisError> {
-        let mut nodes = self.lock_nodes();
-        let n = nodes
-            .get_mut(node)
-            .ok_or_else(|| failed(format!("{what} node {node}"), no_node(node)))?;
-        let what = format!("{what} {}", n.name);
-        n.refresh();
-        f(self, n).map_err(|e| failed(what, e))
-    }
-
-    /// Kills node `n`'s VMM if it runs (or exited): the VM is gone, its disk stays.
-    fn kill_node(n: &mut Node) -> Result<(), EnvError> {
-        if matches!(
-            n.status,
-            NodeStatus::Running | NodeStatus::Paused | NodeStatus::Exited
-        ) {
-            if let Some(vmm) = &mut n.vmm {
-                vmm.kill().map_err(vmm_error)?;
-            }
-            n.status = NodeStatus::Killed;
-        }
         Ok(())
     }
 
@@ -474,11 +164,271 @@ impl VmEnv {
     }
 }
 
-impl Drop for VmEnv {
-    fn drop(&mut self) {
-        if let Err(e) = self.teardown() {
-            tracing::warn!(run = %self.run_id, error = %e, "teardown incomplete; `squall clean` removes the rest");
+/// Sets node `n`'s TAP up or down.
+fn tap_state(hub: &Hub, n: &Node, up: bool) -> Result<(), EnvError> {
+    hub.with(|nl| {
+        if up {
+            nl.set_up(&n.tap)
+        } else {
+            nl.set_down(&n.tap)
         }
+    })
+}
+
+impl NodeBackend for VmBackend {
+    type Node = Node;
+    const KIND: &'static str = "VM";
+
+    fn name(n: &Node) -> &str {
+        &n.name
+    }
+
+    fn prepare(&self, hub: &Hub) -> Result<(), EnvError> {
+        let dir = vm_dir(hub);
+        create_private_dir(&dir).map_err(|e| EnvError::io(format!("create {}", dir.display()), e))
+    }
+
+    fn make_node(&self, hub: &Hub, i: usize, name: &str, log: PathBuf) -> Result<Node, EnvError> {
+        Ok(Node {
+            index: i,
+            name: name.to_string(),
+            tap: tap_name(hub.run_id(), i),
+            log,
+            serial: self.serials[i].clone(),
+            disk: vm_dir(hub).join(format!("{name}.img")),
+            spec: None,
+            vmm: None,
+            status: NodeStatus::NotStarted,
+            boots: 0,
+        })
+    }
+
+    fn hub_link(&self, _hub: &Hub, n: &Node) -> HubLink {
+        let tap = n.tap.clone();
+        HubLink {
+            name: n.tap.clone(),
+            make: Box::new(move |_| super::tap::create(&tap)),
+        }
+    }
+
+    fn refresh(&self, n: &mut Node) {
+        if matches!(n.status, NodeStatus::Running | NodeStatus::Paused) {
+            if let Some(vmm) = &mut n.vmm {
+                if !vmm.alive() {
+                    tracing::warn!(node = %n.name, "VMM exited on its own");
+                    n.status = NodeStatus::Exited(None);
+                }
+            }
+        }
+    }
+
+    fn status(n: &Node) -> NodeStatus {
+        n.status
+    }
+
+    /// Inside the guest: the data disk's mount point (the guest's init mounts it there).
+    fn data_dir(&self, _hub: &Hub, name: &str) -> Result<PathBuf, EnvError> {
+        Ok(Path::new(guest::DATA_MOUNT).join(name))
+    }
+
+    /// Makes node `n`'s data disk, then a VMM that boots the guest with `cmd` on its kernel
+    /// command line.
+    fn start(&self, hub: &Hub, n: &mut Node, cmd: &NodeCommand) -> Result<(), EnvError> {
+        if matches!(n.status, NodeStatus::Running | NodeStatus::Paused) {
+            return Err(EnvError::Invalid(format!(
+                "start {}: already running",
+                n.name
+            )));
+        }
+        let i = n.index;
+        guest::make_data_disk(&n.disk, self.config.disk_mb)?;
+        let cmdline = guest::kernel_cmdline(&n.name, node_addr(i), 24, hub_addr(i), cmd)?;
+        n.spec = Some(VmSpec {
+            cpus: self.config.cpus,
+            memory_mb: self.config.memory_mb,
+            kernel: self.config.boot.kernel.clone(),
+            initramfs: self.config.boot.initramfs.clone(),
+            cmdline,
+            disks: vec![n.disk.clone()],
+            tap: Some(n.tap.clone()),
+            mac: mac(i),
+            serial: n.serial.clone(),
+        });
+        let result = self.boot(hub, n);
+        if result.is_err() {
+            if let Some(mut vmm) = n.vmm.take() {
+                let _ = vmm.kill();
+            }
+            n.status = NodeStatus::NotStarted;
+        }
+        result
+    }
+
+    fn pause(&self, n: &mut Node) -> Result<(), EnvError> {
+        if n.status == NodeStatus::Running {
+            if let Some(vmm) = &mut n.vmm {
+                vmm.pause().map_err(vmm_error)?;
+            }
+            n.status = NodeStatus::Paused;
+        }
+        Ok(())
+    }
+
+    fn resume(&self, n: &mut Node) -> Result<(), EnvError> {
+        if n.status == NodeStatus::Paused {
+            if let Some(vmm) = &mut n.vmm {
+                vmm.resume().map_err(vmm_error)?;
+            }
+            n.status = NodeStatus::Running;
+        }
+        Ok(())
+    }
+
+    /// Kills node `n`'s VMM if it runs (or exited): the VM is gone, its disk stays.
+    fn kill(&self, n: &mut Node) -> Result<(), EnvError> {
+        if matches!(
+            n.status,
+            NodeStatus::Running | NodeStatus::Paused | NodeStatus::Exited(_)
+        ) {
+            if let Some(vmm) = &mut n.vmm {
+                vmm.kill().map_err(vmm_error)?;
+            }
+            n.status = NodeStatus::Killed;
+        }
+        Ok(())
+    }
+
+    fn restart(&self, hub: &Hub, n: &mut Node) -> Result<(), EnvError> {
+        match n.status {
+            NodeStatus::Killed | NodeStatus::Exited(_) => self.boot(hub, n),
+            _ => Ok(()),
+        }
+    }
+
+    fn revive(&self, hub: &Hub, n: &mut Node) -> Result<(), EnvError> {
+        self.restart(hub, n)
+    }
+
+    /// The TAP up again (undoes [`VmEnv::isolate`]).
+    fn rejoin(&self, hub: &Hub, n: &mut Node) -> Result<(), EnvError> {
+        tap_state(hub, n, true)
+    }
+
+    fn exited(&self, n: &Node) -> Option<String> {
+        matches!(n.status, NodeStatus::Exited(_)).then(|| {
+            format!(
+                "the VMM of node {} exited; see {} and {}",
+                n.name,
+                n.log.display(),
+                n.serial.display()
+            )
+        })
+    }
+
+    fn not_ready(&self, n: &Node) -> Option<String> {
+        if n.status == NodeStatus::NotStarted {
+            return None;
+        }
+        guest_hint(&n.name, &n.serial)
+    }
+
+    fn post_mortem(&self, n: &mut Node, dir: &Path) -> Option<String> {
+        let target = dir.join("nodes").join(&n.name).join("snapshot");
+        Some(Self::snapshot_node(n, &target))
+    }
+
+    /// Stops the VMM (asking first, then SIGKILL), reaps it and removes its socket.
+    fn stop(&self, n: &mut Node) -> Result<(), EnvError> {
+        let mut result = Ok(());
+        if let Some(mut vmm) = n.vmm.take() {
+            result = vmm.stop(self.config.stop_grace).map_err(vmm_error);
+        }
+        if n.status != NodeStatus::NotStarted {
+            n.status = NodeStatus::Killed;
+        }
+        result
+    }
+}
+
+/// The VM environment of one run. Dropping it tears it down.
+pub type VmEnv = HubEnv<VmBackend>;
+
+impl VmEnv {
+    /// Creates run `run_id`'s network for VMs named `names`: the run directory, the hub,
+    /// a TAP per node with the hub's address on it. `logs[i]` receives node `i`'s VMM
+    /// output; its serial console goes next to it. No VMM runs yet. On error, whatever was
+    /// made is removed again.
+    pub fn create(
+        run_id: &str,
+        names: Vec<String>,
+        logs: Vec<PathBuf>,
+        driver: Arc<dyn VmmDriver>,
+        config: VmConfig,
+    ) -> Result<VmEnv, EnvError> {
+        let vmm = driver.name().to_string();
+        let backend = VmBackend {
+            serials: serial_paths(&names, &logs),
+            driver,
+            config,
+        };
+        let env = HubEnv::with_backend(run_id, names, logs, backend, &|| false)?;
+        tracing::info!(run = run_id, %vmm, "VMs run by {vmm}");
+        Ok(env)
+    }
+
+    /// The private directory of the VMMs' API sockets.
+    #[allow(dead_code, reason = "API for runners and debugging; used by the tests")]
+    pub fn socket_dir(&self) -> PathBuf {
+        vm_dir(&self.hub)
+    }
+
+    /// Node `node`'s TAP device (in the hub).
+    #[allow(dead_code, reason = "API for runners and debugging; used by the tests")]
+    pub fn tap(&self, node: usize) -> String {
+        tap_name(self.hub.run_id(), node)
+    }
+
+    /// Node `node`'s serial log.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn serial_log(&self, node: usize) -> Option<PathBuf> {
+        self.backend.serials.get(node).cloned()
+    }
+
+    /// The state node `node`'s VMM reports for its VM.
+    #[allow(dead_code, reason = "API for runners and reports; used by the tests")]
+    pub fn vm_state(&self, node: usize) -> Result<VmState, EnvError> {
+        self.on_node(node, |n| match &mut n.vmm {
+            Some(vmm) => vmm.state().map_err(vmm_error),
+            None => Err(EnvError::Invalid(format!("{}: no VM", n.name))),
+        })?
+    }
+
+    /// The pid of node `node`'s VMM process, while it runs.
+    #[allow(dead_code, reason = "API for runners and reports; used by the tests")]
+    pub fn vmm_pid(&self, node: usize) -> Option<u32> {
+        self.on_node(node, |n| {
+            let vmm = n.vmm.as_mut()?;
+            if vmm.alive() {
+                vmm.pid()
+            } else {
+                None
+            }
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// Cuts node `node` off the network: its TAP goes down (the seed document's
+    /// `ip link set ch-tapN down`). Idempotent.
+    #[allow(dead_code, reason = "not a nemesis yet")]
+    pub fn isolate(&self, node: usize) -> Result<(), EnvError> {
+        self.on_node(node, |n| tap_state(&self.hub, n, false))?
+    }
+
+    /// Undoes [`VmEnv::isolate`]. Idempotent.
+    #[allow(dead_code, reason = "not a nemesis yet")]
+    pub fn rejoin(&self, node: usize) -> Result<(), EnvError> {
+        self.on_node(node, |n| tap_state(&self.hub, n, true))?
     }
 }
 
@@ -545,80 +495,8 @@ pub fn guest_hint(name: &str, serial: &Path) -> Option<String> {
     })
 }
 
-fn no_node(node: usize) -> EnvError {
-    EnvError::Invalid(format!("no node {node}"))
-}
-
-fn failed(what: String, e: EnvError) -> NemesisError {
-    NemesisError::Failed {
-        what,
-        cause: e.to_string(),
-    }
-}
-
 fn vmm_error(e: VmmError) -> EnvError {
     EnvError::Invalid(e.to_string())
-}
-
-impl Environment for VmEnv {
-    fn node_addr(&self, node: usize) -> Ipv4Addr {
-        node_addr(node)
-    }
-
-    fn hub_ns(&self) -> &str {
-        &self.hub_name
-    }
-
-    /// Inside the guest: the data disk's mount point (the guest's init mounts it there).
-    fn data_dir(&self, node: usize) -> Result<PathBuf, EnvError> {
-        let name = self.names.get(node).ok_or_else(|| no_node(node))?;
-        Ok(Path::new(guest::DATA_MOUNT).join(name))
-    }
-
-    fn start_node(&self, node: usize, cmd: &NodeCommand) -> Result<(), EnvError> {
-        VmEnv::start_node(self, node, cmd)
-    }
-
-    fn exited_node(&self) -> Option<String> {
-        let mut nodes = self.lock_nodes();
-        nodes.iter_mut().find_map(|n| {
-            n.refresh();
-            (n.status == NodeStatus::Exited).then(|| {
-                format!(
-                    "the VMM of node {} exited; see {} and {}",
-                    n.name,
-                    n.log.display(),
-                    n.serial.display()
-                )
-            })
-        })
-    }
-
-    fn not_ready_hint(&self) -> Option<String> {
-        let nodes = self.lock_nodes();
-        let hints: Vec<String> = nodes
-            .iter()
-            .filter(|n| n.status != NodeStatus::NotStarted)
-            .filter_map(|n| guest_hint(&n.name, &n.serial))
-            .collect();
-        // One line (the run prints its error chain on one line): guests separated by `; `.
-        (!hints.is_empty()).then(|| hints.join("; "))
-    }
-
-    fn post_mortem(&self, dir: &Path) -> Vec<String> {
-        let mut nodes = self.lock_nodes();
-        nodes
-            .iter_mut()
-            .map(|n| {
-                let target = dir.join("nodes").join(&n.name).join("snapshot");
-                Self::snapshot_node(n, &target)
-            })
-            .collect()
-    }
-
-    fn teardown(&self) -> Result<(), EnvError> {
-        VmEnv::teardown(self)
-    }
 }
 
 #[cfg(test)]
@@ -628,13 +506,16 @@ mod tests {
     //! which is also what happens on these hosts with a real image.
 
     use super::*;
-    use crate::env::local::RULE_PRIORITY;
-    use crate::vm::ch::tests::{ch_binary, dead, Scratch};
+    use crate::env::names::{hub_ns_name, new_run_id, run_dir, RULE_PRIORITY};
+    use crate::env::netlink::Netlink;
+    use crate::env::testing::{dead, run_helper, test_path, wait_dead};
+    use crate::env::{netns, Environment as _};
+    use crate::vm::ch::tests::{ch_binary, Scratch};
     use crate::vm::ch::CloudHypervisor;
     use crate::vm::stub_kernel;
     use nemeses::FaultTarget;
     use std::os::unix::fs::PermissionsExt;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     use std::time::Instant;
 
     fn names(n: usize) -> Vec<String> {
@@ -694,7 +575,6 @@ mod tests {
     #[test]
     fn names_and_paths() {
         assert_eq!(tap_name("ab12cd", 0), "sqab12cdt1");
-        assert!(tap_name("abcdefgh", local::MAX_NODES - 1).len() <= 15);
         assert_eq!(mac(9), "52:54:00:12:0a:02");
         let logs = vec![
             PathBuf::from("/s/nodes/n1/log"),
@@ -712,12 +592,6 @@ mod tests {
             serial_paths(&names(2), &shared)[1],
             PathBuf::from("/l/n2.serial.log")
         );
-        assert!(check_names(&names(2), &logs).is_ok());
-        assert_eq!(
-            check_names(&names(2), &logs[..1]).unwrap_err().to_string(),
-            "1 log paths for 2 nodes"
-        );
-        assert!(check_names(&["n1".into(), "n1".into()], &logs).is_err());
     }
 
     #[test]
@@ -755,12 +629,261 @@ mod tests {
         assert!(guest_hint("n11", &serial).is_some());
     }
 
+    /// A VMM without a process, for the environment's own logic where no
+    /// `cloud-hypervisor` is at hand: it keeps the VM's state and logs every call.
+    #[derive(Default)]
+    struct FakeDriver {
+        calls: Arc<std::sync::Mutex<Vec<String>>>,
+        /// Set to make every VMM report its process gone.
+        dead: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    struct FakeVmm {
+        name: String,
+        state: VmState,
+        calls: Arc<std::sync::Mutex<Vec<String>>>,
+        dead: Arc<std::sync::atomic::AtomicBool>,
+        killed: bool,
+    }
+
+    impl FakeVmm {
+        fn call(&mut self, what: &str) -> Result<(), VmmError> {
+            self.calls
+                .lock()
+                .unwrap()
+                .push(format!("{what} {}", self.name));
+            if self.killed {
+                return Err(VmmError::NotRunning(format!("{what} {}", self.name)));
+            }
+            Ok(())
+        }
+    }
+
+    impl VmmDriver for FakeDriver {
+        fn name(&self) -> &str {
+            "fake"
+        }
+
+        fn start(&self, launch: &Launch<'_>) -> Result<Box<dyn Vmm>, VmmError> {
+            assert!(launch.dir.is_dir(), "socket dir {}", launch.dir.display());
+            let mut vmm = FakeVmm {
+                name: launch.name.to_string(),
+                state: VmState::Created,
+                calls: self.calls.clone(),
+                dead: self.dead.clone(),
+                killed: false,
+            };
+            vmm.call("start")?;
+            Ok(Box::new(vmm))
+        }
+    }
+
+    impl Vmm for FakeVmm {
+        fn pid(&self) -> Option<u32> {
+            (!self.killed).then_some(1)
+        }
+        fn alive(&mut self) -> bool {
+            !self.killed && !self.dead.load(std::sync::atomic::Ordering::SeqCst)
+        }
+        fn version(&mut self) -> Result<String, VmmError> {
+            Ok("v0".into())
+        }
+        fn create(&mut self, spec: &VmSpec) -> Result<(), VmmError> {
+            assert!(spec.tap.as_deref().is_some_and(|t| t.starts_with("sq")));
+            self.call("create")
+        }
+        fn boot(&mut self) -> Result<(), VmmError> {
+            self.state = VmState::Running;
+            self.call("boot")
+        }
+        fn state(&mut self) -> Result<VmState, VmmError> {
+            Ok(self.state)
+        }
+        fn pause(&mut self) -> Result<(), VmmError> {
+            self.state = VmState::Paused;
+            self.call("pause")
+        }
+        fn resume(&mut self) -> Result<(), VmmError> {
+            self.state = VmState::Running;
+            self.call("resume")
+        }
+        fn reboot(&mut self) -> Result<(), VmmError> {
+            self.call("reboot")
+        }
+        fn shutdown(&mut self) -> Result<(), VmmError> {
+            self.call("shutdown")
+        }
+        fn delete(&mut self) -> Result<(), VmmError> {
+            self.call("delete")
+        }
+        fn snapshot(&mut self, _dir: &Path) -> Result<(), VmmError> {
+            self.call("snapshot")?;
+            Err(VmmError::SnapshotUnsupported("fake".into()))
+        }
+        fn stop(&mut self, _grace: Duration) -> Result<(), VmmError> {
+            self.call("stop")?;
+            self.kill()
+        }
+        fn kill(&mut self) -> Result<(), VmmError> {
+            if !self.killed {
+                self.call("kill")?;
+            }
+            self.killed = true;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn faults_heal_and_teardown_with_a_fake_vmm() {
+        // SAFETY: geteuid(2) cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: needs root (creates the hub namespace and TAPs)");
+            return;
+        }
+        let scratch = Scratch::new("vmfake");
+        let store = scratch.0.join("store");
+        let run = new_run_id();
+        let driver = Arc::new(FakeDriver::default());
+        let calls = driver.calls.clone();
+        let take = || std::mem::take(&mut *calls.lock().unwrap());
+        let env = VmEnv::create(
+            &run,
+            names(2),
+            store_logs(&store, 2),
+            driver.clone(),
+            config(&scratch.0),
+        )
+        .unwrap();
+        let links = hub_links(&env);
+        assert!(
+            links.contains(&env.tap(0)) && links.contains(&env.tap(1)),
+            "{links:?}"
+        );
+        assert_eq!(env.data_dir(1).unwrap(), PathBuf::from("/data/n2"));
+        assert_eq!(env.node_status(0).unwrap(), NodeStatus::NotStarted);
+        assert_eq!(
+            env.not_ready_hint(),
+            None,
+            "nothing started, nothing to say"
+        );
+
+        for i in 0..2 {
+            env.start_node(i, &node_cmd()).unwrap();
+        }
+        assert_eq!(
+            take(),
+            [
+                "start n1",
+                "create n1",
+                "boot n1",
+                "start n2",
+                "create n2",
+                "boot n2"
+            ]
+        );
+        assert!(env.start_node(0, &node_cmd()).is_err(), "already running");
+        assert!(run_dir(&run).join("vm/n1.img").is_file(), "data disk");
+
+        // Pause and resume are idempotent: the VMM is asked once each.
+        env.pause(1).unwrap();
+        env.pause(1).unwrap();
+        assert_eq!(env.node_status(1).unwrap(), NodeStatus::Paused);
+        env.resume(1).unwrap();
+        env.resume(1).unwrap();
+        assert_eq!(take(), ["pause n2", "resume n2"]);
+
+        // Kill, restart: a new VMM boots the same VM; the first boot's serial log is kept.
+        fs::write(env.serial_log(0).unwrap(), "boot 1\n").unwrap();
+        env.kill(0).unwrap();
+        env.kill(0).unwrap();
+        assert_eq!(env.node_status(0).unwrap(), NodeStatus::Killed);
+        assert_eq!(env.vmm_pid(0), None);
+        env.restart(0).unwrap();
+        env.restart(0).unwrap();
+        assert_eq!(take(), ["kill n1", "start n1", "create n1", "boot n1"]);
+        let serial = env.serial_log(0).unwrap();
+        assert_eq!(serial, store.join("nodes/n1/serial.log"));
+        assert!(PathBuf::from(format!("{}.1", serial.display())).exists());
+
+        // Partitions are the hub's rules; isolation is the TAP.
+        let hub = env.hub_ns().to_string();
+        let rules = || netns::run_in(&hub, || Netlink::open(&hub)?.rules()).unwrap();
+        env.block(0, 1).unwrap();
+        env.block(0, 1).unwrap();
+        assert_eq!(
+            rules()
+                .iter()
+                .filter(|r| r.priority == RULE_PRIORITY)
+                .count(),
+            1
+        );
+        env.isolate(1).unwrap();
+        assert!(env.isolate(7).is_err());
+
+        // heal_all undoes partitions, isolation, pauses and kills at once.
+        env.pause(0).unwrap();
+        env.kill(1).unwrap();
+        take();
+        env.heal_all().unwrap();
+        assert_eq!(take(), ["resume n1", "start n2", "create n2", "boot n2"]);
+        assert!(rules().iter().all(|r| r.priority != RULE_PRIORITY));
+        for i in 0..2 {
+            assert_eq!(env.vm_state(i).unwrap(), VmState::Running);
+        }
+
+        // Readiness hints and post-mortems come from the backend, one per node.
+        let hint = env.not_ready_hint().unwrap();
+        assert_eq!(
+            hint.matches("never printed its readiness line").count(),
+            2,
+            "{hint}"
+        );
+        assert_eq!(
+            env.post_mortem(&store),
+            [
+                "n1: snapshot unsupported by this host's KVM",
+                "n2: snapshot unsupported by this host's KVM"
+            ]
+        );
+        take();
+
+        // A VMM that dies on its own is noticed, and heal_all boots it again.
+        assert_eq!(env.exited_node(), None);
+        driver.dead.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(env
+            .exited_node()
+            .unwrap()
+            .starts_with("the VMM of node n1 exited; see "));
+        driver
+            .dead
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        env.heal_all().unwrap();
+        assert_eq!(env.exited_node(), None);
+        take();
+
+        // Teardown stops every VMM and leaves no namespace or run directory; idempotent.
+        env.teardown().unwrap();
+        env.teardown().unwrap();
+        assert_eq!(take(), ["stop n1", "kill n1", "stop n2", "kill n2"]);
+        assert!(!netns::list().unwrap().contains(&hub_ns_name(&run)));
+        assert!(!run_dir(&run).exists());
+        assert!(env.block(0, 1).is_err(), "faults after teardown");
+        assert!(
+            env.start_node(0, &node_cmd()).is_err(),
+            "start after teardown"
+        );
+        assert!(
+            store.join("nodes/n1/serial.log.1").exists(),
+            "serial logs stay in the store"
+        );
+    }
+
     #[test]
     fn three_vms_end_to_end() {
         let Some(binary) = ch_binary() else { return };
         let scratch = Scratch::new("vmenv");
         let store = scratch.0.join("store");
-        let run = local::new_run_id();
+        let run = new_run_id();
         let t = Instant::now();
         let env = VmEnv::create(
             &run,
@@ -930,8 +1053,8 @@ mod tests {
         env.teardown().unwrap();
         assert!(pids.iter().all(|p| dead(*p)));
         assert!(sockets.iter().all(|s| !s.exists()));
-        assert!(!netns::list().unwrap().contains(&local::hub_ns_name(&run)));
-        assert!(!local::run_dir(&run).exists());
+        assert!(!netns::list().unwrap().contains(&hub_ns_name(&run)));
+        assert!(!run_dir(&run).exists());
         let host = Command::new("ip").args(["-o", "link"]).output().unwrap();
         assert!(!String::from_utf8_lossy(&host.stdout).contains(&format!("sq{run}t")));
         assert!(env.block(0, 1).is_err(), "faults after teardown");
@@ -976,35 +1099,23 @@ mod tests {
     fn clean_removes_a_crashed_vm_run() {
         let Some(binary) = ch_binary() else { return };
         let scratch = Scratch::new("vmcrash");
-        let run = local::new_run_id();
-        let module = module_path!();
-        let test = format!(
-            "{}::crash_helper",
-            &module[module.find("::").unwrap() + 2..]
+        let run = new_run_id();
+        run_helper(
+            &test_path(module_path!(), "crash_helper"),
+            &[
+                ("SQUALL_TEST_CRASH_RUN", run.as_ref()),
+                ("SQUALL_TEST_CRASH_DIR", scratch.0.as_ref()),
+                ("SQUALL_TEST_CRASH_CH", binary.as_ref()),
+            ],
         );
-        let status = Command::new(std::env::current_exe().unwrap())
-            .args([
-                &test,
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("SQUALL_TEST_CRASH_RUN", &run)
-            .env("SQUALL_TEST_CRASH_DIR", &scratch.0)
-            .env("SQUALL_TEST_CRASH_CH", &binary)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "helper: {status}");
-        let hub = local::hub_ns_name(&run);
+        let hub = hub_ns_name(&run);
         let id = netns::id(&hub).unwrap();
         let left: Vec<u32> = netns::processes_in(&[id])
             .into_iter()
             .map(|(p, _)| p)
             .collect();
         assert_eq!(left.len(), 2, "VMMs left in the hub");
-        assert!(local::run_dir(&run).join("vm/n1.sock").exists());
+        assert!(run_dir(&run).join("vm/n1.sock").exists());
 
         let report = crate::env::clean::clean().unwrap();
         let mut killed: Vec<u32> = report
@@ -1018,13 +1129,8 @@ mod tests {
         expected.sort();
         assert_eq!(killed, expected, "{report}");
         assert!(report.namespaces.contains(&hub));
-        assert!(report.dirs.contains(&local::run_dir(&run)));
-        // A killed process leaves its namespace a little before it is a zombie.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !left.iter().all(|p| dead(*p)) {
-            assert!(Instant::now() < deadline, "VMMs {left:?} still alive");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(!local::run_dir(&run).exists());
+        assert!(report.dirs.contains(&run_dir(&run)));
+        wait_dead(&left);
+        assert!(!run_dir(&run).exists());
     }
 }

@@ -5,8 +5,9 @@
 //!   [`driver::Vmm`] drives one VM through its lifecycle). One file per VMM:
 //! - [`ch`]: Cloud Hypervisor — its process, its REST client ([`ch::api`]) and the API's
 //!   JSON types ([`ch::types`]).
-//! - [`env`]: [`env::VmEnv`], the environment: the hub and a TAP per node, one VMM per
-//!   node, faults, readiness hints, post-mortem snapshots, teardown.
+//! - [`env`]: [`env::VmBackend`], the VM backend of the one hub environment
+//!   ([`crate::env::hub_env::HubEnv`]; [`env::VmEnv`] is the two together): a TAP and a
+//!   VMM per node, their faults, readiness hints, post-mortem snapshots.
 //! - [`tap`]: persistent TAP devices; [`guest`]: the seam to the guest image (command
 //!   line, data disk, readiness line); [`stub_kernel`]: a halting PVH guest for lifecycle
 //!   checks where no real kernel is at hand.
@@ -129,11 +130,5 @@ fn is_executable(path: &Path) -> bool {
 
 /// An I/O error's text without the `(os error N)` suffix.
 pub(crate) fn describe_io(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match e.raw_os_error() {
-        Some(code) => text
-            .strip_suffix(&format!(" (os error {code})"))
-            .map_or(text.clone(), str::to_string),
-        None => text,
-    }
+    crate::env::describe(e)
 }

@@ -70,8 +70,9 @@ pub fn create(name: &str) -> Result<(), EnvError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::env::names::{new_run_id, NAME_PREFIX};
     use crate::env::netlink::Netlink;
-    use crate::env::{local, netns};
+    use crate::env::netns;
 
     #[test]
     fn ifreq_has_the_kernels_size() {
@@ -85,7 +86,7 @@ mod tests {
             eprintln!("skipped: needs root (creates a network namespace)");
             return;
         }
-        let ns = format!("{}{}-hub", local::NAME_PREFIX, local::new_run_id());
+        let ns = format!("{NAME_PREFIX}{}-hub", new_run_id());
         netns::create(&ns).unwrap();
         let found = netns::run_in(&ns, || {
             create("sqtestt1")?;

@@ -422,7 +422,7 @@ mod tests {
             let dir = std::env::temp_dir().join(format!(
                 "squall-fake-ch-{}-{}",
                 std::process::id(),
-                crate::env::local::new_run_id()
+                crate::env::names::new_run_id()
             ));
             std::fs::create_dir_all(&dir).unwrap();
             let socket = dir.join("api.sock");
@@ -738,7 +738,7 @@ mod tests {
     #[test]
     fn a_silent_vmm_times_out() {
         let dir =
-            std::env::temp_dir().join(format!("sqsilent-{}", crate::env::local::new_run_id()));
+            std::env::temp_dir().join(format!("sqsilent-{}", crate::env::names::new_run_id()));
         std::fs::create_dir_all(&dir).unwrap();
         let socket = dir.join("api.sock");
         let _listener = UnixListener::bind(&socket).unwrap();

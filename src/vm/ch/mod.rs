@@ -1,10 +1,10 @@
 //! The Cloud Hypervisor driver: one `cloud-hypervisor --api-socket path=SOCK` process per
 //! VM, driven through its REST API ([`api`], bodies in [`types`]).
 //!
-//! The process starts in the namespace the environment gives it (the run's hub), through
-//! `setns(2)` between fork and exec, so that it can open the node's TAP by name; in a new
-//! session, so that a Ctrl-C at the terminal reaches squall only. Its stdout and stderr
-//! are appended to the node's log.
+//! The process starts in the namespace the environment gives it (the run's hub), so that
+//! it can open the node's TAP by name, the way every environment starts its processes
+//! ([`crate::env::spawn::spawn_in`]: a new session, so that a Ctrl-C at the terminal
+//! reaches squall only). Its stdout and stderr are appended to the node's log.
 
 #[allow(
     dead_code,
@@ -18,14 +18,13 @@ pub mod api;
 pub mod types;
 
 use super::driver::{Launch, VmSpec, VmState, Vmm, VmmDriver, VmmError};
+use crate::env::spawn::spawn_in;
 use api::{block_on, ApiError, ChClient};
+use std::fs;
 #[cfg(test)]
-use std::fs::File;
-use std::fs::{self, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::future::Future;
-use std::io::{self, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -89,49 +88,18 @@ impl VmmDriver for CloudHypervisor {
             }
             _ => {}
         }
-        if let Some(dir) = launch.log.parent() {
-            fs::create_dir_all(dir).map_err(|e| process_error(what.clone(), e))?;
-        }
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(launch.log)
-            .map_err(|e| process_error(format!("{what}: log {}", launch.log.display()), e))?;
-        let _ = writeln!(
-            log,
+        let header = format!(
             "=== squall: starting {} for {}: --api-socket path={}",
             self.binary.display(),
             launch.name,
             socket.display()
         );
-        let stdout = log
-            .try_clone()
-            .map_err(|e| process_error(what.clone(), e))?;
         let mut command = Command::new(&self.binary);
         command
             .arg("--api-socket")
-            .arg(format!("path={}", socket.display()))
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(log);
-        let ns_fd = launch.netns.as_raw_fd();
-        // SAFETY: between fork and exec only async-signal-safe system calls run: setsid(2)
-        // and setns(2) on a descriptor opened before the fork (close-on-exec, so the VMM
-        // does not inherit it).
-        unsafe {
-            command.pre_exec(move || {
-                if libc::setsid() < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                if libc::setns(ns_fd, libc::CLONE_NEWNET) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = command
-            .spawn()
-            .map_err(|e| process_error(what.clone(), e))?;
+            .arg(format!("path={}", socket.display()));
+        let child = spawn_in(command, launch.netns, launch.log, &header)
+            .map_err(|e| process_error(e.what(&what), e.cause))?;
         tracing::info!(vm = launch.name, pid = child.id(), socket = %socket.display(), "cloud-hypervisor started");
         let mut vmm = ChVmm {
             name: launch.name.to_string(),
@@ -425,6 +393,7 @@ pub(crate) mod tests {
     //! KVM no stock kernel would boot anyway).
 
     use super::*;
+    use crate::env::testing::dead;
     use crate::vm::stub_kernel;
     use api::ChClient;
 
@@ -459,7 +428,7 @@ pub(crate) mod tests {
         pub(crate) fn new(tag: &str) -> Self {
             let dir = std::env::temp_dir().join(format!(
                 "squall-test-{tag}-{}",
-                crate::env::local::new_run_id()
+                crate::env::names::new_run_id()
             ));
             fs::create_dir_all(&dir).unwrap();
             Scratch(dir)
@@ -485,16 +454,6 @@ pub(crate) mod tests {
             tap: None,
             mac: "52:54:00:12:01:02".into(),
             serial: dir.join("serial.log"),
-        }
-    }
-
-    /// Whether `pid` is gone (or a zombie).
-    pub(crate) fn dead(pid: u32) -> bool {
-        match fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => true,
-            Ok(stat) => stat
-                .rfind(')')
-                .is_some_and(|i| stat[i + 2..].starts_with('Z')),
         }
     }
 
