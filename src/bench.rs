@@ -15,65 +15,18 @@
 
 use crate::cli::BenchArgs;
 use crate::config::TestConfig;
+use crate::exit;
+use crate::noop::{NoTarget, Noop};
 use crate::plan::{self, OpTiming, Plan};
 use crate::plan_file::PlanFile;
 use crate::recorder::Recorder;
-use crate::run::exit;
 use crate::runner::{self, RunOptions, RunStats, Say};
 use anyhow::{Context, Result};
-use nemeses::{FaultTarget, NemesisError};
+use nemeses::FaultTarget;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use workloads::{BoxFuture, Client, Op, Outcome};
-
-/// A system that does nothing, at once.
-pub(crate) struct Noop;
-
-impl Client for Noop {
-    fn invoke<'a>(&'a self, op: &'a Op) -> BoxFuture<'a, Outcome> {
-        Box::pin(async move {
-            // A register read finds 0; any other op completes with its own value.
-            match (op.f.as_str(), op.value.as_array().map(Vec::as_slice)) {
-                ("read", Some([key, _])) => Outcome::Ok(serde_json::json!([key, 0])),
-                _ => Outcome::Ok(op.value.clone()),
-            }
-        })
-    }
-}
-
-/// A fault target with nothing to fault.
-pub(crate) struct NoTarget(pub(crate) usize);
-
-impl FaultTarget for NoTarget {
-    fn node_count(&self) -> usize {
-        self.0
-    }
-    fn node_name(&self, node: usize) -> String {
-        format!("n{}", node + 1)
-    }
-    fn block(&self, _: usize, _: usize) -> Result<(), NemesisError> {
-        Ok(())
-    }
-    fn unblock(&self, _: usize, _: usize) -> Result<(), NemesisError> {
-        Ok(())
-    }
-    fn pause(&self, _: usize) -> Result<(), NemesisError> {
-        Ok(())
-    }
-    fn resume(&self, _: usize) -> Result<(), NemesisError> {
-        Ok(())
-    }
-    fn kill(&self, _: usize) -> Result<(), NemesisError> {
-        Ok(())
-    }
-    fn restart(&self, _: usize) -> Result<(), NemesisError> {
-        Ok(())
-    }
-    fn heal_all(&self) -> Result<(), NemesisError> {
-        Ok(())
-    }
-}
+use workloads::Client;
 
 fn quiet_say() -> Say {
     Arc::new(|_msg: String| {})
@@ -263,7 +216,7 @@ fn soak(
         noop_clients(args.concurrency),
         Arc::new(NoTarget(3)),
         &history,
-        Some(crate::run::cut_after(length)),
+        Some(crate::runner::cut_after(length)),
     )?;
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let samples = sampler.join().unwrap_or_default();

@@ -27,7 +27,7 @@
 //! first read.
 
 use crate::cli::{CheckArgs, CheckWorkload, CheckerKind};
-use crate::run::exit;
+use crate::exit;
 use anyhow::{anyhow, bail, Context, Result};
 use checkers::{
     Bank, BankOptions, CheckOptions, Checker, Compose, Linearizable, ModelKind, Report, Set,

@@ -6,7 +6,7 @@
 //! processes are killed, the namespaces deleted (their links and rules go with them), the
 //! files removed. Nothing outside squall's names is touched.
 
-use crate::run::exit;
+use crate::exit;
 use anyhow::Result;
 
 /// Runs `squall clean`; returns the exit code.

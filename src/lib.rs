@@ -14,6 +14,8 @@
 //! - [`vm`]: the Cloud Hypervisor environment; [`image`]: its guest images.
 //! - [`clean`] (`squall clean`), [`check`] (`squall check`), [`bench`] (`squall bench`),
 //!   [`doctor`] (`squall doctor`).
+//! - [`exit`]: exit codes; [`noop`]: a system and a fault target that do nothing (benchmarks,
+//!   tests).
 //! - [`timer`]: a high-resolution sleep; [`log`]: the run's `squall.log`; [`interrupt`]:
 //!   stopping a run (INT, TERM, HUP from its first instant; a history that cannot be written).
 //! - [`histogram`]: constant-memory run statistics; [`plan_file`]: `plan.jsonl` written as
@@ -26,10 +28,12 @@ pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod env;
+pub mod exit;
 pub mod histogram;
 pub mod image;
 pub mod interrupt;
 pub mod log;
+pub mod noop;
 pub mod plan;
 pub mod plan_file;
 pub mod recorder;

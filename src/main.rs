@@ -2,7 +2,7 @@
 //! ([`squall`]), printing an error's whole chain on one line.
 
 use clap::Parser;
-use squall::{cli, run, run::exit};
+use squall::{cli, exit, run};
 
 fn main() {
     let cli = match cli::Cli::try_parse() {

@@ -517,3 +517,42 @@ mod tests {
         assert!(p.faults().nth(1_000).is_some());
     }
 }
+
+#[cfg(test)]
+mod fuzz_corpus {
+    use crate::config::TestConfig;
+    use std::path::{Path, PathBuf};
+
+    /// Every input of the test-file fuzz target's corpus (`fuzz/corpus/test_file/`) parses to
+    /// a configuration or an error, and a valid one plans, without a panic (the target itself
+    /// needs nightly; this runs its corpus on stable).
+    #[test]
+    fn the_fuzz_corpus_reads_without_panics() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/test_file");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(files.len() >= 2, "{} holds too little", dir.display());
+        let mut valid = 0;
+        for f in &files {
+            let Ok(text) = std::str::from_utf8(&std::fs::read(f).unwrap()).map(str::to_string)
+            else {
+                continue;
+            };
+            let Ok((cfg, _)) = TestConfig::parse(&text, "corpus.toml") else {
+                continue;
+            };
+            if cfg.validate().is_err() {
+                continue;
+            }
+            valid += 1;
+            let plan = super::build(1, &cfg).unwrap();
+            for line in plan.lines().take(200) {
+                line.to_json().unwrap();
+            }
+        }
+        assert!(valid >= 2, "{valid} valid configurations in the corpus");
+    }
+}

@@ -2,8 +2,8 @@
 //! `results.json`, and tell the person the verdict (and, if it is not valid, how to rerun).
 
 use crate::config::TestConfig;
+use crate::exit;
 use crate::plan::Plan;
-use crate::run::exit;
 use crate::runner::RunStats;
 use crate::store::RunDir;
 use anyhow::{Context, Result};

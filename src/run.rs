@@ -18,18 +18,6 @@ use nemeses::FaultTarget;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Exit codes: the verdict, or an error.
-pub mod exit {
-    /// Valid.
-    pub const VALID: i32 = 0;
-    /// Invalid: an anomaly was found.
-    pub const INVALID: i32 = 1;
-    /// Unknown: the checker ran out of budget, or the run was cut short.
-    pub const UNKNOWN: i32 = 2;
-    /// Error: bad input, or a setup failure.
-    pub const ERROR: i32 = 3;
-}
-
 /// A random seed that is easy to type.
 pub fn random_seed() -> u64 {
     let mut b = [0u8; 4];
@@ -283,7 +271,7 @@ fn run_cluster(
         let opts = RunOptions {
             quiet: cfg.quiet,
             op_timeout: cfg.op_timeout,
-            cut_after: Some(cut_after(cfg.time_limit)),
+            cut_after: Some(runner::cut_after(cfg.time_limit)),
             progress: progress.clone(),
         };
         let exited = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -311,14 +299,6 @@ fn run_cluster(
         );
     }
     result
-}
-
-/// How long after the start of the test phase a worker still starts its planned ops: the
-/// time limit, and a grace for a worker that fell behind (ops timing out under a fault) to
-/// catch up — a tenth of the time limit, at least 10 s. A worker later than that has
-/// fallen too far behind its plan (a rate the system cannot sustain) and stops.
-pub fn cut_after(time_limit: std::time::Duration) -> std::time::Duration {
-    time_limit.saturating_add((time_limit / 10).max(std::time::Duration::from_secs(10)))
 }
 
 /// Resolves when some node stops on its own (during startup: a bad binary, bad flags, a

@@ -45,6 +45,13 @@ pub struct RunOptions {
     pub progress: Arc<Progress>,
 }
 
+/// How long after the start of the test phase a worker still starts its planned ops: the
+/// time limit, and a grace for a worker that fell behind (ops timing out under a fault) to
+/// catch up — a tenth of the time limit, at least 10 s. A worker later than that has
+/// fallen too far behind its plan (a rate the system cannot sustain) and stops.
+pub fn cut_after(time_limit: std::time::Duration) -> std::time::Duration {
+    time_limit.saturating_add((time_limit / 10).max(std::time::Duration::from_secs(10)))
+}
 /// At most this many fault errors are kept as messages (the rest are counted).
 const FAULT_ERRORS_KEPT: usize = 100;
 
@@ -487,8 +494,8 @@ async fn nemesis_call<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::{NoTarget, Noop};
     use crate::config::TestConfig;
+    use crate::noop::{NoTarget, Noop};
 
     fn run(name: &str, cfg: &TestConfig, cut_after: Option<Duration>) -> RunStats {
         let dir = std::env::temp_dir().join(format!("sqrunner-{name}-{}", std::process::id()));
