@@ -200,6 +200,19 @@ impl TestArgs {
         if let Err(e) = c.validate() {
             anyhow::bail!("{}", origins.describe(&e));
         }
+        // The systems are plug-ins the configuration does not know; the registry does.
+        if !crate::systems::NAMES.contains(&c.system.as_str()) {
+            let e = crate::config::InvalidValue::new(
+                "system",
+                format!("{:?}", c.system),
+                Some(c.system.clone()),
+                format!(
+                    "unknown system (known: {})",
+                    crate::systems::NAMES.join(", ")
+                ),
+            );
+            anyhow::bail!("{}", origins.describe(&e));
+        }
         Ok((c, origins))
     }
 }

@@ -145,14 +145,21 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
             "cannot create one (needs root)".into(),
         )),
     }
-    add(match crate::systems::etcd::Etcd::locate(None) {
-        Ok(path) => ok(
-            true,
-            "etcd",
-            format!("{} ({})", path.display(), etcd_version(&path)),
-        ),
-        Err(e) => bad(true, "etcd", format!("{e:#}")),
-    });
+    // Each system's own checks; etcd, the default system, is required.
+    for name in crate::systems::NAMES {
+        let required = *name == crate::config::TestConfig::default().system;
+        match crate::systems::default_of(name) {
+            Ok(system) => {
+                for (label, finding) in system.doctor() {
+                    add(match finding {
+                        Ok(detail) => ok(required, &label, detail),
+                        Err(problem) => bad(required, &label, problem),
+                    });
+                }
+            }
+            Err(e) => add(bad(required, name, format!("{e:#}"))),
+        }
+    }
 
     if vm_env {
         match (&ch, &scratch) {
@@ -237,19 +244,6 @@ fn kvm_check(required: bool) -> Check {
     ok(required, "KVM", detail)
 }
 
-fn etcd_version(path: &Path) -> String {
-    std::process::Command::new(path)
-        .arg("--version")
-        .output()
-        .ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .find_map(|l| l.strip_prefix("etcd Version: ").map(str::to_string))
-        })
-        .unwrap_or_else(|| "version unknown".into())
-}
-
 /// A throwaway run: its run directory (with an owner file) and hub namespace, removed on
 /// drop.
 struct Scratch {
@@ -310,10 +304,13 @@ impl Drop for Scratch {
 /// What the throwaway VM boots, and how to describe it.
 fn lifecycle_kernel(dir: &Path) -> Result<(BootFiles, String), String> {
     let cache = Path::new(crate::image::DEFAULT_CACHE);
-    if let Some(image) = crate::image::find("etcd", cache) {
+    if let Some(image) = crate::systems::NAMES
+        .iter()
+        .find_map(|name| crate::image::find(name, cache))
+    {
         return Ok((
             BootFiles::from(&image),
-            format!("the etcd guest image {}", image.hash),
+            format!("the {} guest image {}", image.system, image.hash),
         ));
     }
     let mut host: Vec<PathBuf> = fs::read_dir("/boot")

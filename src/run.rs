@@ -11,7 +11,6 @@ use crate::plan_file::{PlanFile, Progress};
 use crate::recorder::Recorder;
 use crate::runner::{self, RunOptions, RunStats, Say};
 use crate::store::RunDir;
-use crate::systems::etcd::{Etcd, ReadMode};
 use crate::systems::{ClusterInfo, System};
 use anyhow::{bail, Context, Result};
 use nemeses::FaultTarget;
@@ -57,9 +56,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     if unsafe { libc::geteuid() } != 0 {
         bail!("squall run needs root (it creates network namespaces); run it as root");
     }
-    let read_mode: ReadMode = cfg.read_mode.parse()?;
-    let binary = Etcd::locate(cfg.etcd.as_deref())?;
-    let etcd = Etcd::new(binary, read_mode).with_workload(&cfg.workload)?;
+    let system = crate::systems::by_name(&cfg)?;
     let plan = plan::build(seed, &cfg)?;
     if let Some(why) = stop.reason() {
         bail!("{why} before anything was made");
@@ -96,7 +93,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     let ran = run_cluster(
         &cfg,
         &plan,
-        &etcd,
+        system.as_ref(),
         &env,
         &dir,
         start,
@@ -195,7 +192,7 @@ fn create_env(
 fn run_cluster(
     cfg: &TestConfig,
     plan: &Plan,
-    system: &Etcd,
+    system: &dyn System,
     env: &Arc<dyn Environment>,
     dir: &RunDir,
     start: Instant,
@@ -258,11 +255,18 @@ fn run_cluster(
             "cluster ready in {:.1}s",
             t.elapsed().as_secs_f64()
         ));
+        // Cluster formation, where the system needs it; its result goes to every client.
+        let mut s = stop.subscribe();
+        let state = tokio::select! {
+            r = system.setup(&cluster, cfg.ready_timeout) => r.context("cluster setup")?,
+            e = first_exit(env.as_ref()) => return Err(e),
+            _ = s.wait_for(|v| *v) => return Ok(Ran::Interrupted("during cluster setup")),
+        };
         let clients = (0..cfg.concurrency)
             .map(|w| {
                 let node = w % cluster.names.len();
                 (
-                    system.client(&cluster, node, cfg.op_timeout),
+                    system.client(&cluster, node, cfg.op_timeout, &state),
                     cluster.names[node].clone(),
                 )
             })

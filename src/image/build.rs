@@ -197,19 +197,7 @@ pub fn find_latest(system: &str, cache: &Path) -> Option<GuestImage> {
 /// The host binaries an image for `system` carries, at the same paths in the guest (so a
 /// node command built for the host runs unchanged in the guest).
 pub fn system_binaries(system: &str) -> anyhow::Result<Vec<PathBuf>> {
-    match system {
-        "etcd" => {
-            let etcd = crate::systems::etcd::Etcd::locate(None)?;
-            let mut bins = vec![etcd.clone()];
-            // etcdctl, for a person debugging a guest; optional.
-            let ctl = etcd.with_file_name("etcdctl");
-            if ctl.is_file() {
-                bins.push(ctl);
-            }
-            Ok(bins)
-        }
-        other => bail!("no guest image recipe for system {other:?} (known: etcd)"),
-    }
+    crate::systems::default_of(system)?.image_binaries()
 }
 
 /// The host's busybox; the static build (`busybox-static`) is the one meant for this.

@@ -150,6 +150,13 @@ impl Etcd {
         self
     }
 
+    /// The adapter a test configures: `cfg.etcd` (else `etcd` on `PATH`), its read mode
+    /// and workload.
+    pub fn from_config(cfg: &crate::config::TestConfig) -> anyhow::Result<Self> {
+        let binary = Self::locate(cfg.etcd.as_deref())?;
+        Etcd::new(binary, cfg.read_mode.parse()?).with_workload(&cfg.workload)
+    }
+
     /// The same adapter running `workload` (named as `--workload` names it).
     pub fn with_workload(mut self, workload: &str) -> anyhow::Result<Self> {
         self.workload = workload.parse()?;
@@ -287,7 +294,47 @@ impl System for Etcd {
         })
     }
 
-    fn client(&self, cluster: &ClusterInfo, node: usize, timeout: Duration) -> Arc<dyn Client> {
+    fn workloads(&self) -> &'static [&'static str] {
+        &["cas-register", "set", "bank"]
+    }
+
+    fn image_binaries(&self) -> anyhow::Result<Vec<PathBuf>> {
+        let mut bins = vec![self.binary.clone()];
+        // etcdctl, for a person debugging a guest; optional.
+        let ctl = self.binary.with_file_name("etcdctl");
+        if ctl.is_file() {
+            bins.push(ctl);
+        }
+        Ok(bins)
+    }
+
+    fn doctor(&self) -> Vec<(String, Result<String, String>)> {
+        let version = std::process::Command::new(&self.binary)
+            .arg("--version")
+            .output()
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .find_map(|l| l.strip_prefix("etcd Version: ").map(str::to_string))
+            });
+        let found = match version {
+            Some(v) => Ok(format!("{} ({v})", self.binary.display())),
+            None => Err(format!(
+                "{} does not say its version",
+                self.binary.display()
+            )),
+        };
+        vec![("etcd".to_string(), found)]
+    }
+
+    fn client(
+        &self,
+        cluster: &ClusterInfo,
+        node: usize,
+        timeout: Duration,
+        _state: &serde_json::Value,
+    ) -> Arc<dyn Client> {
         let mut client = EtcdClient::new(self.client_addr(cluster, node), self.read_mode, timeout);
         client.workload = self.workload;
         Arc::new(client)
