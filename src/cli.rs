@@ -200,21 +200,47 @@ impl TestArgs {
         if let Err(e) = c.validate() {
             anyhow::bail!("{}", origins.describe(&e));
         }
-        // The systems are plug-ins the configuration does not know; the registry does.
-        if !crate::systems::NAMES.contains(&c.system.as_str()) {
-            let e = crate::config::InvalidValue::new(
-                "system",
-                format!("{:?}", c.system),
-                Some(c.system.clone()),
-                format!(
-                    "unknown system (known: {})",
-                    crate::systems::NAMES.join(", ")
-                ),
-            );
+        // Workloads, systems and nemeses are plug-ins the configuration does not know; the
+        // registry does (a user's crate may add its own).
+        if let Some(e) = unknown_plug_in(&c) {
             anyhow::bail!("{}", origins.describe(&e));
         }
         Ok((c, origins))
     }
+}
+
+/// The first workload, system or nemesis `c` names that the registry does not have.
+fn unknown_plug_in(c: &TestConfig) -> Option<crate::config::InvalidValue> {
+    use crate::config::InvalidValue;
+    let r = crate::registry::get();
+    if !r.has_workload(&c.workload) {
+        let problem = format!("unknown workload (known: {})", r.workload_names());
+        let toml = format!("{:?}", c.workload);
+        return Some(InvalidValue::new(
+            "workload",
+            toml,
+            Some(c.workload.clone()),
+            problem,
+        ));
+    }
+    if !r.has_system(&c.system) {
+        let problem = format!("unknown system (known: {})", r.system_names());
+        let toml = format!("{:?}", c.system);
+        return Some(InvalidValue::new(
+            "system",
+            toml,
+            Some(c.system.clone()),
+            problem,
+        ));
+    }
+    let unknown = c.nemesis.iter().find(|n| r.nemesis_named(n).is_none())?;
+    let problem = format!("unknown nemesis {unknown:?} (known: {})", r.nemesis_names());
+    Some(InvalidValue::new(
+        "nemesis",
+        format!("{:?}", c.nemesis),
+        Some(c.nemesis.join(",")),
+        problem,
+    ))
 }
 
 /// Where the values of a configuration came from: a flag, the test file, or the default.
@@ -537,6 +563,38 @@ pub struct BenchArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plug_ins_the_registry_does_not_have_are_named() {
+        let cases = [
+            (
+                TestConfig {
+                    nemesis: vec!["partition".into(), "flood".into()],
+                    ..TestConfig::default()
+                },
+                "unknown nemesis \"flood\" (known: kill, partition, pause)",
+            ),
+            (
+                TestConfig {
+                    workload: "queue".into(),
+                    ..TestConfig::default()
+                },
+                "unknown workload (known: bank, cas-register, set)",
+            ),
+            (
+                TestConfig {
+                    system: "zookeeper".into(),
+                    ..TestConfig::default()
+                },
+                "unknown system (known: etcd",
+            ),
+        ];
+        for (c, want) in cases {
+            let e = unknown_plug_in(&c).expect("refused");
+            assert!(e.problem.starts_with(want), "{}", e.problem);
+        }
+        assert!(unknown_plug_in(&TestConfig::default()).is_none());
+    }
 
     #[test]
     fn rerun_line_names_only_what_differs() {

@@ -146,9 +146,10 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
         )),
     }
     // Each system's own checks; etcd, the default system, is required.
-    for name in crate::systems::NAMES {
-        let required = *name == crate::config::TestConfig::default().system;
-        match crate::systems::default_of(name) {
+    let registry = crate::registry::get();
+    for name in registry.systems() {
+        let required = name == crate::config::TestConfig::default().system;
+        match registry.default_system(name) {
             Ok(system) => {
                 for (label, finding) in system.doctor() {
                     add(match finding {
@@ -304,8 +305,8 @@ impl Drop for Scratch {
 /// What the throwaway VM boots, and how to describe it.
 fn lifecycle_kernel(dir: &Path) -> Result<(BootFiles, String), String> {
     let cache = Path::new(crate::image::DEFAULT_CACHE);
-    if let Some(image) = crate::systems::NAMES
-        .iter()
+    if let Some(image) = crate::registry::get()
+        .systems()
         .find_map(|name| crate::image::find(name, cache))
     {
         return Ok((

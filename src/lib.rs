@@ -8,12 +8,15 @@
 //! (etcd) → [`runner`] (tokio), recording through [`recorder`] → [`report`] (checker,
 //! verdict) → [`store`].
 //!
-//! - [`cli`]: arguments; [`config`]: the test configuration and duration parsing.
+//! - [`cmd`]: the command line ([`main_with`]); [`cli`]: arguments; [`config`]: the test
+//!   configuration and duration parsing.
 //! - [`plan`]: the seeded plan; [`runner`]: executes it; [`recorder`]: the history file.
 //! - [`env`]: where nodes run (network namespaces, the hub, faults); [`systems`]: adapters.
 //! - [`vm`]: the Cloud Hypervisor environment; [`image`]: its guest images.
 //! - [`clean`] (`squall clean`), [`check`] (`squall check`), [`bench`] (`squall bench`),
 //!   [`doctor`] (`squall doctor`).
+//! - [`registry`]: the workloads, systems and nemeses a program knows (a user's crate adds
+//!   its own and gets the whole CLI through [`main_with`]).
 //! - [`exit`]: exit codes; [`noop`]: a system and a fault target that do nothing (benchmarks,
 //!   tests).
 //! - [`timer`]: a high-resolution sleep; [`log`]: the run's `squall.log`; [`interrupt`]:
@@ -25,6 +28,7 @@ pub mod bench;
 pub mod check;
 pub mod clean;
 pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod doctor;
 pub mod env;
@@ -37,6 +41,7 @@ pub mod noop;
 pub mod plan;
 pub mod plan_file;
 pub mod recorder;
+pub mod registry;
 pub mod report;
 pub mod run;
 pub mod runner;
@@ -44,3 +49,5 @@ pub mod store;
 pub mod systems;
 pub mod timer;
 pub mod vm;
+
+pub use cmd::main_with;

@@ -129,14 +129,21 @@ fn ns(d: std::time::Duration) -> u64 {
 
 /// The plan for `seed` and `cfg` (which must be valid). Nothing is drawn yet.
 pub fn build(seed: u64, cfg: &TestConfig) -> Result<Plan> {
-    let workload: Arc<dyn Workload> =
-        workloads::by_name(&cfg.workload, &WorkloadOptions { keys: cfg.keys })
-            .ok_or_else(|| anyhow!("unknown workload {:?}", cfg.workload))?
-            .into();
+    let registry = crate::registry::get();
+    let workload: Arc<dyn Workload> = registry
+        .make_workload(&cfg.workload, &WorkloadOptions { keys: cfg.keys })?
+        .into();
     let nemeses = cfg
         .nemesis
         .iter()
-        .map(|n| nemeses::by_name(n).ok_or_else(|| anyhow!("unknown nemesis {n:?}")))
+        .map(|n| {
+            registry.nemesis_named(n).ok_or_else(|| {
+                anyhow!(
+                    "unknown nemesis {n:?} (known: {})",
+                    registry.nemesis_names()
+                )
+            })
+        })
         .collect::<Result<_>>()?;
     let workers = cfg.concurrency;
     let end = ns(cfg.time_limit);

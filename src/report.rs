@@ -49,8 +49,8 @@ pub fn finish(
     rerun: &str,
     post_mortem: &dyn Fn() -> Vec<String>,
 ) -> Result<i32> {
-    let workload = workloads::by_name(&cfg.workload, &WorkloadOptions { keys: cfg.keys })
-        .with_context(|| format!("unknown workload {:?}", cfg.workload))?;
+    let workload =
+        crate::registry::get().make_workload(&cfg.workload, &WorkloadOptions { keys: cfg.keys })?;
     let memory_limit = checkers::CheckOptions::default().memory_limit_bytes;
     let path = dir.file("history.jsonl");
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);

@@ -56,7 +56,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     if unsafe { libc::geteuid() } != 0 {
         bail!("squall run needs root (it creates network namespaces); run it as root");
     }
-    let system = crate::systems::by_name(&cfg)?;
+    let system = crate::registry::get().make_system(&cfg)?;
     let plan = plan::build(seed, &cfg)?;
     if let Some(why) = stop.reason() {
         bail!("{why} before anything was made");

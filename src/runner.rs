@@ -404,7 +404,7 @@ async fn run_nemesis(
             _ = stop.wait_for(|v| *v) => break,
         }
         progress.reached(f.start);
-        let Some(nemesis) = nemeses::by_name(&f.nemesis) else {
+        let Some(nemesis) = crate::registry::get().nemesis_named(&f.nemesis) else {
             error(format!("unknown nemesis {}", f.nemesis));
             continue;
         };

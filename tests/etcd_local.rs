@@ -366,6 +366,57 @@ fn set_and_bank_runs_with_every_nemesis_are_valid_and_checked_by_their_checkers(
     let _ = std::fs::remove_dir_all(&st);
 }
 
+/// The program in `examples/` adds its own workload from outside the squall crate and runs
+/// a whole test through squall's command line. `cargo test` builds examples beside the tests.
+#[test]
+fn a_users_own_workload_from_another_crate_runs_a_test() {
+    require_env!();
+    let example = Path::new(bin())
+        .parent()
+        .unwrap()
+        .join("examples/hot_register");
+    if !example.is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} was not built",
+            example.display()
+        );
+        println!(
+            "skipped: {} not built (cargo test builds it)",
+            example.display()
+        );
+        return;
+    }
+    let host = Host::now();
+    let st = store("example");
+    let out = Command::new(&example)
+        .args([
+            "run",
+            "--workload",
+            "hot-register",
+            "--seed",
+            "1",
+            "--time-limit",
+            "10s",
+        ])
+        .args(["--store", st.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("linearizable: valid") && t.contains("(") && t.contains("1 key"),
+        "{t}"
+    );
+    assert!(t.contains("verdict: valid"), "{t}");
+    // squall's own binary does not know it: the workload is the example's.
+    let plain = run(&["plan", "--workload", "hot-register"]);
+    assert_eq!(plain.status.code(), Some(3), "{}", text(&plain));
+    assert!(text(&plain).contains("unknown workload"));
+    assert_clean(&host);
+    let _ = std::fs::remove_dir_all(&st);
+}
+
 #[test]
 fn serializable_reads_under_partitions_are_caught_and_linearizable_reads_are_not() {
     require_env!();

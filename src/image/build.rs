@@ -197,7 +197,9 @@ pub fn find_latest(system: &str, cache: &Path) -> Option<GuestImage> {
 /// The host binaries an image for `system` carries, at the same paths in the guest (so a
 /// node command built for the host runs unchanged in the guest).
 pub fn system_binaries(system: &str) -> anyhow::Result<Vec<PathBuf>> {
-    crate::systems::default_of(system)?.image_binaries()
+    crate::registry::get()
+        .default_system(system)?
+        .image_binaries()
 }
 
 /// The host's busybox; the static build (`busybox-static`) is the one meant for this.

@@ -101,11 +101,11 @@ pub struct Etcd {
     peer_port: u16,
 }
 
-/// The workloads etcd's client speaks (each op's `f` means something different in each:
+/// The op vocabularies etcd's client speaks (an op's `f` means something different in each:
 /// a set's `read` is not a register's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EtcdWorkload {
-    /// `cas-register`: [`workloads::RegisterOp`].
+    /// `register`: [`workloads::RegisterOp`].
     Register,
     /// `set`: [`workloads::SetOp`].
     Set,
@@ -118,12 +118,10 @@ impl FromStr for EtcdWorkload {
 
     fn from_str(s: &str) -> anyhow::Result<Self> {
         Ok(match s {
-            "cas-register" => EtcdWorkload::Register,
+            "register" => EtcdWorkload::Register,
             "set" => EtcdWorkload::Set,
             "bank" => EtcdWorkload::Bank,
-            other => {
-                bail!("etcd has no client for workload {other:?} (it runs cas-register, set, bank)")
-            }
+            other => bail!("etcd has no client for {other:?} ops (it speaks register, set, bank)"),
         })
     }
 }
@@ -150,16 +148,16 @@ impl Etcd {
         self
     }
 
-    /// The adapter a test configures: `cfg.etcd` (else `etcd` on `PATH`), its read mode
-    /// and workload.
-    pub fn from_config(cfg: &crate::config::TestConfig) -> anyhow::Result<Self> {
+    /// The adapter a test configures: `cfg.etcd` (else `etcd` on `PATH`), its read mode,
+    /// for a workload of `ops` ops.
+    pub fn from_config(cfg: &crate::config::TestConfig, ops: &str) -> anyhow::Result<Self> {
         let binary = Self::locate(cfg.etcd.as_deref())?;
-        Etcd::new(binary, cfg.read_mode.parse()?).with_workload(&cfg.workload)
+        Etcd::new(binary, cfg.read_mode.parse()?).with_ops(ops)
     }
 
-    /// The same adapter running `workload` (named as `--workload` names it).
-    pub fn with_workload(mut self, workload: &str) -> anyhow::Result<Self> {
-        self.workload = workload.parse()?;
+    /// The same adapter for a workload of `ops` ops ([`workloads::Workload::ops`]).
+    pub fn with_ops(mut self, ops: &str) -> anyhow::Result<Self> {
+        self.workload = ops.parse()?;
         Ok(self)
     }
 
@@ -294,8 +292,8 @@ impl System for Etcd {
         })
     }
 
-    fn workloads(&self) -> &'static [&'static str] {
-        &["cas-register", "set", "bank"]
+    fn ops(&self) -> &'static [&'static str] {
+        &["register", "set", "bank"]
     }
 
     fn image_binaries(&self) -> anyhow::Result<Vec<PathBuf>> {

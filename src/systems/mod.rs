@@ -1,19 +1,18 @@
 //! System adapters: how to start a node of the system under test, when it is ready, how the
 //! cluster is formed once every node is up, and how a client talks to it. Adding a system is
-//! adding one file here and one line in [`by_name`] (and its name in [`NAMES`]).
+//! adding one file here and one line in [`builtin`].
 //!
 //! The lifecycle a run drives: [`System::node_command`] for each node (and again for a
 //! restart), [`System::wait_ready`], then [`System::setup`] once (cluster formation: a
 //! system whose nodes must be joined by hand does it here), whose result — any state the
 //! clients need, such as a ticket or the endpoints — is handed to every
-//! [`System::client`]. [`System::workloads`] names the workloads its clients speak;
+//! [`System::client`]. [`System::ops`] names the op vocabularies its clients speak;
 //! [`System::image_binaries`] what a guest image must carry; [`System::doctor`] what
 //! `squall doctor` checks on the host.
 
 pub mod etcd;
 
 use crate::config::TestConfig;
-use anyhow::bail;
 use serde_json::Value;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -75,8 +74,9 @@ pub trait System: Send + Sync {
         timeout: Duration,
         state: &Value,
     ) -> Arc<dyn Client>;
-    /// The workloads its clients speak (as `--workload` names them).
-    fn workloads(&self) -> &'static [&'static str];
+    /// The op vocabularies its clients speak ([`workloads::Workload::ops`]: `register`,
+    /// `set`, `bank`, ...).
+    fn ops(&self) -> &'static [&'static str];
     /// The host binaries a guest image of this system carries, at the same paths in the
     /// guest (the node's program first).
     fn image_binaries(&self) -> anyhow::Result<Vec<PathBuf>>;
@@ -85,32 +85,16 @@ pub trait System: Send + Sync {
     fn doctor(&self) -> Vec<(String, Result<String, String>)>;
 }
 
-/// The systems [`by_name`] knows.
-pub const NAMES: &[&str] = &["etcd"];
-
-/// The system `cfg.system`, configured from `cfg` (its binaries located, its options read),
-/// for the workload `cfg.workload`, which it must speak.
-pub fn by_name(cfg: &TestConfig) -> anyhow::Result<Arc<dyn System>> {
-    let system: Arc<dyn System> = match cfg.system.as_str() {
-        "etcd" => Arc::new(etcd::Etcd::from_config(cfg)?),
-        other => bail!("unknown system {other:?} (known: {})", NAMES.join(", ")),
-    };
-    if !system.workloads().contains(&cfg.workload.as_str()) {
-        bail!(
-            "{} does not run the {} workload (it runs {})",
-            system.name(),
-            cfg.workload,
-            system.workloads().join(", ")
-        );
-    }
-    Ok(system)
-}
-
-/// The system called `name` with the default configuration (for `squall doctor` and
-/// `squall image build`, which have no test).
-pub fn default_of(name: &str) -> anyhow::Result<Arc<dyn System>> {
-    by_name(&TestConfig {
-        system: name.to_string(),
-        ..TestConfig::default()
-    })
+/// squall's own systems, as the [registry](crate::registry) starts with them. Adding a system
+/// is one file here and one line in this list (or, from a user's crate,
+/// [`crate::registry::Registry::system`]).
+pub fn builtin() -> Vec<(&'static str, crate::registry::SystemMaker)> {
+    vec![(
+        "etcd",
+        Arc::new(
+            |cfg: &TestConfig, ops: &str| -> anyhow::Result<Arc<dyn System>> {
+                Ok(Arc::new(etcd::Etcd::from_config(cfg, ops)?))
+            },
+        ),
+    )]
 }

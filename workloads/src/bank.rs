@@ -124,6 +124,10 @@ impl Workload for Bank {
         "bank"
     }
 
+    fn ops(&self) -> &'static str {
+        "bank"
+    }
+
     fn setup(&self) -> Vec<Op> {
         let balances: Vec<(u64, i64)> = (0..self.accounts).map(|a| (a, INITIAL_BALANCE)).collect();
         vec![BankOp::Init(balances).to_op()]

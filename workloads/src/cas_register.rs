@@ -118,6 +118,10 @@ impl Workload for CasRegister {
         "cas-register"
     }
 
+    fn ops(&self) -> &'static str {
+        "register"
+    }
+
     fn setup(&self) -> Vec<Op> {
         (0..self.keys)
             .map(|key| RegisterOp::Write { key, value: 0 }.to_op())

@@ -88,6 +88,10 @@ impl Workload for Set {
         "set"
     }
 
+    fn ops(&self) -> &'static str {
+        "set"
+    }
+
     fn setup(&self) -> Vec<Op> {
         Vec::new()
     }

@@ -29,6 +29,11 @@ pub trait Workload: Send + Sync {
     fn name(&self) -> &'static str;
     /// The checker model its histories are checked against, e.g. `cas-register`.
     fn model(&self) -> &'static str;
+    /// The vocabulary of its ops — `register` ([`crate::RegisterOp`]), `set`
+    /// ([`crate::SetOp`]), `bank` ([`crate::BankOp`]) or a user's own — which a system's
+    /// client must speak to run it (several workloads may share one: a cas-register with
+    /// another mix is still register ops).
+    fn ops(&self) -> &'static str;
     /// Ops run once before the test phase (e.g. write every key once).
     fn setup(&self) -> Vec<Op>;
     /// The generator of worker `worker`'s test-phase ops (of `workers`): a workload whose

@@ -1,0 +1,228 @@
+//! The plug-ins a squall program knows: its workloads, systems and nemeses, by name.
+//!
+//! squall's own are [`Registry::builtin`]. A user's crate that depends on squall adds its
+//! own and gets the whole command line — `run`, `plan`, `check`, `soak`... — the way a Jepsen
+//! test composes a test map:
+//!
+//! ```no_run
+//! use squall::registry::Registry;
+//! # struct Mine;
+//! # impl workloads::Workload for Mine {
+//! #     fn name(&self) -> &'static str { "mine" }
+//! #     fn model(&self) -> &'static str { "cas-register" }
+//! #     fn ops(&self) -> &'static str { "register" }
+//! #     fn setup(&self) -> Vec<workloads::Op> { vec![] }
+//! #     fn generator(&self, _: usize, _: usize) -> Box<dyn workloads::OpGen> { unimplemented!() }
+//! #     fn finals(&self) -> Vec<workloads::Op> { vec![] }
+//! #     fn checker(&self) -> Box<dyn checkers::Checker> { Box::new(checkers::Stats) }
+//! # }
+//! fn main() {
+//!     let registry = Registry::builtin().workload("mine", |_opts| Box::new(Mine));
+//!     squall::main_with(registry);
+//! }
+//! ```
+//!
+//! The registry is installed once, when the program starts ([`install`]; [`crate::main_with`]
+//! does it), and read everywhere after ([`get`]); a program that installs none has the
+//! builtin one. Names are kept in order (`BTreeMap`), so listings never depend on hashing.
+
+use crate::config::TestConfig;
+use crate::systems::System;
+use anyhow::{bail, Result};
+use nemeses::Nemesis;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+use workloads::{Workload, WorkloadOptions};
+
+/// Makes a workload from its options.
+pub type WorkloadMaker = Arc<dyn Fn(&WorkloadOptions) -> Box<dyn Workload> + Send + Sync>;
+/// Makes a system from a test's configuration (its binaries located, its options read), for a
+/// workload whose ops are of the vocabulary given (`register`, `set`, ...).
+pub type SystemMaker = Arc<dyn Fn(&TestConfig, &str) -> Result<Arc<dyn System>> + Send + Sync>;
+
+/// Workloads, systems and nemeses by name.
+#[derive(Clone)]
+pub struct Registry {
+    workloads: BTreeMap<String, WorkloadMaker>,
+    systems: BTreeMap<String, SystemMaker>,
+    nemeses: BTreeMap<String, Arc<dyn Nemesis>>,
+}
+
+impl Registry {
+    /// squall's own: the cas-register, set and bank workloads; etcd (and whatever
+    /// [`crate::systems::builtin`] lists); the partition, pause and kill nemeses.
+    pub fn builtin() -> Registry {
+        let mut r = Registry {
+            workloads: BTreeMap::new(),
+            systems: BTreeMap::new(),
+            nemeses: BTreeMap::new(),
+        };
+        for name in workloads::NAMES {
+            let n = name.to_string();
+            r = r.workload(name, move |opts| {
+                workloads::by_name(&n, opts).expect("a listed workload")
+            });
+        }
+        for (name, maker) in crate::systems::builtin() {
+            r.systems.insert(name.to_string(), maker);
+        }
+        for name in nemeses::NAMES {
+            let n = nemeses::by_name(name).expect("a listed nemesis");
+            r.nemeses.insert(name.to_string(), n);
+        }
+        r
+    }
+
+    /// Adds (or replaces) the workload `name`.
+    pub fn workload(
+        mut self,
+        name: &str,
+        make: impl Fn(&WorkloadOptions) -> Box<dyn Workload> + Send + Sync + 'static,
+    ) -> Registry {
+        self.workloads.insert(name.to_string(), Arc::new(make));
+        self
+    }
+
+    /// Adds (or replaces) the system `name`.
+    pub fn system(
+        mut self,
+        name: &str,
+        make: impl Fn(&TestConfig, &str) -> Result<Arc<dyn System>> + Send + Sync + 'static,
+    ) -> Registry {
+        self.systems.insert(name.to_string(), Arc::new(make));
+        self
+    }
+
+    /// Adds (or replaces) a nemesis, under its own name.
+    pub fn nemesis(mut self, nemesis: Arc<dyn Nemesis>) -> Registry {
+        self.nemeses.insert(nemesis.name().to_string(), nemesis);
+        self
+    }
+
+    /// The workload `name` with `opts`.
+    pub fn make_workload(&self, name: &str, opts: &WorkloadOptions) -> Result<Box<dyn Workload>> {
+        match self.workloads.get(name) {
+            Some(make) => Ok(make(opts)),
+            None => bail!(
+                "unknown workload {name:?} (known: {})",
+                self.workload_names()
+            ),
+        }
+    }
+
+    /// The system `cfg.system`, configured from `cfg`, which must speak `cfg.workload`'s ops.
+    pub fn make_system(&self, cfg: &TestConfig) -> Result<Arc<dyn System>> {
+        let Some(make) = self.systems.get(&cfg.system) else {
+            bail!(
+                "unknown system {:?} (known: {})",
+                cfg.system,
+                self.system_names()
+            );
+        };
+        let ops = self
+            .make_workload(&cfg.workload, &WorkloadOptions { keys: cfg.keys })?
+            .ops();
+        let system = make(cfg, ops)?;
+        if !system.ops().contains(&ops) {
+            bail!(
+                "{} has no client for the {} workload's {ops} ops (it speaks {})",
+                system.name(),
+                cfg.workload,
+                system.ops().join(", ")
+            );
+        }
+        Ok(system)
+    }
+
+    /// The system called `name` with the default configuration (`squall doctor`, `squall
+    /// image build`: there is no test).
+    pub fn default_system(&self, name: &str) -> Result<Arc<dyn System>> {
+        let make = self.systems.get(name).ok_or_else(|| {
+            anyhow::anyhow!("unknown system {name:?} (known: {})", self.system_names())
+        })?;
+        make(
+            &TestConfig {
+                system: name.to_string(),
+                ..TestConfig::default()
+            },
+            "register",
+        )
+    }
+
+    /// The nemesis `name`.
+    pub fn nemesis_named(&self, name: &str) -> Option<Arc<dyn Nemesis>> {
+        self.nemeses.get(name).cloned()
+    }
+
+    /// Whether each kind of plug-in has `name`.
+    pub fn has_workload(&self, name: &str) -> bool {
+        self.workloads.contains_key(name)
+    }
+    /// See [`Registry::has_workload`].
+    pub fn has_system(&self, name: &str) -> bool {
+        self.systems.contains_key(name)
+    }
+
+    /// The names, comma-separated, for messages.
+    pub fn workload_names(&self) -> String {
+        join(self.workloads.keys())
+    }
+    /// See [`Registry::workload_names`].
+    pub fn system_names(&self) -> String {
+        join(self.systems.keys())
+    }
+    /// See [`Registry::workload_names`].
+    pub fn nemesis_names(&self) -> String {
+        join(self.nemeses.keys())
+    }
+    /// The systems' names.
+    pub fn systems(&self) -> impl Iterator<Item = &str> {
+        self.systems.keys().map(String::as_str)
+    }
+}
+
+fn join<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    names.map(String::as_str).collect::<Vec<_>>().join(", ")
+}
+
+static INSTALLED: OnceLock<Registry> = OnceLock::new();
+
+/// Makes `registry` the program's, once; `false` if one was already installed (or read).
+pub fn install(registry: Registry) -> bool {
+    INSTALLED.set(registry).is_ok()
+}
+
+/// The program's registry: the installed one, else the builtin one.
+pub fn get() -> &'static Registry {
+    INSTALLED.get_or_init(Registry::builtin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_registry_has_squalls_plug_ins_in_order() {
+        let r = Registry::builtin();
+        assert_eq!(r.workload_names(), "bank, cas-register, set");
+        assert_eq!(r.nemesis_names(), "kill, partition, pause");
+        assert!(r.has_system("etcd"));
+        let w = r
+            .make_workload("set", &WorkloadOptions { keys: 3 })
+            .unwrap();
+        assert_eq!(w.name(), "set");
+        let e = r
+            .make_workload("queue", &WorkloadOptions { keys: 3 })
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("unknown workload \"queue\""), "{e}");
+    }
+
+    #[test]
+    fn a_users_workload_is_added_beside_squalls() {
+        let r = Registry::builtin().workload("hot", |opts| {
+            workloads::by_name("cas-register", opts).unwrap()
+        });
+        assert!(r.has_workload("hot") && r.has_workload("bank"));
+    }
+}
