@@ -20,8 +20,8 @@
 
 use crate::config::TestConfig;
 use anyhow::{anyhow, Result};
-use nemeses::{Nemesis, Schedule, ScheduleOptions};
-use serde::Serialize;
+use nemeses::{DynNemesis, Fault, Schedule, ScheduleOptions};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Write;
 use std::sync::Arc;
@@ -57,16 +57,35 @@ pub struct PlanOp {
 /// One fault of the plan.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlanFault {
-    /// The nemesis's name.
-    pub nemesis: String,
-    /// Its parameters.
-    pub params: Value,
+    /// The fault: its nemesis and typed parameters (the plan file's `fault` and `params`).
+    pub fault: Fault,
     /// In words, e.g. `partition majority-minority: n1 n2 | n3`.
     pub description: String,
     /// Start, ns from the start of the test phase.
     pub start: u64,
     /// Heal, ns from the start of the test phase.
     pub heal: u64,
+}
+
+impl PlanFault {
+    /// A fault line of a plan file read back; `line` is its number in the file (from 1),
+    /// which an error names: `plan line 12: kill parameters: missing field `nodes``.
+    pub fn from_json(line: usize, text: &str) -> Result<PlanFault> {
+        let at = |e: &dyn std::fmt::Display| anyhow!("plan line {line}: {e}");
+        let l: FaultLineIn = serde_json::from_str(text).map_err(|e| at(&e))?;
+        if l.heal < l.t {
+            return Err(at(&format_args!(
+                "heals at {} before it starts at {}",
+                l.heal, l.t
+            )));
+        }
+        Ok(PlanFault {
+            fault: nemeses::decode(&l.fault, &l.params).map_err(|e| at(&e))?,
+            description: l.description,
+            start: l.t,
+            heal: l.heal,
+        })
+    }
 }
 
 /// How the test phase's client ops are timed. Runs use [`OpTiming::Planned`]; the others
@@ -102,7 +121,7 @@ pub struct Plan {
     mean: u64,
     /// The test phase's length, ns.
     end: u64,
-    nemeses: Vec<Arc<dyn Nemesis>>,
+    nemeses: Vec<Arc<dyn DynNemesis>>,
     schedule: ScheduleOptions,
 }
 
@@ -262,19 +281,11 @@ impl Plan {
             self.names.len(),
             self.schedule,
         );
-        let nemeses = self.nemeses.clone();
-        Box::new(schedule.map(move |f| {
-            let n = nemeses
-                .iter()
-                .find(|n| n.name() == f.nemesis)
-                .expect("scheduled from these nemeses");
-            PlanFault {
-                description: n.describe(&f.params, &names),
-                nemesis: f.nemesis,
-                params: f.params,
-                start: f.start,
-                heal: f.heal,
-            }
+        Box::new(schedule.map(move |f| PlanFault {
+            description: f.fault.describe(&names),
+            fault: f.fault,
+            start: f.start,
+            heal: f.heal,
         }))
     }
 
@@ -352,10 +363,10 @@ impl PlanLine {
             }),
             PlanLine::Fault(f) => serde_json::to_string(&FaultLine {
                 t: f.start,
-                fault: &f.nemesis,
+                fault: f.fault.nemesis(),
                 heal: f.heal,
                 description: &f.description,
-                params: &f.params,
+                params: f.fault.params_json(),
             }),
         }
     }
@@ -415,7 +426,18 @@ struct FaultLine<'a> {
     fault: &'a str,
     heal: u64,
     description: &'a str,
-    params: &'a Value,
+    params: Value,
+}
+
+/// A fault line as read back ([`PlanFault::from_json`]): [`FaultLine`]'s fields.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultLineIn {
+    t: u64,
+    fault: String,
+    heal: u64,
+    description: String,
+    params: Value,
 }
 
 #[cfg(test)]
@@ -483,7 +505,7 @@ mod tests {
         assert!(faults.iter().all(|f| f.start < f.heal && f.heal <= end));
         let kinds: std::collections::BTreeSet<_> = (1..6)
             .flat_map(|s| build(s, &cfg).unwrap().faults())
-            .map(|f| f.nemesis)
+            .map(|f| f.fault.nemesis())
             .collect();
         assert_eq!(kinds.len(), 3, "{kinds:?}");
     }
@@ -522,6 +544,65 @@ mod tests {
         let lines: Vec<PlanLine> = p.lines().take(100_000).collect();
         assert_eq!(lines.len(), 100_000);
         assert!(p.faults().nth(1_000).is_some());
+    }
+
+    #[test]
+    fn fault_lines_read_back_as_the_faults_written() {
+        let cfg = TestConfig {
+            nodes: 5,
+            time_limit: std::time::Duration::from_secs(120),
+            ..TestConfig::default()
+        };
+        let text = text(4711, &cfg);
+        let read: Vec<PlanFault> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains("\"fault\":"))
+            .map(|(i, l)| {
+                let f = PlanFault::from_json(i + 1, l).unwrap();
+                assert_eq!(PlanLine::Fault(f.clone()).to_json().unwrap(), l);
+                f
+            })
+            .collect();
+        let planned: Vec<PlanFault> = build(4711, &cfg).unwrap().faults().collect();
+        assert!(planned.len() > 10);
+        assert_eq!(read, planned);
+    }
+
+    #[test]
+    fn a_malformed_fault_line_is_an_error_naming_the_line_and_what_is_wrong() {
+        let line = |params: &str| {
+            format!(
+                r#"{{"t":5,"fault":"kill","heal":9,"description":"kill n1","params":{params}}}"#
+            )
+        };
+        assert!(PlanFault::from_json(1, &line(r#"{"nodes":[0]}"#)).is_ok());
+        let cases = [
+            (
+                line("{}"),
+                "plan line 12: kill parameters: missing field `nodes`",
+            ),
+            (
+                line(r#"{"nodes":["n1"]}"#),
+                "plan line 12: kill parameters: invalid type: string \"n1\", expected usize",
+            ),
+            (
+                line(r#"{"nodes":[0]}"#).replace("\"kill\",", "\"flood\","),
+                "plan line 12: unknown nemesis \"flood\"",
+            ),
+            (
+                line(r#"{"nodes":[0]}"#).replace("\"heal\":9", "\"heal\":1"),
+                "plan line 12: heals at 1 before it starts at 5",
+            ),
+            (
+                line(r#"{"nodes":[0]}"#).replace("\"t\":5,", ""),
+                "plan line 12: missing field `t`",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = PlanFault::from_json(12, &text).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{text}: {e}");
+        }
     }
 }
 

@@ -29,7 +29,7 @@
 use crate::config::TestConfig;
 use crate::systems::System;
 use anyhow::{bail, Result};
-use nemeses::Nemesis;
+use nemeses::DynNemesis;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use workloads::{Workload, WorkloadOptions};
@@ -45,7 +45,7 @@ pub type SystemMaker = Arc<dyn Fn(&TestConfig, &str) -> Result<Arc<dyn System>> 
 pub struct Registry {
     workloads: BTreeMap<String, WorkloadMaker>,
     systems: BTreeMap<String, SystemMaker>,
-    nemeses: BTreeMap<String, Arc<dyn Nemesis>>,
+    nemeses: BTreeMap<String, Arc<dyn DynNemesis>>,
 }
 
 impl Registry {
@@ -94,7 +94,7 @@ impl Registry {
     }
 
     /// Adds (or replaces) a nemesis, under its own name.
-    pub fn nemesis(mut self, nemesis: Arc<dyn Nemesis>) -> Registry {
+    pub fn nemesis(mut self, nemesis: Arc<dyn DynNemesis>) -> Registry {
         self.nemeses.insert(nemesis.name().to_string(), nemesis);
         self
     }
@@ -150,7 +150,7 @@ impl Registry {
     }
 
     /// The nemesis `name`.
-    pub fn nemesis_named(&self, name: &str) -> Option<Arc<dyn Nemesis>> {
+    pub fn nemesis_named(&self, name: &str) -> Option<Arc<dyn DynNemesis>> {
         self.nemeses.get(name).cloned()
     }
 

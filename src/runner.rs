@@ -404,15 +404,11 @@ async fn run_nemesis(
             _ = stop.wait_for(|v| *v) => break,
         }
         progress.reached(f.start);
-        let Some(nemesis) = crate::registry::get().nemesis_named(&f.nemesis) else {
-            error(format!("unknown nemesis {}", f.nemesis));
-            continue;
-        };
-        let start_f = format!("start-{}", f.nemesis);
+        let start_f = format!("start-{}", f.fault.nemesis());
         let desc = serde_json::Value::String(f.description.clone());
-        let (n, params, t) = (nemesis.clone(), f.params.clone(), target.clone());
+        let (fault, t) = (f.fault.clone(), target.clone());
         let started = nemesis_call(&recorder, &start_f, desc.clone(), move || {
-            FaultGuard::start(n, params, t)
+            FaultGuard::start(fault, t)
         })
         .await;
         let delay = Instant::now().saturating_duration_since(due);
@@ -439,7 +435,7 @@ async fn run_nemesis(
             _ = stop.wait_for(|v| *v) => true,
         };
         if let Some(g) = guard {
-            let stop_f = format!("stop-{}", f.nemesis);
+            let stop_f = format!("stop-{}", f.fault.nemesis());
             let err = nemesis_call(&recorder, &stop_f, desc, move || g.heal())
                 .await
                 .err();

@@ -2,7 +2,8 @@
 //!
 //! Columns: `index,time,type,process,f,value,error,node`. `value` is compact JSON; `error`
 //! and `node` are empty when absent. Fields holding a comma, a quote or a line break are
-//! quoted RFC 4180-style (quotes doubled). Lines end in `\n`.
+//! quoted RFC 4180-style (quotes doubled). Lines end in `\n`. The writing is the `csv`
+//! crate's.
 
 use crate::event::Event;
 use std::io::{self, Write};
@@ -11,41 +12,30 @@ use std::io::{self, Write};
 pub const CSV_HEADER: &str = "index,time,type,process,f,value,error,node";
 
 /// Writes `history` as CSV with a [`CSV_HEADER`] line.
-pub fn write_csv<W: Write>(history: &[Event], mut w: W) -> io::Result<()> {
-    let mut out = String::with_capacity(64 * (history.len() + 1));
-    out.push_str(CSV_HEADER);
-    out.push('\n');
+pub fn write_csv<W: Write>(history: &[Event], w: W) -> io::Result<()> {
+    let mut out = writer(w);
+    out.write_record(CSV_HEADER.split(','))?;
     for e in history {
-        let fields = [
-            e.index.to_string(),
-            e.time.to_string(),
-            e.kind.to_string(),
-            e.process.to_string(),
-            e.f.clone(),
-            e.value.to_string(),
-            e.error.clone().unwrap_or_default(),
-            e.node.clone().unwrap_or_default(),
-        ];
-        for (i, field) in fields.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            push_field(field, &mut out);
-        }
-        out.push('\n');
+        out.write_record([
+            e.index.to_string().as_str(),
+            &e.time.to_string(),
+            &e.kind.to_string(),
+            &e.process.to_string(),
+            &e.f,
+            &e.value.to_string(),
+            e.error.as_deref().unwrap_or_default(),
+            e.node.as_deref().unwrap_or_default(),
+        ])?;
     }
-    w.write_all(out.as_bytes())
+    out.flush()
 }
 
-/// Appends `field`, quoted if it needs to be.
-fn push_field(field: &str, out: &mut String) {
-    if field.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&field.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(field);
-    }
+/// A CSV writer as this file promises: quotes only where needed, `\n` line ends.
+fn writer<W: Write>(w: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Necessary)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(w)
 }
 
 #[cfg(test)]
@@ -62,11 +52,13 @@ mod tests {
             ("a,b", "\"a,b\""),
             ("say \"hi\"", "\"say \"\"hi\"\"\""),
             ("two\nlines", "\"two\nlines\""),
+            ("cr\rhere", "\"cr\rhere\""),
         ];
         for (field, want) in cases {
-            let mut out = String::new();
-            push_field(field, &mut out);
-            assert_eq!(out, want, "{field:?}");
+            let mut w = writer(Vec::new());
+            w.write_record([field, "x"]).unwrap();
+            let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
+            assert_eq!(out, format!("{want},x\n"), "{field:?}");
         }
     }
 

@@ -2,23 +2,31 @@
 //!
 //! - [`target`]: [`FaultTarget`], the few primitives an environment offers (block a link,
 //!   pause, kill, ...), and [`NemesisError`].
-//! - [`nemesis`]: the [`Nemesis`] trait — one fault kind per file: [`partition`], [`pause`],
-//!   [`kill`]. Register a new one in [`by_name`].
+//! - [`nemesis`]: the [`Nemesis`] trait — one fault kind per file, with its own typed
+//!   parameters: [`partition`], [`pause`], [`kill`] (and [`nodes`], the node sets the last
+//!   two act on). Register a new one in [`by_name`]; [`DynNemesis`] is what the registry
+//!   hands out.
+//! - [`fault`]: [`Fault`], one fault as data (a nemesis and its parameters), and
+//!   [`decode`], the way back from a plan file's `fault` and `params`.
 //! - [`schedule`]: when faults start and heal, with healthy windows between them.
 //! - [`guard`]: [`FaultGuard`], a fault in force that heals on drop.
 
+pub mod fault;
 pub mod guard;
 pub mod kill;
 pub mod nemesis;
+pub mod nodes;
 pub mod partition;
 pub mod pause;
 pub mod schedule;
 pub mod target;
 
+pub use fault::{decode, Fault};
 pub use guard::FaultGuard;
 pub use kill::Kill;
-pub use nemesis::Nemesis;
-pub use partition::Partition;
+pub use nemesis::{DynNemesis, Nemesis};
+pub use nodes::NodeSet;
+pub use partition::{Partition, PartitionParams, Shape};
 pub use pause::Pause;
 pub use schedule::{schedule, PlannedFault, Schedule, ScheduleOptions};
 pub use target::{FaultTarget, NemesisError};
@@ -29,7 +37,7 @@ use std::sync::Arc;
 pub const NAMES: &[&str] = &["partition", "pause", "kill"];
 
 /// The nemesis called `name`, or `None`.
-pub fn by_name(name: &str) -> Option<Arc<dyn Nemesis>> {
+pub fn by_name(name: &str) -> Option<Arc<dyn DynNemesis>> {
     match name {
         "partition" => Some(Arc::new(Partition)),
         "pause" => Some(Arc::new(Pause)),

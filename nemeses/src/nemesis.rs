@@ -1,46 +1,84 @@
-//! The [`Nemesis`] trait: one fault kind, in one file.
+//! The [`Nemesis`] trait: one fault kind, in one file, with its own typed parameters.
 //!
 //! A nemesis is a *package* (as in Jepsen): it draws a fault's parameters from the seed
 //! ([`Nemesis::generate`]), says what that fault is in words ([`Nemesis::describe`]), starts
-//! it on a [`FaultTarget`] and heals it. Its parameters are plain JSON so that a plan can
-//! carry any nemesis's faults and a run can replay them.
+//! it on a [`FaultTarget`] and heals it. Its parameters are its own serde type
+//! ([`Nemesis::Params`]), drawn once; every later step takes that typed value, so nothing
+//! decodes them again. A [`Fault`](crate::Fault) carries a nemesis with its parameters as
+//! data, whatever the nemesis; [`DynNemesis`] is the object-safe face the registry
+//! ([`by_name`](crate::by_name)) hands out, implemented for every nemesis.
 
+use crate::fault::Fault;
 use crate::target::{FaultTarget, NemesisError};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize as _, Serialize};
 use serde_json::Value;
+use std::fmt::Debug;
 use workloads::Rng;
 
 /// One kind of fault.
 ///
 /// ```
-/// use nemeses::{by_name, Nemesis};
+/// use nemeses::{Kill, Nemesis, NodeSet};
 /// use workloads::Rng;
-/// let kill = by_name("kill").unwrap();
-/// let params = kill.generate(&mut Rng::new(1, 0), 3);
+/// let p: NodeSet = Kill.generate(&mut Rng::new(1, 0), 3);
 /// let names = ["n1", "n2", "n3"].map(String::from);
-/// assert!(kill.describe(&params, &names).starts_with("kill "));
+/// assert!(Kill.describe(&p, &names).starts_with("kill n"));
 /// ```
 pub trait Nemesis: Send + Sync {
+    /// One fault's parameters (which nodes, which shape, ...). The plan file writes them
+    /// as JSON (through [`serde_json::Value`], so with sorted keys) and reads them back.
+    type Params: Serialize + DeserializeOwned + Debug + PartialEq + Send + Sync + 'static;
+
     /// Its name, as given to `--nemesis`.
     fn name(&self) -> &'static str;
     /// Draws one fault's parameters for a cluster of `nodes` nodes. Pure: uses only `rng`.
-    fn generate(&self, rng: &mut Rng, nodes: usize) -> Value;
+    fn generate(&self, rng: &mut Rng, nodes: usize) -> Self::Params;
     /// The fault in a few words, e.g. `partition majority-minority: n1 n3 | n2`.
-    fn describe(&self, params: &Value, names: &[String]) -> String;
+    fn describe(&self, params: &Self::Params, names: &[String]) -> String;
     /// Starts the fault.
-    fn start(&self, params: &Value, target: &dyn FaultTarget) -> Result<(), NemesisError>;
+    fn start(&self, params: &Self::Params, target: &dyn FaultTarget) -> Result<(), NemesisError>;
     /// Heals it. Idempotent: healing twice, or healing a fault that never started, is fine.
-    fn heal(&self, params: &Value, target: &dyn FaultTarget) -> Result<(), NemesisError>;
+    fn heal(&self, params: &Self::Params, target: &dyn FaultTarget) -> Result<(), NemesisError>;
 }
 
-/// Decodes a nemesis's parameters; a malformed plan entry is an error, not a panic.
-pub(crate) fn params<T: serde::de::DeserializeOwned>(
-    nemesis: &str,
-    v: &Value,
-) -> Result<T, NemesisError> {
-    serde_json::from_value(v.clone()).map_err(|e| NemesisError::Failed {
-        what: format!("{nemesis} parameters {v}"),
-        cause: e.to_string(),
-    })
+/// A nemesis whatever its parameters' type: what [`by_name`](crate::by_name) returns and a
+/// schedule deals from. Every [`Nemesis`] is one; implement [`Nemesis`], not this.
+///
+/// ```
+/// use nemeses::by_name;
+/// use workloads::Rng;
+/// let kill = by_name("kill").unwrap();
+/// let fault = kill.generate(&mut Rng::new(1, 0), 3);
+/// let names = ["n1", "n2", "n3"].map(String::from);
+/// assert!(fault.describe(&names).starts_with("kill "));
+/// assert_eq!(kill.decode(&fault.params_json()).unwrap(), fault);
+/// ```
+pub trait DynNemesis: Send + Sync {
+    /// Its name, as given to `--nemesis`.
+    fn name(&self) -> &'static str;
+    /// Draws one fault for a cluster of `nodes` nodes ([`Nemesis::generate`]).
+    fn generate(&self, rng: &mut Rng, nodes: usize) -> Fault;
+    /// The fault whose parameters a plan file holds as `params`; an error says what is wrong.
+    fn decode(&self, params: &Value) -> Result<Fault, NemesisError>;
+}
+
+impl<N: Nemesis + Clone + 'static> DynNemesis for N {
+    fn name(&self) -> &'static str {
+        Nemesis::name(self)
+    }
+
+    fn generate(&self, rng: &mut Rng, nodes: usize) -> Fault {
+        Fault::new(self.clone(), Nemesis::generate(self, rng, nodes))
+    }
+
+    fn decode(&self, params: &Value) -> Result<Fault, NemesisError> {
+        let p = N::Params::deserialize(params).map_err(|e| NemesisError::Params {
+            nemesis: Nemesis::name(self).to_string(),
+            cause: e.to_string(),
+        })?;
+        Ok(Fault::new(self.clone(), p))
+    }
 }
 
 /// `n1 n3` for nodes `[0, 2]`.

@@ -10,26 +10,57 @@
 //!
 //! Clients (in the hub) still reach every node: only node-to-node traffic is cut.
 
-use crate::nemesis::{node_list, params, Nemesis};
+use crate::nemesis::{node_list, Nemesis};
 use crate::target::{FaultTarget, NemesisError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use workloads::Rng;
 
 /// The partition nemesis.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Partition;
 
-#[derive(Serialize, Deserialize)]
-struct Params {
-    shape: String,
-    /// Node groups, for describing the fault; nodes in different groups cannot talk.
-    groups: Vec<Vec<usize>>,
-    /// Directed `(from, to)` blocks.
-    blocks: Vec<(usize, usize)>,
+/// A partition's shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// A majority and a minority, cut from each other both ways.
+    MajorityMinority,
+    /// One node cut off from all others.
+    Isolate,
+    /// Every node sees a different majority.
+    MajoritiesRing,
 }
 
-const SHAPES: &[&str] = &["majority-minority", "isolate", "majorities-ring"];
+impl Shape {
+    /// The shapes, in the order they are drawn from (part of the plan: do not reorder).
+    const ALL: [Shape; 3] = [
+        Shape::MajorityMinority,
+        Shape::Isolate,
+        Shape::MajoritiesRing,
+    ];
+
+    /// Its name, as the plan gives it, e.g. `majority-minority`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::MajorityMinority => "majority-minority",
+            Shape::Isolate => "isolate",
+            Shape::MajoritiesRing => "majorities-ring",
+        }
+    }
+}
+
+/// One partition's parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionParams {
+    /// Its shape.
+    pub shape: Shape,
+    /// Node groups, for describing the fault; nodes in different groups cannot talk. A
+    /// majorities ring has one group: the ring's order.
+    pub groups: Vec<Vec<usize>>,
+    /// Directed `(from, to)` blocks.
+    pub blocks: Vec<(usize, usize)>,
+}
 
 fn cut(groups: &[Vec<usize>]) -> Vec<(usize, usize)> {
     let mut blocks = Vec::new();
@@ -49,25 +80,27 @@ fn cut(groups: &[Vec<usize>]) -> Vec<(usize, usize)> {
 }
 
 impl Nemesis for Partition {
+    type Params = PartitionParams;
+
     fn name(&self) -> &'static str {
         "partition"
     }
 
-    fn generate(&self, rng: &mut Rng, nodes: usize) -> Value {
-        let mut shape = SHAPES[rng.below(SHAPES.len() as u64) as usize];
-        if shape == "majorities-ring" && nodes < 5 {
-            shape = "majority-minority";
+    fn generate(&self, rng: &mut Rng, nodes: usize) -> PartitionParams {
+        let mut shape = Shape::ALL[rng.below(Shape::ALL.len() as u64) as usize];
+        if shape == Shape::MajoritiesRing && nodes < 5 {
+            shape = Shape::MajorityMinority;
         }
         let order = rng.sample(nodes, nodes);
         let (groups, blocks) = match shape {
-            "isolate" => {
+            Shape::Isolate => {
                 let mut rest = order[1..].to_vec();
                 rest.sort();
                 let g = vec![vec![order[0]], rest];
                 let b = cut(&g);
                 (g, b)
             }
-            "majorities-ring" => {
+            Shape::MajoritiesRing => {
                 // Node order[i] keeps links to the `reach` nodes on each side of it around
                 // the ring: with n = 2m + 1 and reach = ceil(m / 2), its view (itself
                 // included, 2·reach + 1 nodes) is a majority, and no two views are equal.
@@ -92,7 +125,7 @@ impl Nemesis for Partition {
                 ring.dedup();
                 (vec![ring], blocks)
             }
-            _ => {
+            Shape::MajorityMinority => {
                 let minority = (nodes - 1) / 2;
                 let mut a = order[..nodes - minority].to_vec();
                 let mut b = order[nodes - minority..].to_vec();
@@ -103,48 +136,42 @@ impl Nemesis for Partition {
                 (g, b)
             }
         };
-        serde_json::to_value(Params {
-            shape: shape.to_string(),
+        PartitionParams {
+            shape,
             groups,
             blocks,
-        })
-        .expect("partition params serialize")
+        }
     }
 
-    fn describe(&self, v: &Value, names: &[String]) -> String {
-        match params::<Params>("partition", v) {
-            Ok(p) if p.shape == "majorities-ring" => {
-                format!(
-                    "partition majorities-ring: ring {} ({} one-way blocks)",
-                    node_list(&p.groups.concat(), names),
-                    p.blocks.len()
-                )
-            }
-            Ok(p) => format!(
+    fn describe(&self, p: &PartitionParams, names: &[String]) -> String {
+        match p.shape {
+            Shape::MajoritiesRing => format!(
+                "partition majorities-ring: ring {} ({} one-way blocks)",
+                node_list(&p.groups.concat(), names),
+                p.blocks.len()
+            ),
+            shape => format!(
                 "partition {}: {}",
-                p.shape,
+                shape.name(),
                 p.groups
                     .iter()
                     .map(|g| node_list(g, names))
                     .collect::<Vec<_>>()
                     .join(" | ")
             ),
-            Err(e) => e.to_string(),
         }
     }
 
-    fn start(&self, v: &Value, target: &dyn FaultTarget) -> Result<(), NemesisError> {
-        let p: Params = params("partition", v)?;
-        for (a, b) in p.blocks {
+    fn start(&self, p: &PartitionParams, target: &dyn FaultTarget) -> Result<(), NemesisError> {
+        for &(a, b) in &p.blocks {
             target.block(a, b)?;
         }
         Ok(())
     }
 
-    fn heal(&self, v: &Value, target: &dyn FaultTarget) -> Result<(), NemesisError> {
-        let p: Params = params("partition", v)?;
+    fn heal(&self, p: &PartitionParams, target: &dyn FaultTarget) -> Result<(), NemesisError> {
         let mut first_err = None;
-        for (a, b) in p.blocks {
+        for &(a, b) in &p.blocks {
             if let Err(e) = target.unblock(a, b) {
                 first_err.get_or_insert(e);
             }
@@ -157,8 +184,8 @@ impl Nemesis for Partition {
 mod tests {
     use super::*;
 
-    fn gen(seed: u64, n: usize) -> Params {
-        serde_json::from_value(Partition.generate(&mut Rng::new(seed, 0), n)).unwrap()
+    fn gen(seed: u64, n: usize) -> PartitionParams {
+        Partition.generate(&mut Rng::new(seed, 0), n)
     }
 
     #[test]
@@ -167,7 +194,7 @@ mod tests {
             let mut shapes = std::collections::BTreeSet::new();
             for seed in 0..60 {
                 let p = gen(seed, n);
-                shapes.insert(p.shape.clone());
+                shapes.insert(p.shape);
                 assert!(p.blocks.iter().all(|&(a, b)| a != b && a < n && b < n));
                 assert!(!p.blocks.is_empty());
                 // Some node still reaches a majority (itself included).
@@ -179,11 +206,11 @@ mod tests {
                     })
                     .max()
                     .unwrap();
-                assert!(best > n / 2, "{} n={n}: {:?}", p.shape, p.blocks);
+                assert!(best > n / 2, "{:?} n={n}: {:?}", p.shape, p.blocks);
             }
-            assert!(shapes.contains("isolate") && shapes.contains("majority-minority"));
+            assert!(shapes.contains(&Shape::Isolate) && shapes.contains(&Shape::MajorityMinority));
             if n >= 5 {
-                assert!(shapes.contains("majorities-ring"));
+                assert!(shapes.contains(&Shape::MajoritiesRing));
             }
         }
     }
@@ -198,7 +225,7 @@ mod tests {
     #[test]
     fn majorities_ring_gives_each_node_a_different_majority() {
         let seed = (0..100)
-            .find(|&s| gen(s, 5).shape == "majorities-ring")
+            .find(|&s| gen(s, 5).shape == Shape::MajoritiesRing)
             .unwrap();
         let p = gen(seed, 5);
         let mut views = Vec::new();

@@ -7,8 +7,8 @@
 //! nemeses sees all three); durations are drawn uniformly from their ranges. No fault outlives the test phase. Pure: the same seed
 //! and options give the same schedule.
 
-use crate::nemesis::Nemesis;
-use serde_json::Value;
+use crate::fault::Fault;
+use crate::nemesis::DynNemesis;
 use workloads::Rng;
 
 /// Timing of the schedule, in ns.
@@ -29,10 +29,8 @@ pub struct PlannedFault {
     pub start: u64,
     /// When it heals.
     pub heal: u64,
-    /// The nemesis's name.
-    pub nemesis: String,
-    /// Its parameters (targets, shape), as the nemesis drew them.
-    pub params: Value,
+    /// The fault: its nemesis, with the parameters (targets, shape) it drew.
+    pub fault: Fault,
 }
 
 /// The schedule of faults from `nemeses` on a cluster of `nodes` nodes, whole.
@@ -40,12 +38,12 @@ pub struct PlannedFault {
 /// The same faults as [`Schedule`] yields one at a time; use that when the test phase may be
 /// long (a schedule of a day has thousands of faults).
 pub fn schedule(
-    nemeses: &[&dyn Nemesis],
+    nemeses: &[&dyn DynNemesis],
     rng: &mut Rng,
     nodes: usize,
     opts: &ScheduleOptions,
 ) -> Vec<PlannedFault> {
-    let owned: Vec<&dyn Nemesis> = nemeses.to_vec();
+    let owned: Vec<&dyn DynNemesis> = nemeses.to_vec();
     let mut s = Schedule::new(owned, rng.clone(), nodes, *opts);
     let out = s.by_ref().collect();
     *rng = s.rng;
@@ -53,8 +51,8 @@ pub fn schedule(
 }
 
 /// The schedule as a lazy stream: each fault is drawn when it is asked for, so a schedule
-/// of any length takes constant memory. `N` is how the nemeses are held (`&dyn Nemesis`,
-/// `Arc<dyn Nemesis>`, ...).
+/// of any length takes constant memory. `N` is how the nemeses are held (`&dyn DynNemesis`,
+/// `Arc<dyn DynNemesis>`, ...).
 pub struct Schedule<N> {
     nemeses: Vec<N>,
     rng: Rng,
@@ -65,7 +63,7 @@ pub struct Schedule<N> {
     done: bool,
 }
 
-impl<N: std::ops::Deref<Target = T>, T: Nemesis + ?Sized> Schedule<N> {
+impl<N: std::ops::Deref<Target = T>, T: DynNemesis + ?Sized> Schedule<N> {
     /// The schedule drawn from `rng` (the plan's nemesis stream).
     pub fn new(nemeses: Vec<N>, rng: Rng, nodes: usize, opts: ScheduleOptions) -> Self {
         let done = nemeses.is_empty() || nodes == 0;
@@ -81,7 +79,7 @@ impl<N: std::ops::Deref<Target = T>, T: Nemesis + ?Sized> Schedule<N> {
     }
 }
 
-impl<N: std::ops::Deref<Target = T>, T: Nemesis + ?Sized> Iterator for Schedule<N> {
+impl<N: std::ops::Deref<Target = T>, T: DynNemesis + ?Sized> Iterator for Schedule<N> {
     type Item = PlannedFault;
 
     fn next(&mut self) -> Option<PlannedFault> {
@@ -97,7 +95,7 @@ impl<N: std::ops::Deref<Target = T>, T: Nemesis + ?Sized> Iterator for Schedule<
             self.bag = rng.sample(self.nemeses.len(), self.nemeses.len());
         }
         let nemesis = &*self.nemeses[self.bag.pop().expect("refilled above")];
-        let params = nemesis.generate(rng, self.nodes);
+        let fault = nemesis.generate(rng, self.nodes);
         // A fault needs at least its shortest length before the end of the test phase.
         if start.saturating_add(opts.fault.0) > opts.end {
             self.done = true;
@@ -105,12 +103,7 @@ impl<N: std::ops::Deref<Target = T>, T: Nemesis + ?Sized> Iterator for Schedule<
         }
         let heal = start.saturating_add(len).min(opts.end);
         self.now = heal;
-        Some(PlannedFault {
-            start,
-            heal,
-            nemesis: nemesis.name().to_string(),
-            params,
-        })
+        Some(PlannedFault { start, heal, fault })
     }
 }
 
@@ -137,7 +130,7 @@ mod tests {
         // Dealt from a bag: each run of three consecutive faults has all three kinds.
         for w in s.chunks_exact(3) {
             let kinds: std::collections::BTreeSet<&str> =
-                w.iter().map(|f| f.nemesis.as_str()).collect();
+                w.iter().map(|f| f.fault.nemesis()).collect();
             assert_eq!(kinds.len(), 3, "{w:?}");
         }
     }
@@ -150,7 +143,7 @@ mod tests {
             fault: (2_000, 5_000),
         };
         let whole = schedule(&[&Partition, &Kill], &mut Rng::new(8, 0), 5, &opts);
-        let nemeses: Vec<&dyn Nemesis> = vec![&Partition, &Kill];
+        let nemeses: Vec<&dyn DynNemesis> = vec![&Partition, &Kill];
         let streamed: Vec<PlannedFault> = Schedule::new(nemeses, Rng::new(8, 0), 5, opts).collect();
         assert!(whole.len() > 10);
         assert_eq!(whole, streamed);
@@ -164,9 +157,9 @@ mod tests {
             healthy: (1_000, 3_000),
             fault: (2_000, 5_000),
         };
-        let nemeses: Vec<&dyn Nemesis> = vec![&Pause];
+        let nemeses: Vec<&dyn DynNemesis> = vec![&Pause];
         let mut s = Schedule::new(nemeses, Rng::new(1, 0), 3, opts);
-        assert_eq!(s.nth(100_000).map(|f| f.nemesis), Some("pause".to_string()));
+        assert_eq!(s.nth(100_000).map(|f| f.fault.nemesis()), Some("pause"));
     }
 
     #[test]

@@ -12,6 +12,17 @@ pub enum NemesisError {
     /// This host or environment cannot do it (e.g. netem without `sch_netem`).
     #[error("{0}: unsupported on this host")]
     Unsupported(String),
+    /// No nemesis has this name.
+    #[error("unknown nemesis {0:?}")]
+    Unknown(String),
+    /// A fault's parameters, as read back from a plan, are malformed.
+    #[error("{nemesis} parameters: {cause}")]
+    Params {
+        /// The nemesis whose parameters they are.
+        nemesis: String,
+        /// What is wrong, e.g. "missing field `nodes`".
+        cause: String,
+    },
     /// The operation was attempted and failed.
     #[error("{what}: {cause}")]
     Failed {
