@@ -10,6 +10,7 @@
 //! [`System::image_binaries`] what a guest image must carry; [`System::doctor`] what
 //! `squall doctor` checks on the host.
 
+pub mod command;
 pub mod etcd;
 
 use crate::config::TestConfig;
@@ -86,13 +87,14 @@ pub trait System: Send + Sync {
 }
 
 /// The systems [`by_name`] knows.
-pub const NAMES: &[&str] = &["etcd"];
+pub const NAMES: &[&str] = &["etcd", "command"];
 
 /// The system `cfg.system`, configured from `cfg` (its binaries located, its options read),
 /// for the workload `cfg.workload`, which it must speak.
 pub fn by_name(cfg: &TestConfig) -> anyhow::Result<Arc<dyn System>> {
     let system: Arc<dyn System> = match cfg.system.as_str() {
         "etcd" => Arc::new(etcd::Etcd::from_config(cfg)?),
+        "command" => Arc::new(command::Command::from_config(cfg)?),
         other => bail!("unknown system {other:?} (known: {})", NAMES.join(", ")),
     };
     if !system.workloads().contains(&cfg.workload.as_str()) {
