@@ -357,3 +357,153 @@ pub async fn run_shell(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cluster() -> ClusterInfo {
+        ClusterInfo {
+            names: vec!["n1".into(), "n2".into(), "n3".into()],
+            addrs: (1..=3)
+                .map(|i| std::net::Ipv4Addr::new(198, 18, i, 2))
+                .collect(),
+        }
+    }
+
+    fn system(text: &str, read_mode: &str) -> Command {
+        let table: toml::Table = toml::from_str(text).unwrap();
+        Command::new(Spec::parse(&table, read_mode).unwrap(), "t")
+    }
+
+    fn example(read_mode: &str) -> Command {
+        let file: toml::Table =
+            toml::from_str(include_str!("../../examples/command-etcdctl.toml")).unwrap();
+        Command::new(
+            Spec::parse(file["command"].as_table().unwrap(), read_mode).unwrap(),
+            "command-etcdctl",
+        )
+    }
+
+    #[test]
+    fn the_node_command_is_the_expanded_template_under_sh() {
+        let cmd = example("linearizable").node_command(1, &cluster(), Path::new("/d/n2"));
+        assert_eq!(cmd.program, PathBuf::from("/bin/sh"));
+        assert_eq!(cmd.args[0], "-c");
+        let line = &cmd.args[1];
+        for part in [
+            "exec etcd --name n2 --data-dir /d/n2 ",
+            "--listen-client-urls http://198.18.2.2:2379 ",
+            "--initial-cluster n1=http://198.18.1.2:2380,n2=http://198.18.2.2:2380,n3=http://198.18.3.2:2380 ",
+            "--initial-cluster-token command-etcdctl ",
+        ] {
+            assert!(line.contains(part), "{part:?} not in {line:?}");
+        }
+        assert!(!line.contains('\n'), "{line:?}");
+        assert_eq!(cmd.env, [("ETCDCTL_API".to_string(), "3".to_string())]);
+    }
+
+    #[test]
+    fn client_placeholders_are_the_clients_node_and_the_whole_cluster() {
+        let s = system(
+            "node = 'x'\nendpoint = 'http://{addr}:{port}'\nport = 9\n[vars]\nc = 'l'",
+            "linearizable",
+        );
+        let vars = s.node_vars(&cluster(), 2, &s.cluster_vars(&cluster()));
+        assert_eq!(vars["endpoint"], "http://198.18.3.2:9");
+        assert_eq!(
+            vars["endpoints"],
+            "http://198.18.1.2:9,http://198.18.2.2:9,http://198.18.3.2:9"
+        );
+        assert_eq!(vars["peers"], "n1=198.18.1.2,n2=198.18.2.2,n3=198.18.3.2");
+        assert_eq!(
+            (&*vars["node"], &*vars["index"], &*vars["c"]),
+            ("n3", "3", "l")
+        );
+        assert_eq!(s.workloads(), &[] as &[&str]);
+        assert_eq!(example("linearizable").workloads(), ["cas-register"]);
+    }
+
+    #[tokio::test]
+    async fn a_command_is_killed_at_its_timeout_and_gets_its_stdin() {
+        let start = Instant::now();
+        let ran = run_shell("sleep 5 | cat", None, &[], Duration::from_millis(200)).await;
+        assert!(
+            ran.timed_out && start.elapsed() < Duration::from_secs(2),
+            "{ran:?}"
+        );
+        let env = [("X".to_string(), "y".to_string())];
+        let ran = run_shell(
+            "read a; echo $a $X; exit 3",
+            Some("hi\n"),
+            &env,
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!((ran.exit, ran.stdout.as_str()), (Some(3), "hi y\n"));
+    }
+
+    /// Ops through a fake "database" of files, by shell commands: the client's mapping of
+    /// verdicts to outcomes (a read's unknown is a fail, a write's is info).
+    #[tokio::test]
+    async fn outcomes_of_a_shell_backed_register() {
+        let dir = std::env::temp_dir().join(format!("squall-cmd-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = format!(
+            r#"node = "x"
+[vars]
+d = "{dir}"
+[read]
+run = "cat {{d}}/{{key}} 2>/dev/null || true"
+value_regex = '^(-?\d+)$'
+nil_stdout = '^$'
+[write]
+run = "test {{value}} -ne 13 || exit 9; echo -n {{value}} > {{d}}/{{key}}"
+fail_exit = [9]
+[cas]
+run = "test \"$(cat {{d}}/{{key}})\" = {{old}} || {{{{ echo FAILURE; exit 0; }}}}; echo -n {{new}} > {{d}}/{{key}}; sleep {{new}}"
+fail_stdout = '^FAILURE'
+"#,
+            dir = dir.display()
+        );
+        let s = system(&text, "linearizable");
+        let client = s.client(&cluster(), 0, Duration::from_millis(500), &Value::Null);
+        let op = |f: &str, v: Value| Op::new(f, v);
+        assert_eq!(
+            client.invoke(&op("read", json!([1, null]))).await,
+            Outcome::Ok(json!([1, null]))
+        );
+        assert_eq!(
+            client.invoke(&op("write", json!([1, 0]))).await,
+            Outcome::Ok(json!([1, 0]))
+        );
+        assert!(matches!(
+            client.invoke(&op("write", json!([1, 13]))).await,
+            Outcome::Fail(_)
+        ));
+        assert_eq!(
+            client.invoke(&op("read", json!([1, null]))).await,
+            Outcome::Ok(json!([1, 0]))
+        );
+        assert!(matches!(
+            client.invoke(&op("cas", json!([1, [4, 5]]))).await,
+            Outcome::Fail(_)
+        ));
+        // Applied, then sleeps past the timeout: unknown, though it did happen.
+        assert!(matches!(
+            client.invoke(&op("cas", json!([1, [0, 2]]))).await,
+            Outcome::Info(_)
+        ));
+        std::fs::write(dir.join("1"), "garbage").unwrap();
+        assert!(matches!(
+            client.invoke(&op("read", json!([1, null]))).await,
+            Outcome::Fail(_)
+        ));
+        assert!(matches!(
+            client.invoke(&op("add", json!(3))).await,
+            Outcome::Fail(_)
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

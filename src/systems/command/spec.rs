@@ -473,3 +473,181 @@ impl OpSpec {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example's `[command]` table (the shipped file, so the tests and the example agree).
+    fn example(read_mode: &str) -> Spec {
+        let text = include_str!("../../../examples/command-etcdctl.toml");
+        let file: toml::Table = toml::from_str(text).unwrap();
+        Spec::parse(file["command"].as_table().unwrap(), read_mode).unwrap()
+    }
+
+    fn ran(exit: i32, stdout: &str, stderr: &str) -> Ran {
+        Ran {
+            started: true,
+            timed_out: false,
+            exit: Some(exit),
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+            error: None,
+        }
+    }
+
+    // Recorded from etcdctl 3.4.23 (ETCDCTL_API=3).
+    const REFUSED: &str = "{\"level\":\"warn\",\"ts\":\"2026-12-01T17:12:39.645Z\",\"caller\":\"clientv3/retry_interceptor.go:62\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"endpoint://client-8bb8/127.0.0.1:1\",\"attempt\":0,\"error\":\"rpc error: code = DeadlineExceeded desc = latest balancer error: all SubConns are in TransientFailure\"}\nError: context deadline exceeded\n";
+    const DEADLINE: &str = "{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"attempt\":0,\"error\":\"rpc error: code = DeadlineExceeded desc = context deadline exceeded\"}\nError: context deadline exceeded\n";
+    const TIMED_OUT: &str = "Error: etcdserver: request timed out\n";
+    const JSON_HIT: &str = r#"{"header":{"cluster_id":15118495548433857066,"member_id":13668033151171901709,"revision":3,"raft_term":2},"kvs":[{"key":"c3F1YWxsLTE=","create_revision":2,"mod_revision":3,"version":2,"value":"Ng=="}],"count":1}"#;
+    const JSON_MISS: &str = r#"{"header":{"cluster_id":15118495548433857066,"member_id":13668033151171901709,"revision":3,"raft_term":2}}"#;
+
+    #[test]
+    fn recorded_etcdctl_outputs_are_classified() {
+        let spec = example("linearizable");
+        let (read, write, cas) = (&spec.ops["read"], &spec.ops["write"], &spec.ops["cas"]);
+        let fail = |v: Verdict| matches!(v, Verdict::Fail(_));
+        let info = |v: Verdict| matches!(v, Verdict::Info(_));
+        // read: `get --print-value-only`
+        assert_eq!(read.judge(&ran(0, "5\n", "")), Verdict::Ok(Some(5.into())));
+        assert_eq!(
+            read.judge(&ran(0, "-12\n", "")),
+            Verdict::Ok(Some((-12).into()))
+        );
+        assert_eq!(read.judge(&ran(0, "", "")), Verdict::Ok(None));
+        assert!(info(read.judge(&ran(0, "five\n", "")))); // → fail: reads are read_only
+        assert!(read.read_only);
+        // write: `put`
+        assert_eq!(write.judge(&ran(0, "OK\n", "")), Verdict::Ok(None));
+        assert!(fail(write.judge(&ran(1, "", REFUSED))));
+        assert!(info(write.judge(&ran(1, "", DEADLINE))));
+        assert!(info(write.judge(&ran(1, "", TIMED_OUT))));
+        assert!(info(write.judge(&ran(0, "", "")))); // exit 0 without OK: unrecognised
+        assert!(!write.read_only);
+        // cas: `txn`
+        assert_eq!(cas.judge(&ran(0, "SUCCESS\n\nOK\n", "")), Verdict::Ok(None));
+        assert!(fail(cas.judge(&ran(0, "FAILURE\n", ""))));
+        assert!(fail(cas.judge(&ran(1, "", REFUSED))));
+        assert!(info(cas.judge(&ran(1, "", DEADLINE))));
+        assert!(info(cas.judge(&ran(2, "", "panic: something\n"))));
+    }
+
+    #[test]
+    fn timeouts_are_unknown_and_an_unstarted_shell_failed() {
+        let spec = example("linearizable");
+        let timed_out = Ran {
+            started: true,
+            timed_out: true,
+            error: Some("timed out after 2s".into()),
+            ..Ran::default()
+        };
+        assert_eq!(
+            spec.ops["cas"].judge(&timed_out),
+            Verdict::Info("timed out after 2s".into())
+        );
+        let never = Ran::not_started("starting /bin/sh: No such file".into());
+        assert!(matches!(spec.ops["write"].judge(&never), Verdict::Fail(_)));
+        let killed = Ran {
+            started: true,
+            exit: None,
+            ..Ran::default()
+        };
+        assert!(matches!(spec.ops["write"].judge(&killed), Verdict::Info(_)));
+    }
+
+    #[test]
+    fn fail_rules_come_before_ok_rules_and_exit_codes_count() {
+        let raw: toml::Table = toml::from_str(
+            "run = 'x'\nok_exit = [0, 3]\nfail_exit = [7]\nfail_stdout = 'conflict'",
+        )
+        .unwrap();
+        let raw: RawOp = toml::Value::Table(raw).try_into().unwrap();
+        let op = OpSpec::from_raw(raw, "write", &["key", "value"]).unwrap();
+        assert_eq!(op.judge(&ran(3, "", "")), Verdict::Ok(None));
+        assert!(matches!(op.judge(&ran(7, "", "")), Verdict::Fail(_)));
+        assert!(matches!(
+            op.judge(&ran(0, "conflict", "")),
+            Verdict::Fail(_)
+        ));
+        assert!(matches!(op.judge(&ran(1, "", "")), Verdict::Info(_)));
+    }
+
+    #[test]
+    fn values_are_extracted_by_regex_or_json_pointer() {
+        let re = Extract::Regex(Regex::new(r#""value":\s*(\d+)"#).unwrap());
+        assert_eq!(re.apply(r#"{"value": 42}"#), Ok(Some(42.into())));
+        assert!(re.apply("nothing").is_err());
+        let json = |decode_base64, absent_is_nil| Extract::Json {
+            pointer: "/kvs/0/value".into(),
+            decode_base64,
+            absent_is_nil,
+        };
+        assert_eq!(json(true, true).apply(JSON_HIT), Ok(Some(6.into())));
+        assert_eq!(json(false, true).apply(JSON_HIT), Ok(Some("Ng==".into())));
+        assert_eq!(json(true, true).apply(JSON_MISS), Ok(None));
+        assert!(json(true, false).apply(JSON_MISS).is_err());
+        assert!(json(true, true).apply("Error: not json").is_err());
+        let number = Extract::Json {
+            pointer: "/count".into(),
+            decode_base64: false,
+            absent_is_nil: false,
+        };
+        assert_eq!(number.apply(JSON_HIT), Ok(Some(1.into())));
+    }
+
+    #[test]
+    fn the_read_mode_overrides_vars() {
+        assert_eq!(example("linearizable").vars["consistency"], "l");
+        assert_eq!(example("serializable").vars["consistency"], "s");
+        assert_eq!(example("serializable").vars["port"], "2379");
+    }
+
+    fn parse_error(text: &str, read_mode: &str) -> String {
+        let table: toml::Table = toml::from_str(text).unwrap();
+        format!("{:#}", Spec::parse(&table, read_mode).unwrap_err())
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let node = "node = 'exec srv {addr}'\n";
+        for (text, want) in [
+            ("", "[command] node: missing"),
+            ("nod = 'x'", "[command] unknown key \"nod\""),
+            (
+                "node = 'srv {adr}'",
+                "[command] node: unknown placeholder {adr}",
+            ),
+            (
+                "[read]\nrun = 'get {value}'\nvalue_regex = '(.*)'",
+                "[command] read.run: unknown placeholder {value}",
+            ),
+            (
+                "[read]\nrun = 'get {key}'",
+                "[command] read: needs value_regex",
+            ),
+            (
+                "[read]\nrun = 'get {key}'\nvalue_regex = 'x'",
+                "[command] read.value_regex: needs a capture group",
+            ),
+            (
+                "[write]\nrun = 'x'\nfail_stderr = '('",
+                "[command] write.fail_stderr: ",
+            ),
+            (
+                "[write]\nrun = 'x'\nsuccess = 1",
+                "[command] write: unknown field `success`",
+            ),
+        ] {
+            // The op tables need a node command beside them.
+            let text = if text.starts_with('[') {
+                format!("{node}{text}")
+            } else {
+                text.to_string()
+            };
+            let got = parse_error(&text, "linearizable");
+            assert!(got.starts_with(want), "{text:?}: {got}");
+        }
+        assert!(parse_error(node, "serializable").contains("[command.read_mode.serializable]"));
+    }
+}
