@@ -72,6 +72,10 @@ pub struct TestArgs {
     /// Test name (its folder in the store). Default: <system>-<workload>.
     #[arg(long)]
     pub name: Option<String>,
+    /// The system under test: etcd, or command (defined by a test file's [command] table)
+    /// [default: etcd].
+    #[arg(long)]
+    pub system: Option<String>,
     /// The workload: cas-register (reads, writes, compare-and-sets on independent keys), set
     /// (adds, reads of the whole set), bank (transfers, reads of every balance; --keys
     /// accounts) [default: cas-register].
@@ -161,6 +165,7 @@ impl TestArgs {
             )* };
         }
         set!(
+            system,
             workload,
             nodes,
             concurrency,
@@ -320,6 +325,21 @@ pub fn parse_nemeses(s: &str) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
+/// The command line that reruns `cfg` with `seed` (options that differ from the defaults),
+/// from the test file it came from, if any (a plug-in's own table, such as a command
+/// system's, lives only there).
+pub fn rerun_with(seed: u64, cfg: &TestConfig, test: Option<&std::path::Path>) -> String {
+    let line = rerun_command(seed, cfg);
+    match test {
+        Some(t) => line.replacen(
+            "squall run",
+            &format!("squall run --test {}", shell_word(&t.display().to_string())),
+            1,
+        ),
+        None => line,
+    }
+}
+
 /// The command line that reruns `cfg` with `seed` (options that differ from the defaults).
 pub fn rerun_command(seed: u64, cfg: &TestConfig) -> String {
     use crate::config::format_duration as d;
@@ -330,6 +350,9 @@ pub fn rerun_command(seed: u64, cfg: &TestConfig) -> String {
     };
     if let Some(n) = &cfg.name {
         opt("name", n.clone());
+    }
+    if cfg.system != def.system {
+        opt("system", cfg.system.clone());
     }
     if cfg.nodes != def.nodes {
         opt("nodes", cfg.nodes.to_string());
@@ -586,7 +609,7 @@ mod tests {
                     system: "zookeeper".into(),
                     ..TestConfig::default()
                 },
-                "unknown system (known: etcd",
+                "unknown system (known: command, etcd)",
             ),
         ];
         for (c, want) in cases {
@@ -626,6 +649,23 @@ mod tests {
         };
         assert_eq!(args.seed, Some(9));
         assert_eq!(args.config().unwrap(), c);
+    }
+
+    #[test]
+    fn a_run_from_a_test_file_reruns_from_it() {
+        let c = TestConfig {
+            system: "command".into(),
+            ..TestConfig::default()
+        };
+        let line = rerun_with(3, &c, Some(std::path::Path::new("my tests/t.toml")));
+        assert_eq!(
+            line,
+            "squall run --test 'my tests/t.toml' --seed 3 --system command"
+        );
+        assert_eq!(
+            rerun_with(3, &TestConfig::default(), None),
+            "squall run --seed 3"
+        );
     }
 
     #[test]

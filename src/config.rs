@@ -63,6 +63,10 @@ pub struct TestConfig {
     /// Preserve the nodes for a post-mortem (VM snapshots) at the end of every run, not
     /// only of invalid ones.
     pub post_mortem: bool,
+    /// The `command` system's definition: the test file's raw `[command]` table, which
+    /// [`crate::systems::command`] parses (and whose errors name its keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<toml::Table>,
 }
 
 impl Default for TestConfig {
@@ -88,6 +92,7 @@ impl Default for TestConfig {
             env: "local".into(),
             cloud_hypervisor: None,
             post_mortem: false,
+            command: None,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `squall run`: plan → local cluster → runner → history → checker → store.
 
-use crate::cli::{rerun_command, TestArgs};
+use crate::cli::{rerun_with, TestArgs};
 use crate::config::TestConfig;
 use crate::env::local::LocalEnv;
 use crate::env::netns;
@@ -71,7 +71,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     crate::log::init(&dir.file("squall.log"))?;
     tracing::info!(seed, test = %cfg.test_name(), store = %dir.path.display(), "run starts");
     interrupt::print_line(&format!("store {}", dir.path.display()));
-    let rerun = rerun_command(seed, &cfg);
+    let rerun = rerun_with(seed, &cfg, args.test.as_deref());
     let interrupted = |when: &str| {
         let why = stop.reason().unwrap_or_else(|| "interrupted".into());
         crate::report::interrupted(&cfg, &plan, &dir, &format!("{why} {when}"), &rerun)

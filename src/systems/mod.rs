@@ -10,6 +10,7 @@
 //! [`System::image_binaries`] what a guest image must carry; [`System::doctor`] what
 //! `squall doctor` checks on the host.
 
+pub mod command;
 pub mod etcd;
 
 use crate::config::TestConfig;
@@ -89,12 +90,22 @@ pub trait System: Send + Sync {
 /// is one file here and one line in this list (or, from a user's crate,
 /// [`crate::registry::Registry::system`]).
 pub fn builtin() -> Vec<(&'static str, crate::registry::SystemMaker)> {
-    vec![(
-        "etcd",
-        Arc::new(
-            |cfg: &TestConfig, ops: &str| -> anyhow::Result<Arc<dyn System>> {
-                Ok(Arc::new(etcd::Etcd::from_config(cfg, ops)?))
-            },
+    vec![
+        (
+            "etcd",
+            Arc::new(
+                |cfg: &TestConfig, ops: &str| -> anyhow::Result<Arc<dyn System>> {
+                    Ok(Arc::new(etcd::Etcd::from_config(cfg, ops)?))
+                },
+            ),
         ),
-    )]
+        (
+            "command",
+            Arc::new(
+                |cfg: &TestConfig, _ops: &str| -> anyhow::Result<Arc<dyn System>> {
+                    Ok(Arc::new(command::Command::from_config(cfg)?))
+                },
+            ),
+        ),
+    ]
 }
