@@ -3,14 +3,14 @@
 //! `hot-register` contends on one register: every worker reads, writes and compare-and-sets
 //! a single key, mostly compare-and-sets — the shape that finds lost updates. Its ops are
 //! register ops, so any system that speaks those (etcd does) runs it unchanged, and its
-//! checker is squall's linearizability checker over the cas-register model, with stats.
+//! checkers are the cas-register workload's (linearizability over the cas-register model, and
+//! stats).
 //!
 //! ```sh
 //! cargo run --release --example hot_register -- run --workload hot-register --seed 1
 //! cargo run --release --example hot_register -- plan --workload hot-register --seed 1 | head
 //! ```
 
-use serde_json::Value;
 use squall::registry::Registry;
 use workloads::{Mix, Op, OpGen, RegisterOp, Rng, Workload, WorkloadOptions};
 
@@ -66,18 +66,8 @@ impl Workload for HotRegister {
     }
 
     fn checker(&self) -> Box<dyn checkers::Checker> {
-        let linearizable = checkers::Linearizable::new(checkers::CheckOptions {
-            model: checkers::ModelKind::CasRegister,
-            initial: Value::Null,
-            independent: true,
-            time_limit: Some(std::time::Duration::from_secs(300)),
-            ..Default::default()
-        });
-        Box::new(
-            checkers::Compose::new()
-                .with(linearizable)
-                .with(checkers::Stats),
-        )
+        // Register ops on independent keys, as the cas-register workload's: its checkers.
+        workloads::CasRegister::new(&WorkloadOptions { keys: 1 }).checker()
     }
 }
 

@@ -16,9 +16,8 @@
 //! that is not a map, or a balance that is not an integer, is not a bank history: `Unknown`,
 //! naming the read. With no `ok` read the verdict is `Unknown` ("no reads").
 
-use crate::check::NO_OPERATIONS;
-use crate::checker::{Checker, Verdict};
-use crate::operation::{operations, Outcome};
+use crate::checker::{client_operations, Checker, Verdict};
+use crate::operation::Outcome;
 use histories::Event;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -104,13 +103,10 @@ impl Checker for Bank {
     /// to 95, not 100; negative balance in 2`. Details: `total`, `total_inferred`, `reads`,
     /// `bad_count`, `bad` (index, sum, negative and nil accounts).
     fn check(&self, history: &[Event]) -> Verdict {
-        let ops = match operations(history) {
+        let ops = match client_operations(Self::NAME, history) {
             Ok(ops) => ops,
-            Err(e) => return Verdict::unknown(Self::NAME, e.to_string()),
+            Err(unknown) => return *unknown,
         };
-        if ops.is_empty() {
-            return Verdict::unknown(Self::NAME, NO_OPERATIONS);
-        }
         let mut reads = Vec::new();
         for op in ops
             .iter()

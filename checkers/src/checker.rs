@@ -56,6 +56,8 @@
 //! assert_eq!(verdict.results[1].cause.as_deref(), Some("the checker panicked: oops"));
 //! ```
 
+use crate::check::NO_OPERATIONS;
+use crate::operation::{operations, Operation};
 use crate::verdict::Validity;
 use histories::Event;
 use serde::{Deserialize, Serialize};
@@ -193,6 +195,20 @@ pub fn check_safe(checker: &dyn Checker, history: &[Event]) -> Verdict {
     };
     verdict.checker = name;
     verdict
+}
+
+/// The client operations of `history`, for the checker `name`; its `Unknown` verdict when
+/// there are none to judge — a history that does not pair up, or one with no client
+/// operation at all (never `Valid`: nothing was shown).
+pub fn client_operations(
+    name: &str,
+    history: &[Event],
+) -> Result<Vec<Operation>, Box<Verdict>> {
+    match operations(history) {
+        Ok(ops) if ops.is_empty() => Err(Box::new(Verdict::unknown(name, NO_OPERATIONS))),
+        Ok(ops) => Ok(ops),
+        Err(e) => Err(Box::new(Verdict::unknown(name, e.to_string()))),
+    }
 }
 
 #[cfg(test)]

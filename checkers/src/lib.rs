@@ -81,7 +81,7 @@ mod wgl;
 pub use bank::{Bank, BankOptions};
 pub use budget::{Budget, Exhausted};
 pub use check::{check, CheckOptions, ModelKind, Report, NO_OPERATIONS};
-pub use checker::{check_safe, Checker, Verdict};
+pub use checker::{check_safe, client_operations, Checker, Verdict};
 pub use compose::Compose;
 pub use counterexample::{Counterexample, LinearizedOp, OpSummary};
 pub use error::{CheckError, ModelError};

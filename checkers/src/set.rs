@@ -28,9 +28,8 @@
 //! Elements are compared as JSON values (1 and 1.0 differ). Reports name history indices: an
 //! add by its invocation's index, a read by its `ok` completion's.
 
-use crate::check::NO_OPERATIONS;
-use crate::checker::{Checker, Verdict};
-use crate::operation::{operations, Operation, Outcome};
+use crate::checker::{client_operations, Checker, Verdict};
+use crate::operation::{Operation, Outcome};
 use histories::Event;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -137,13 +136,10 @@ impl Checker for Set {
     /// `lost (1): 3 (added at history index 4, ok at 5; missing from the last read, at
     /// history index 11)`. Details: counts and the first findings of each kind.
     fn check(&self, history: &[Event]) -> Verdict {
-        let ops = match operations(history) {
+        let ops = match client_operations(Self::NAME, history) {
             Ok(ops) => ops,
-            Err(e) => return Verdict::unknown(Self::NAME, e.to_string()),
+            Err(unknown) => return *unknown,
         };
-        if ops.is_empty() {
-            return Verdict::unknown(Self::NAME, NO_OPERATIONS);
-        }
         let mut reads = Vec::new();
         let mut elements: BTreeMap<String, Element> = BTreeMap::new();
         for (i, op) in ops.iter().enumerate() {

@@ -7,9 +7,8 @@
 //! `Unknown` ("no add ever succeeded"), as Jepsen's, since a property checked over no
 //! successful op is checked over no evidence. Otherwise `Valid`: stats find no anomaly.
 
-use crate::check::NO_OPERATIONS;
-use crate::checker::{Checker, Verdict};
-use crate::operation::{operations, Outcome};
+use crate::checker::{client_operations, Checker, Verdict};
+use crate::operation::Outcome;
 use histories::Event;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -52,13 +51,10 @@ impl Checker for Stats {
     /// Explanation: `add: 3 ok, 1 fail, 0 info; read: 2 ok, 0 fail, 1 info`. Details:
     /// `{"all": counts, "by_f": {f: counts}}`.
     fn check(&self, history: &[Event]) -> Verdict {
-        let ops = match operations(history) {
+        let ops = match client_operations(Self::NAME, history) {
             Ok(ops) => ops,
-            Err(e) => return Verdict::unknown(Self::NAME, e.to_string()),
+            Err(unknown) => return *unknown,
         };
-        if ops.is_empty() {
-            return Verdict::unknown(Self::NAME, NO_OPERATIONS);
-        }
         let mut all = Counts::default();
         let mut by_f: BTreeMap<&str, Counts> = BTreeMap::new();
         for op in &ops {
@@ -98,6 +94,7 @@ fn or_list(items: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::NO_OPERATIONS;
     use crate::testing::history;
     use crate::verdict::Validity;
 
