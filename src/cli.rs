@@ -93,9 +93,10 @@ pub struct TestArgs {
     /// Faults, comma-separated: partition, pause, kill; or `none` [default: partition,pause,kill].
     #[arg(long)]
     pub nemesis: Option<String>,
-    /// etcd reads: linearizable or serializable [default: linearizable].
-    #[arg(long)]
-    pub read_mode: Option<String>,
+    /// How reads are served: linearizable, or serializable (from a node's own state: may
+    /// be stale) [default: linearizable].
+    #[arg(long, value_enum)]
+    pub read_mode: Option<crate::config::ReadMode>,
     /// Number of independent keys [default: 5].
     #[arg(long)]
     pub keys: Option<u64>,
@@ -125,8 +126,8 @@ pub struct TestArgs {
     pub ready_timeout: Option<Duration>,
     /// Where the nodes run: local (processes in network namespaces) or cloud-hypervisor
     /// (VMs; needs `squall image build --system etcd` first) [default: local].
-    #[arg(long)]
-    pub env: Option<String>,
+    #[arg(long, value_enum)]
+    pub env: Option<crate::config::EnvKind>,
     /// The cloud-hypervisor binary [default: cloud-hypervisor on PATH].
     #[arg(long, value_name = "PATH")]
     pub cloud_hypervisor: Option<PathBuf>,
@@ -375,7 +376,7 @@ pub fn rerun_command(seed: u64, cfg: &TestConfig) -> String {
         opt("workload", cfg.workload.clone());
     }
     if cfg.read_mode != def.read_mode {
-        opt("read-mode", cfg.read_mode.clone());
+        opt("read-mode", cfg.read_mode.as_str().to_string());
     }
     if cfg.keys != def.keys {
         opt("keys", cfg.keys.to_string());
@@ -412,7 +413,7 @@ pub fn rerun_command(seed: u64, cfg: &TestConfig) -> String {
         opt("etcd", e.display().to_string());
     }
     if cfg.env != def.env {
-        opt("env", cfg.env.clone());
+        opt("env", cfg.env.as_str().to_string());
     }
     if let Some(p) = &cfg.cloud_hypervisor {
         opt("cloud-hypervisor", p.display().to_string());
@@ -623,7 +624,7 @@ mod tests {
     fn rerun_line_names_only_what_differs() {
         let mut c = TestConfig::default();
         assert_eq!(rerun_command(4, &c), "squall run --seed 4");
-        c.read_mode = "serializable".into();
+        c.read_mode = crate::config::ReadMode::Serializable;
         c.nemesis = vec!["partition".into()];
         c.time_limit = Duration::from_secs(60);
         assert_eq!(

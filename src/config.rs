@@ -9,6 +9,57 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// How a system serves reads (`--read-mode`): systems that can serve either kind (etcd,
+/// a command system with a `[command.read_mode.serializable]` table) honour it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadMode {
+    /// Linearizable: a read sees every write acknowledged before it began (etcd: through
+    /// raft's read index).
+    #[default]
+    Linearizable,
+    /// From the node's local state, without contacting the leader: may be stale (under a
+    /// partition a minority node keeps serving its old value) — an anomaly squall must find.
+    Serializable,
+}
+
+impl ReadMode {
+    /// The name used on the command line, in test files and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadMode::Linearizable => "linearizable",
+            ReadMode::Serializable => "serializable",
+        }
+    }
+}
+
+impl std::fmt::Display for ReadMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where the nodes run (`--env`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvKind {
+    /// Each node a process in its own network namespace.
+    #[default]
+    Local,
+    /// Each node a Cloud Hypervisor VM.
+    CloudHypervisor,
+}
+
+impl EnvKind {
+    /// The name used on the command line and in test files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvKind::Local => "local",
+            EnvKind::CloudHypervisor => "cloud-hypervisor",
+        }
+    }
+}
+
 /// The most independent keys a test may have.
 pub const MAX_KEYS: u64 = 100_000;
 
@@ -32,7 +83,7 @@ pub struct TestConfig {
     /// Nemeses, e.g. `["partition", "pause", "kill"]`; empty: no faults.
     pub nemesis: Vec<String>,
     /// etcd reads: `linearizable` or `serializable`.
-    pub read_mode: String,
+    pub read_mode: ReadMode,
     /// Number of independent keys.
     pub keys: u64,
     /// Client operations per second, over all workers.
@@ -57,7 +108,7 @@ pub struct TestConfig {
     #[serde(with = "duration_text")]
     pub ready_timeout: Duration,
     /// Where the nodes run: `local` or `cloud-hypervisor`.
-    pub env: String,
+    pub env: EnvKind,
     /// The cloud-hypervisor binary (default: `cloud-hypervisor` on PATH).
     pub cloud_hypervisor: Option<PathBuf>,
     /// Preserve the nodes for a post-mortem (VM snapshots) at the end of every run, not
@@ -79,7 +130,7 @@ impl Default for TestConfig {
             concurrency: 5,
             time_limit: Duration::from_secs(30),
             nemesis: vec!["partition".into(), "pause".into(), "kill".into()],
-            read_mode: "linearizable".into(),
+            read_mode: ReadMode::Linearizable,
             keys: 5,
             rate: 20.0,
             op_timeout: Duration::from_millis(1000),
@@ -89,7 +140,7 @@ impl Default for TestConfig {
             store: PathBuf::from("store"),
             etcd: None,
             ready_timeout: Duration::from_secs(30),
-            env: "local".into(),
+            env: EnvKind::Local,
             cloud_hypervisor: None,
             post_mortem: false,
             command: None,
@@ -225,20 +276,6 @@ impl TestConfig {
             let (toml, flag) = nemesis_list();
             return Err(InvalidValue::new("nemesis", toml, flag, problem));
         }
-        if !["linearizable", "serializable"].contains(&self.read_mode.as_str()) {
-            return text(
-                "read_mode",
-                &self.read_mode,
-                "unknown read mode (known: linearizable, serializable)".into(),
-            );
-        }
-        if !["local", "cloud-hypervisor"].contains(&self.env.as_str()) {
-            return text(
-                "env",
-                &self.env,
-                "unknown environment (known: local, cloud-hypervisor)".into(),
-            );
-        }
         if !(1..=50).contains(&self.nodes) {
             return number(
                 "nodes",
@@ -311,7 +348,7 @@ impl TestConfig {
                 return path(key, Path::new(""), "must not be empty");
             }
         }
-        if self.env == "local" {
+        if self.env == EnvKind::Local {
             if let Some(p) = &self.cloud_hypervisor {
                 return path(
                     "cloud_hypervisor",
@@ -525,11 +562,19 @@ mod tests {
     fn validate_rejects_unknown_names() {
         // (Unknown plug-ins — workloads, systems, nemeses — are the registry's to know: see
         // cli.rs.)
-        let c = TestConfig {
-            read_mode: "stale".into(),
-            ..TestConfig::default()
-        };
-        assert!(c.validate().is_err());
+        // A closed set is an enum: a value outside it does not even parse.
+        let e = TestConfig::parse("read_mode = \"stale\"\n", "t.toml").unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.starts_with("t.toml line 1: unknown variant `stale`"),
+            "{e}"
+        );
+        assert!(
+            e.contains("linearizable") && e.contains("serializable"),
+            "{e}"
+        );
+        let e = TestConfig::parse("env = \"docker\"\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("cloud-hypervisor"), "{e}");
         assert!(TestConfig::default().validate().is_ok());
     }
 

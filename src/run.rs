@@ -146,7 +146,7 @@ fn create_env(
     for name in &plan.names {
         logs.push(dir.node_log(name)?);
     }
-    if cfg.env == "cloud-hypervisor" {
+    if cfg.env == crate::config::EnvKind::CloudHypervisor {
         let ch = crate::vm::locate_ch(cfg.cloud_hypervisor.as_deref())?;
         let cache = std::path::Path::new(crate::image::DEFAULT_CACHE);
         let image = match crate::image::find(&cfg.system, cache) {

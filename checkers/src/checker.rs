@@ -200,10 +200,7 @@ pub fn check_safe(checker: &dyn Checker, history: &[Event]) -> Verdict {
 /// The client operations of `history`, for the checker `name`; its `Unknown` verdict when
 /// there are none to judge — a history that does not pair up, or one with no client
 /// operation at all (never `Valid`: nothing was shown).
-pub fn client_operations(
-    name: &str,
-    history: &[Event],
-) -> Result<Vec<Operation>, Box<Verdict>> {
+pub fn client_operations(name: &str, history: &[Event]) -> Result<Vec<Operation>, Box<Verdict>> {
     match operations(history) {
         Ok(ops) if ops.is_empty() => Err(Box::new(Verdict::unknown(name, NO_OPERATIONS))),
         Ok(ops) => Ok(ops),

@@ -69,7 +69,7 @@ impl Command {
         let Some(table) = &cfg.command else {
             bail!("system \"command\" is defined by a [command] table in the test file (see examples/command-etcdctl.toml)");
         };
-        let spec = Spec::parse(table, &cfg.read_mode)?;
+        let spec = Spec::parse(table, cfg.read_mode.as_str())?;
         Ok(Command {
             spec: Arc::new(spec),
             test_name: cfg.test_name(),

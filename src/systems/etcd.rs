@@ -50,46 +50,8 @@ pub const DEFAULT_PEER_PORT: u16 = 2380;
 /// The key under which `wait_ready` probes each node with a linearizable read.
 const READY_KEY: &str = "squall-ready";
 
-/// How a read is served.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ReadMode {
-    /// Through raft's read index: a read sees every write acknowledged before it began.
-    #[default]
-    Linearizable,
-    /// From the node's local state, without contacting the leader: may be stale (under a
-    /// partition a minority node keeps serving its old value) — an anomaly squall must find.
-    Serializable,
-}
-
-impl ReadMode {
-    /// The name used on the command line and in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReadMode::Linearizable => "linearizable",
-            ReadMode::Serializable => "serializable",
-        }
-    }
-}
-
-impl fmt::Display for ReadMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ReadMode {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> anyhow::Result<Self> {
-        match s {
-            "linearizable" => Ok(ReadMode::Linearizable),
-            "serializable" => Ok(ReadMode::Serializable),
-            other => {
-                bail!("unknown etcd read mode {other:?} (expected linearizable or serializable)")
-            }
-        }
-    }
-}
+/// How etcd serves reads: the test's `--read-mode` ([`crate::config::ReadMode`]).
+pub use crate::config::ReadMode;
 
 /// The etcd system adapter.
 #[derive(Clone, Debug)]
@@ -152,7 +114,7 @@ impl Etcd {
     /// for a workload of `ops` ops.
     pub fn from_config(cfg: &crate::config::TestConfig, ops: &str) -> anyhow::Result<Self> {
         let binary = Self::locate(cfg.etcd.as_deref())?;
-        Etcd::new(binary, cfg.read_mode.parse()?).with_ops(ops)
+        Etcd::new(binary, cfg.read_mode).with_ops(ops)
     }
 
     /// The same adapter for a workload of `ops` ops ([`workloads::Workload::ops`]).
@@ -1250,24 +1212,6 @@ mod tests {
         assert!(decode_value("eA==").is_err());
         assert!(decode_value("!!").is_err());
         assert!(decode_value("").is_err());
-    }
-
-    #[test]
-    fn read_modes_parse() {
-        assert_eq!(
-            "linearizable".parse::<ReadMode>().unwrap(),
-            ReadMode::Linearizable
-        );
-        assert_eq!(
-            "serializable".parse::<ReadMode>().unwrap(),
-            ReadMode::Serializable
-        );
-        let err = "stale".parse::<ReadMode>().unwrap_err().to_string();
-        assert_eq!(
-            err,
-            r#"unknown etcd read mode "stale" (expected linearizable or serializable)"#
-        );
-        assert_eq!(ReadMode::default().to_string(), "linearizable");
     }
 
     #[test]
