@@ -448,7 +448,7 @@ mod tests {
     /// verdicts to outcomes (a read's unknown is a fail, a write's is info).
     #[tokio::test]
     async fn outcomes_of_a_shell_backed_register() {
-        let dir = std::env::temp_dir().join(format!("squall-cmd-unit-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("sqcmd-unit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let text = format!(
             r#"node = "x"
