@@ -56,7 +56,15 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     if unsafe { libc::geteuid() } != 0 {
         bail!("squall run needs root (it creates network namespaces); run it as root");
     }
-    let system = crate::registry::get().make_system(&cfg)?;
+    // A plug-in's own table (`[command] ...`) lives in the test file: its errors name it.
+    let system = crate::registry::get()
+        .make_system(&cfg)
+        .map_err(|e| match &args.test {
+            Some(t) if e.to_string().starts_with('[') => {
+                anyhow::anyhow!("{}: {e:#}", t.display())
+            }
+            _ => e,
+        })?;
     let plan = plan::build(seed, &cfg)?;
     if let Some(why) = stop.reason() {
         bail!("{why} before anything was made");

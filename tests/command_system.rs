@@ -79,3 +79,37 @@ fn the_etcdctl_example_runs_valid() {
         .any(|e| e["f"] == "read" && e["type"] == "ok" && e["value"][1].is_i64()));
     std::fs::remove_dir_all(&store).unwrap();
 }
+
+/// A mistake in a test file's `[command]` table is one line naming the file, the table and
+/// the key, before anything is made.
+#[test]
+fn a_bad_command_table_names_the_file_and_the_key() {
+    if let Some(why) = skip_reason() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("sqcmd-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("t.toml");
+    std::fs::write(
+        &file,
+        "system = \"command\"\n[command]\nnode = \"exec sleep {adr}\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_squall"))
+        .args(["run", "--seed", "1", "--store"])
+        .arg(dir.join("store"))
+        .arg("--test")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let want = format!(
+        "{}: [command] node: unknown placeholder {{adr}}",
+        file.display()
+    );
+    assert!(err.contains(&want), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
