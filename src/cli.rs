@@ -24,6 +24,9 @@ pub enum Command {
     Run(TestArgs),
     /// Print the plan (client ops and faults) a seed gives, as JSONL, without running it.
     Plan(TestArgs),
+    /// Run a stored plan again (a run's folder or its plan.jsonl), checked against the seed
+    /// and config in its header; --times K runs it K times.
+    Replay(ReplayArgs),
     /// Check recorded histories (JSONL, Jepsen EDN or a Jepsen log) for linearizability.
     Check(CheckArgs),
     /// Remove everything killed runs left behind: namespaces, links, rules, processes, files.
@@ -39,6 +42,25 @@ pub enum Command {
     /// Guest images for the cloud-hypervisor environment.
     #[command(subcommand)]
     Image(ImageCommand),
+}
+
+/// Options of `squall replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A run's store folder (its `plan.jsonl`) or a plan file.
+    pub plan: PathBuf,
+    /// Run it this many times.
+    #[arg(long, default_value_t = 1)]
+    pub times: u32,
+    /// Where runs are stored [default: ./store].
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Where the nodes run [default: local].
+    #[arg(long, value_enum)]
+    pub env: Option<crate::config::EnvKind>,
+    /// The etcd binary [default: etcd on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub etcd: Option<PathBuf>,
 }
 
 /// Options of `squall export`.

@@ -36,9 +36,7 @@ use workloads::{Workload, WorkloadOptions};
 
 /// Makes a workload from its options.
 pub type WorkloadMaker = Arc<dyn Fn(&WorkloadOptions) -> Box<dyn Workload> + Send + Sync>;
-/// Makes a system from a test's configuration (its binaries located, its options read), for a
-/// workload whose ops are of the vocabulary given (`register`, `set`, ...).
-pub type SystemMaker = Arc<dyn Fn(&TestConfig, &str) -> Result<Arc<dyn System>> + Send + Sync>;
+pub use crate::systems::SystemMaker;
 
 /// Workloads, systems and nemeses by name.
 #[derive(Clone)]

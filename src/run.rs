@@ -51,6 +51,21 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     let _signals = interrupt::install(stop.clone(), say.clone()).context("handle signals")?;
     let (cfg, origins) = args.config_with_origins()?;
     let seed = args.seed.unwrap_or_else(random_seed);
+    run_test(&cfg, &origins, seed, args.test.as_deref(), &stop, &say)
+}
+
+/// Runs the test `cfg` with `seed` (from the test file `test`, if any; `origins` says where
+/// each value came from), stopping on `stop`; the caller has installed the signal handling
+/// ([`interrupt::install`]). Returns the exit code.
+pub fn run_test(
+    cfg: &TestConfig,
+    origins: &crate::cli::Origins,
+    seed: u64,
+    test: Option<&std::path::Path>,
+    stop: &Stop,
+    say: &Say,
+) -> Result<i32> {
+    let (cfg, stop, say) = (cfg.clone(), stop.clone(), say.clone());
     interrupt::print_line(&format!("seed {seed}"));
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -59,7 +74,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     // A plug-in's own table (`[command] ...`) lives in the test file: its errors name it.
     let system = crate::registry::get()
         .make_system(&cfg)
-        .map_err(|e| match &args.test {
+        .map_err(|e| match test {
             Some(t) if e.to_string().starts_with('[') => {
                 anyhow::anyhow!("{}: {e:#}", t.display())
             }
@@ -79,7 +94,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     crate::log::init(&dir.file("squall.log"))?;
     tracing::info!(seed, test = %cfg.test_name(), store = %dir.path.display(), "run starts");
     interrupt::print_line(&format!("store {}", dir.path.display()));
-    let rerun = rerun_with(seed, &cfg, args.test.as_deref());
+    let rerun = rerun_with(seed, &cfg, test);
     let interrupted = |when: &str| {
         let why = stop.reason().unwrap_or_else(|| "interrupted".into());
         crate::report::interrupted(&cfg, &plan, &dir, &format!("{why} {when}"), &rerun)

@@ -466,6 +466,32 @@ fn serializable_reads_under_partitions_are_caught_and_linearizable_reads_are_not
         }
     }
     let seed = found.expect("no stale read found with seeds 1, 2, 3");
+    // The failing run replays from its store: the same plan (checked against its seed and
+    // config), run again; a real cluster is not deterministic, so it need not fail every
+    // time, but a stale read this common shows again within two runs.
+    let failed = latest(&st);
+    let out = run(&[
+        "replay",
+        failed.to_str().unwrap(),
+        "--times",
+        "2",
+        "--store",
+        st.to_str().unwrap(),
+    ]);
+    let t = text(&out);
+    assert!(
+        t.starts_with(&format!(
+            "replaying {}",
+            failed.join("plan.jsonl").display()
+        )),
+        "{t}"
+    );
+    let summary = t
+        .lines()
+        .find(|l| l.starts_with("replay: ") && l.contains(" of 2 runs not valid"))
+        .unwrap_or_else(|| panic!("no replay summary: {t}"));
+    assert!(!summary.starts_with("replay: 0 of"), "{summary}");
+    assert_eq!(out.status.code(), Some(1), "{t}");
     let out = run(&[
         "run",
         "--seed",

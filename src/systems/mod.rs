@@ -86,10 +86,15 @@ pub trait System: Send + Sync {
     fn doctor(&self) -> Vec<(String, Result<String, String>)>;
 }
 
+/// Makes a system from a test's configuration (its binaries located, its options read), for a
+/// workload whose ops are of the vocabulary given (`register`, `set`, ...).
+pub type SystemMaker =
+    Arc<dyn Fn(&TestConfig, &str) -> anyhow::Result<Arc<dyn System>> + Send + Sync>;
+
 /// squall's own systems, as the [registry](crate::registry) starts with them. Adding a system
 /// is one file here and one line in this list (or, from a user's crate,
 /// [`crate::registry::Registry::system`]).
-pub fn builtin() -> Vec<(&'static str, crate::registry::SystemMaker)> {
+pub fn builtin() -> Vec<(&'static str, SystemMaker)> {
     vec![
         (
             "etcd",
