@@ -47,7 +47,7 @@ const DEFAULT_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(3
 /// the checker's operations, beyond the search's own budget (measured: a 100k-op JSONL
 /// history of 16 MiB peaks at 112 MiB with a small search). No more than the memory limit
 /// over this is read from an input, so that the whole check stays within twice the limit.
-const HISTORY_BYTES_PER_FILE_BYTE: u64 = 8;
+pub const HISTORY_BYTES_PER_FILE_BYTE: u64 = 8;
 
 /// The name `-` (stdin) goes by in messages and output.
 const STDIN_NAME: &str = "<stdin>";
@@ -486,31 +486,17 @@ fn too_large_cause(input: &Input, max_bytes: u64, memory_limit: u64) -> String {
         Some(size) => format!(
             "the history file ({}) may take up to {} parsed, more than the memory budget of \
              {} (--memory-limit)",
-            human_bytes(size),
-            human_bytes(size.saturating_mul(HISTORY_BYTES_PER_FILE_BYTE)),
-            human_bytes(memory_limit)
+            checkers::human_bytes(size),
+            checkers::human_bytes(size.saturating_mul(HISTORY_BYTES_PER_FILE_BYTE)),
+            checkers::human_bytes(memory_limit)
         ),
         None => format!(
             "the input is longer than {}, and a history that long may take more than the \
              memory budget of {} (--memory-limit) once parsed; read no further",
-            human_bytes(max_bytes),
-            human_bytes(memory_limit)
+            checkers::human_bytes(max_bytes),
+            checkers::human_bytes(memory_limit)
         ),
     }
-}
-
-/// `1 GiB`, `512 MiB`, `1.5 KiB`, `100 B`.
-fn human_bytes(b: u64) -> String {
-    for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if b >= size {
-            return if b % size == 0 {
-                format!("{} {unit}", b / size)
-            } else {
-                format!("{:.1} {unit}", b as f64 / size as f64)
-            };
-        }
-    }
-    format!("{b} B")
 }
 
 /// A read error as one line: `file:line: message` where the error has a line.

@@ -1,6 +1,7 @@
 //! The end of a run: read the history back, write its EDN copy, check it, write
 //! `results.json`, and tell the person the verdict (and, if it is not valid, how to rerun).
 
+use crate::check::HISTORY_BYTES_PER_FILE_BYTE;
 use crate::config::TestConfig;
 use crate::exit;
 use crate::plan::Plan;
@@ -16,10 +17,6 @@ use workloads::WorkloadOptions;
 fn say(line: &str) {
     crate::interrupt::print_line(line);
 }
-
-/// Memory a history takes per byte of its file while it is checked (as `squall check`
-/// measures it): a history needing more than the checker's budget is not read back.
-const HISTORY_BYTES_PER_FILE_BYTE: u64 = 8;
 
 /// The linearizability report among a verdict's parts, if that checker ran.
 fn linearizability(verdict: &checkers::Verdict) -> Option<checkers::Report> {

@@ -160,7 +160,7 @@ pub(crate) fn human_duration(d: Duration) -> String {
 }
 
 /// `1 GiB`, `1.5 GiB`, `512 MiB`, `100 B`.
-pub(crate) fn human_bytes(b: u64) -> String {
+pub fn human_bytes(b: u64) -> String {
     const UNITS: [(&str, u64); 4] = [
         ("TiB", 1 << 40),
         ("GiB", 1 << 30),

@@ -79,7 +79,7 @@ pub mod verdict;
 mod wgl;
 
 pub use bank::{Bank, BankOptions};
-pub use budget::{Budget, Exhausted};
+pub use budget::{human_bytes, Budget, Exhausted};
 pub use check::{check, CheckOptions, ModelKind, Report, NO_OPERATIONS};
 pub use checker::{check_safe, client_operations, Checker, Verdict};
 pub use compose::Compose;
