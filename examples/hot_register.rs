@@ -67,12 +67,14 @@ impl Workload for HotRegister {
 
     fn checker(&self) -> Box<dyn checkers::Checker> {
         // Register ops on independent keys, as the cas-register workload's: its checkers.
-        workloads::CasRegister::new(&WorkloadOptions { keys: 1 }).checker()
+        workloads::CasRegister::new(&WorkloadOptions::keys(1)).checker()
     }
 }
 
 fn main() {
-    let registry =
-        Registry::builtin().workload("hot-register", |_: &WorkloadOptions| Box::new(HotRegister));
+    let registry = Registry::builtin().workload("hot-register", |opts: &WorkloadOptions| {
+        opts.none("hot-register")?;
+        Ok(Box::new(HotRegister))
+    });
     squall::main_with(registry);
 }

@@ -58,9 +58,10 @@ pub struct ReplayArgs {
     /// Where the nodes run [default: local].
     #[arg(long, value_enum)]
     pub env: Option<crate::config::EnvKind>,
-    /// The etcd binary [default: etcd on PATH].
-    #[arg(long, value_name = "PATH")]
-    pub etcd: Option<PathBuf>,
+    /// A plug-in's option, over the stored one (e.g. `-o etcd.binary=PATH`); one that
+    /// changes the plan makes the replay refuse it, naming the first line that differs.
+    #[arg(short = 'o', long = "opt", value_name = "PLUG-IN.KEY=VALUE")]
+    pub opt: Vec<String>,
 }
 
 /// Options of `squall export`.
@@ -140,9 +141,11 @@ pub struct TestArgs {
     /// Where runs are stored [default: ./store].
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
-    /// The etcd binary [default: etcd on PATH].
-    #[arg(long, value_name = "PATH")]
-    pub etcd: Option<PathBuf>,
+    /// A plug-in's own option, as its table in a test file would set it (repeatable):
+    /// `-o etcd.binary=/usr/bin/etcd`, `-o bank.initial_balance=100`,
+    /// `-o partition.shapes='["isolate"]'`. The value is read as TOML, else as a string.
+    #[arg(short = 'o', long = "opt", value_name = "PLUG-IN.KEY=VALUE")]
+    pub opt: Vec<String>,
     /// How long the cluster may take to become ready [default: 30s].
     #[arg(long, value_parser = parse_duration)]
     pub ready_timeout: Option<Duration>,
@@ -216,10 +219,7 @@ impl TestArgs {
             c.name = Some(n.clone());
             origins.flags.insert("name");
         }
-        if let Some(e) = &self.etcd {
-            c.etcd = Some(e.clone());
-            origins.flags.insert("etcd");
-        }
+        apply_opts(&mut c, &self.opt)?;
         if let Some(n) = &self.nemesis {
             c.nemesis = parse_nemeses(n)
                 .map_err(|problem| anyhow::anyhow!("--nemesis {}: {problem}", shell_word(n)))?;
@@ -233,8 +233,32 @@ impl TestArgs {
         if let Some(e) = unknown_plug_in(&c) {
             anyhow::bail!("{}", origins.describe(&e));
         }
+        // The plug-ins' own tables: each is made once here, so that a wrong option is an
+        // error before anything runs.
+        let checked = crate::registry::get().check(&c);
+        if let Err(e) = checked {
+            match (&origins.file, self.opt.is_empty()) {
+                (Some(f), true) => anyhow::bail!("{}: {e:#}", f.display()),
+                _ => anyhow::bail!("{e:#}"),
+            }
+        }
         Ok((c, origins))
     }
+}
+
+/// Applies `-o PLUG-IN.KEY=VALUE` options to `c`; a malformed one is an error naming it.
+pub fn apply_opts(c: &mut TestConfig, opts: &[String]) -> Result<()> {
+    for o in opts {
+        let Some((path, value)) = o.split_once('=') else {
+            anyhow::bail!(
+                "-o {}: expected PLUG-IN.KEY=VALUE, e.g. etcd.binary=/usr/bin/etcd",
+                shell_word(o)
+            );
+        };
+        c.set_option(path, value)
+            .map_err(|problem| anyhow::anyhow!("-o {}: {problem}", shell_word(o)))?;
+    }
+    Ok(())
 }
 
 /// The first workload, system or nemesis `c` names that the registry does not have.
@@ -348,105 +372,96 @@ pub fn parse_nemeses(s: &str) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-/// The command line that reruns `cfg` with `seed` (options that differ from the defaults),
-/// from the test file it came from, if any (a plug-in's own table, such as a command
-/// system's, lives only there).
+/// The command line that reruns `cfg` with `seed`: from the test file it came from, if any,
+/// with the options that differ from that file's values (else from the defaults).
 pub fn rerun_with(seed: u64, cfg: &TestConfig, test: Option<&std::path::Path>) -> String {
-    let line = rerun_command(seed, cfg);
-    match test {
-        Some(t) => line.replacen(
-            "squall run",
-            &format!("squall run --test {}", shell_word(&t.display().to_string())),
-            1,
-        ),
-        None => line,
-    }
+    let Some(t) = test else {
+        return rerun_command(seed, cfg);
+    };
+    let base = TestConfig::from_file(t).unwrap_or_default();
+    let flags = rerun_flags(cfg, &base);
+    format!(
+        "squall run --test {} --seed {seed}{flags}",
+        shell_word(&t.display().to_string())
+    )
 }
 
 /// The command line that reruns `cfg` with `seed` (options that differ from the defaults).
 pub fn rerun_command(seed: u64, cfg: &TestConfig) -> String {
-    use crate::config::format_duration as d;
-    let def = TestConfig::default();
-    let mut s = format!("squall run --seed {seed}");
-    let mut opt = |name: &str, v: String| {
-        s.push_str(&format!(" --{name} {}", shell_word(&v)));
-    };
-    if let Some(n) = &cfg.name {
-        opt("name", n.clone());
-    }
-    if cfg.system != def.system {
-        opt("system", cfg.system.clone());
-    }
-    if cfg.nodes != def.nodes {
-        opt("nodes", cfg.nodes.to_string());
-    }
-    if cfg.concurrency != def.concurrency {
-        opt("concurrency", cfg.concurrency.to_string());
-    }
-    if cfg.time_limit != def.time_limit {
-        opt("time-limit", d(cfg.time_limit));
-    }
-    if cfg.nemesis != def.nemesis {
-        let n = if cfg.nemesis.is_empty() {
-            "none".to_string()
-        } else {
-            cfg.nemesis.join(",")
-        };
-        opt("nemesis", n);
-    }
-    if cfg.workload != def.workload {
-        opt("workload", cfg.workload.clone());
-    }
-    if cfg.read_mode != def.read_mode {
-        opt("read-mode", cfg.read_mode.as_str().to_string());
-    }
-    if cfg.keys != def.keys {
-        opt("keys", cfg.keys.to_string());
-    }
-    if cfg.rate != def.rate {
-        opt("rate", cfg.rate.to_string());
-    }
-    if cfg.op_timeout != def.op_timeout {
-        opt("op-timeout", d(cfg.op_timeout));
-    }
-    if cfg.fault_duration != def.fault_duration {
-        opt(
-            "fault-duration",
-            format!("{}..{}", d(cfg.fault_duration.0), d(cfg.fault_duration.1)),
-        );
-    }
-    if cfg.healthy_duration != def.healthy_duration {
-        opt(
-            "healthy-duration",
-            format!(
-                "{}..{}",
-                d(cfg.healthy_duration.0),
-                d(cfg.healthy_duration.1)
-            ),
-        );
-    }
-    if cfg.quiet != def.quiet {
-        opt("quiet", d(cfg.quiet));
-    }
-    if cfg.store != def.store {
-        opt("store", cfg.store.display().to_string());
-    }
-    if let Some(e) = &cfg.etcd {
-        opt("etcd", e.display().to_string());
-    }
-    if cfg.env != def.env {
-        opt("env", cfg.env.as_str().to_string());
-    }
-    if let Some(p) = &cfg.cloud_hypervisor {
-        opt("cloud-hypervisor", p.display().to_string());
-    }
-    if cfg.ready_timeout != def.ready_timeout {
-        opt("ready-timeout", d(cfg.ready_timeout));
-    }
-    if cfg.post_mortem {
-        s.push_str(" --post-mortem");
+    format!(
+        "squall run --seed {seed}{}",
+        rerun_flags(cfg, &TestConfig::default())
+    )
+}
+
+/// The flags that take `base` to `cfg`, derived from the two as TOML: a test key `k` is the
+/// flag `--k` (`time_limit` → `--time-limit 60s`), a plug-in's option `-o NAME.KEY=VALUE`.
+/// A value `cfg` lacks and `base` has (an unset name) cannot be given as a flag: it is left
+/// out.
+fn rerun_flags(cfg: &TestConfig, base: &TestConfig) -> String {
+    let (now, was) = (cfg.to_table(), base.to_table());
+    let mut s = String::new();
+    for (key, v) in &now {
+        if was.get(key) == Some(v) {
+            continue;
+        }
+        let flag = format!("--{}", key.replace('_', "-"));
+        match v {
+            toml::Value::Table(t) => {
+                let empty = toml::Table::new();
+                let old = match was.get(key) {
+                    Some(toml::Value::Table(o)) => o,
+                    _ => &empty,
+                };
+                plugin_flags(&mut s, key, t, old);
+            }
+            toml::Value::Boolean(true) => s.push_str(&format!(" {flag}")),
+            toml::Value::Boolean(false) => {}
+            toml::Value::String(text) => s.push_str(&format!(" {flag} {}", shell_word(text))),
+            toml::Value::Array(a) if key == "nemesis" => {
+                let names: Vec<&str> = a.iter().filter_map(toml::Value::as_str).collect();
+                let list = if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(",")
+                };
+                s.push_str(&format!(" {flag} {}", shell_word(&list)));
+            }
+            other => s.push_str(&format!(" {flag} {}", shell_word(&other.to_string()))),
+        }
     }
     s
+}
+
+/// `-o path.key=value` for each option of a plug-in's table `now` that differs from `was`.
+fn plugin_flags(s: &mut String, path: &str, now: &toml::Table, was: &toml::Table) {
+    for (key, v) in now {
+        if was.get(key) == Some(v) {
+            continue;
+        }
+        let here = format!("{path}.{key}");
+        match v {
+            toml::Value::Table(t) => {
+                let empty = toml::Table::new();
+                let old = match was.get(key) {
+                    Some(toml::Value::Table(o)) => o,
+                    _ => &empty,
+                };
+                plugin_flags(s, &here, t, old);
+            }
+            toml::Value::String(text) => {
+                // A string that reads as another TOML value (`3`, `true`) keeps its quotes.
+                let reads_as_toml = toml::from_str::<toml::Table>(&format!("v = {text}")).is_ok();
+                let text = if reads_as_toml {
+                    v.to_string()
+                } else {
+                    text.clone()
+                };
+                s.push_str(&format!(" -o {}", shell_word(&format!("{here}={text}"))));
+            }
+            other => s.push_str(&format!(" -o {}", shell_word(&format!("{here}={other}")))),
+        }
+    }
 }
 
 fn shell_word(s: &str) -> String {
@@ -651,8 +666,80 @@ mod tests {
         c.time_limit = Duration::from_secs(60);
         assert_eq!(
             rerun_command(4, &c),
-            "squall run --seed 4 --time-limit 60s --nemesis partition --read-mode serializable"
+            "squall run --seed 4 --nemesis partition --read-mode serializable --time-limit 60s"
         );
+    }
+
+    #[test]
+    fn plug_in_options_come_from_o_flags_and_rerun_as_them() {
+        let parse = |words: &[&str]| {
+            let mut all = vec!["squall", "run"];
+            all.extend_from_slice(words);
+            match Cli::try_parse_from(all).unwrap().cmd {
+                Command::Run(args) => args.config(),
+                _ => panic!(),
+            }
+        };
+        let c = parse(&[
+            "--workload",
+            "bank",
+            "-o",
+            "bank.initial_balance=100",
+            "-o",
+            "partition.shapes=[\"isolate\"]",
+            "-o",
+            "etcd.binary=/opt/etcd v3/etcd",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.plugin("bank").unwrap()["initial_balance"].as_integer(),
+            Some(100)
+        );
+        assert_eq!(
+            c.plugin("etcd").unwrap()["binary"].as_str(),
+            Some("/opt/etcd v3/etcd")
+        );
+        let line = rerun_command(5, &c);
+        assert_eq!(
+            line,
+            "squall run --seed 5 -o bank.initial_balance=100 -o 'etcd.binary=/opt/etcd v3/etcd' \
+             -o 'partition.shapes=[\"isolate\"]' --workload bank"
+        );
+        let words = shell_split(&line);
+        let Command::Run(args) = Cli::try_parse_from(words).unwrap().cmd else {
+            panic!()
+        };
+        assert_eq!(args.config().unwrap(), c);
+        // What is wrong is named: the table and the key, or the flag.
+        let e = parse(&["--workload", "bank", "-o", "bank.initial_balanse=1"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("[bank]: unknown field `initial_balanse`"),
+            "{e}"
+        );
+        let e = parse(&["-o", "partition.shapes=[\"square\"]"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("[partition]: unknown variant `square`"),
+            "{e}"
+        );
+        let e = parse(&["--workload", "set", "-o", "set.x=1"]).unwrap_err();
+        assert!(e.to_string().starts_with("[set]: unknown field `x`"), "{e}");
+        let e = parse(&["-o", "flood.x=1"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("[flood]: no workload, system or nemesis is called \"flood\""),
+            "{e}"
+        );
+        let e = parse(&["-o", "bank"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("-o bank: expected PLUG-IN.KEY=VALUE"),
+            "{e}"
+        );
+        // A string that reads as a number keeps its quotes on the rerun line.
+        let c = parse(&["-o", "command.vars.x=\"3\""]).unwrap();
+        assert!(rerun_command(1, &c).ends_with(r#"-o 'command.vars.x="3"'"#));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! is written to the run's store as `test.toml`, so a run can be repeated from its store.
 
 use anyhow::{Context, Result};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -102,8 +104,6 @@ pub struct TestConfig {
     pub quiet: Duration,
     /// Where runs are stored.
     pub store: PathBuf,
-    /// The etcd binary (default: `etcd` on PATH).
-    pub etcd: Option<PathBuf>,
     /// How long the cluster may take to become ready.
     #[serde(with = "duration_text")]
     pub ready_timeout: Duration,
@@ -114,10 +114,12 @@ pub struct TestConfig {
     /// Preserve the nodes for a post-mortem (VM snapshots) at the end of every run, not
     /// only of invalid ones.
     pub post_mortem: bool,
-    /// The `command` system's definition: the test file's raw `[command]` table, which
-    /// [`crate::systems::command`] parses (and whose errors name its keys).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command: Option<toml::Table>,
+    /// Each plug-in's own options: a table named after the plug-in (`[etcd]`, `[command]`,
+    /// `[bank]`, `[partition]`), in the test file or from `-o NAME.KEY=VALUE`. squall does
+    /// not know what is in them: the plug-in reads its table into its own type
+    /// ([`TestConfig::options`]), so a new option of a plug-in is an edit in its file alone.
+    #[serde(skip)]
+    pub plugins: BTreeMap<String, toml::Table>,
 }
 
 impl Default for TestConfig {
@@ -138,12 +140,11 @@ impl Default for TestConfig {
             healthy_duration: (Duration::from_secs(2), Duration::from_secs(5)),
             quiet: Duration::from_secs(3),
             store: PathBuf::from("store"),
-            etcd: None,
             ready_timeout: Duration::from_secs(30),
             env: EnvKind::Local,
             cloud_hypervisor: None,
             post_mortem: false,
-            command: None,
+            plugins: BTreeMap::new(),
         }
     }
 }
@@ -162,28 +163,139 @@ impl TestConfig {
     }
 
     /// Parses the text of a test file called `name` (for messages), and which keys it sets.
+    ///
+    /// A table (`[etcd]`, `[bank]`...) is a plug-in's options, kept as it is written; every
+    /// other key is the test's own, and an error in one names its line.
     pub fn parse(text: &str, name: &str) -> Result<(TestConfig, Vec<String>)> {
-        let config = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| {
-                    let upto = &text.as_bytes()[..s.start.min(text.len())];
-                    upto.iter().filter(|&&b| b == b'\n').count() + 1
-                })
-                .unwrap_or(1);
+        let line_of = |offset: usize| {
+            let upto = &text.as_bytes()[..offset.min(text.len())];
+            upto.iter().filter(|&&b| b == b'\n').count() + 1
+        };
+        let message = |e: &toml::de::Error| {
             let msg: Vec<&str> = e
                 .message()
                 .lines()
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .collect();
-            anyhow::anyhow!("{name} line {line}: {}", msg.join(": "))
+            msg.join(": ")
+        };
+        let doc: toml::Table = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(s.start)).unwrap_or(1);
+            anyhow::anyhow!("{name} line {line}: {}", message(&e))
         })?;
-        // It parsed as a `TestConfig`, so it is a table.
-        let keys = toml::from_str::<toml::Table>(text)
-            .map(|t| t.keys().cloned().collect())
-            .unwrap_or_default();
+        // The line of a test key: the test's keys come before the first table header.
+        let line_of_key = |key: &str| {
+            text.lines()
+                .take_while(|l| !l.trim_start().starts_with('['))
+                .position(|l| {
+                    let l = l.trim_start();
+                    let l = l.trim_start_matches(['"', '\'']);
+                    l.strip_prefix(key).is_some_and(|rest| {
+                        rest.trim_start_matches(['"', '\''])
+                            .trim_start()
+                            .starts_with('=')
+                    })
+                })
+                .map_or(1, |i| i + 1)
+        };
+        let mut core = toml::Table::new();
+        let mut plugins = BTreeMap::new();
+        for (key, value) in doc {
+            match value {
+                toml::Value::Table(t) => {
+                    plugins.insert(key, t);
+                }
+                v => {
+                    core.insert(key, v);
+                }
+            }
+        }
+        let keys: Vec<String> = core.keys().chain(plugins.keys()).cloned().collect();
+        let mut config: TestConfig = match toml::Value::Table(core.clone()).try_into() {
+            Ok(c) => c,
+            Err(e) => {
+                // Which key: the first that fails on its own (an unknown key fails alone too).
+                let bad = core.iter().find_map(|(k, v)| {
+                    let one = toml::Table::from_iter([(k.clone(), v.clone())]);
+                    toml::Value::Table(one)
+                        .try_into::<TestConfig>()
+                        .err()
+                        .map(|e| (k.clone(), e))
+                });
+                let (line, e) = match bad {
+                    Some((k, e)) => (line_of_key(&k), e),
+                    None => (1, e),
+                };
+                anyhow::bail!("{name} line {line}: {}", message(&e));
+            }
+        };
+        config.plugins = plugins;
         Ok((config, keys))
+    }
+
+    /// The plug-in `name`'s options: its table, or none.
+    pub fn plugin(&self, name: &str) -> Option<&toml::Table> {
+        self.plugins.get(name)
+    }
+
+    /// The plug-in `name`'s options read into its own type `T` (which gives its defaults:
+    /// `#[serde(default, deny_unknown_fields)]`); an error names the table and what is wrong
+    /// with it: `[etcd]: unknown field `binry`, expected `binary``.
+    pub fn options<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
+        let table = self.plugins.get(name).cloned().unwrap_or_default();
+        toml::Value::Table(table).try_into().map_err(|e| {
+            let msg: Vec<&str> = e
+                .message()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            anyhow::anyhow!("[{name}]: {}", msg.join(": "))
+        })
+    }
+
+    /// The plug-in `name`'s options as JSON (an object; empty if it has none), for plug-ins
+    /// in crates that do not read TOML (workloads, nemeses).
+    pub fn options_json(&self, name: &str) -> serde_json::Value {
+        match self.plugins.get(name) {
+            Some(t) => serde_json::to_value(t).unwrap_or_default(),
+            None => serde_json::Value::Object(Default::default()),
+        }
+    }
+
+    /// The options the workload receives: the keys and its `[<workload>]` table.
+    pub fn workload_options(&self) -> workloads::WorkloadOptions {
+        workloads::WorkloadOptions {
+            keys: self.keys,
+            options: self.options_json(&self.workload),
+        }
+    }
+
+    /// Sets the plug-in option `path` (`etcd.binary`, `command.vars.x`) to `value`, as
+    /// `-o PATH=VALUE` does. The value is read as a TOML value (`3`, `true`, `["a"]`), or
+    /// else taken as a string.
+    pub fn set_option(&mut self, path: &str, value: &str) -> Result<(), String> {
+        let parts: Vec<&str> = path.split('.').map(str::trim).collect();
+        if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
+            return Err("expected PLUG-IN.KEY=VALUE, e.g. etcd.binary=/usr/bin/etcd".into());
+        }
+        let value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value.to_string()));
+        let mut table = self.plugins.entry(parts[0].to_string()).or_default();
+        for p in &parts[1..parts.len() - 1] {
+            let next = table
+                .entry(p.to_string())
+                .or_insert_with(|| toml::Value::Table(Default::default()));
+            table = match next {
+                toml::Value::Table(t) => t,
+                _ => return Err(format!("{p} is not a table")),
+            };
+        }
+        table.insert(parts[parts.len() - 1].to_string(), value);
+        Ok(())
     }
 
     /// The test's name.
@@ -340,13 +452,12 @@ impl TestConfig {
         if self.store.as_os_str().is_empty() {
             return path("store", &self.store, "must not be empty");
         }
-        for (key, p) in [
-            ("etcd", &self.etcd),
-            ("cloud_hypervisor", &self.cloud_hypervisor),
-        ] {
-            if p.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
-                return path(key, Path::new(""), "must not be empty");
-            }
+        if self
+            .cloud_hypervisor
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return path("cloud_hypervisor", Path::new(""), "must not be empty");
         }
         if self.env == EnvKind::Local {
             if let Some(p) = &self.cloud_hypervisor {
@@ -369,9 +480,52 @@ impl TestConfig {
         Ok(())
     }
 
-    /// The configuration as TOML, as stored with each run.
+    /// The configuration as TOML, as stored with each run: the test's keys, then each
+    /// plug-in's table.
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("config serializes")
+        toml::to_string(&self.to_table()).expect("config serializes")
+    }
+
+    /// The configuration as a JSON object, plug-in tables included (as objects).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).expect("config serializes");
+        if let Some(m) = v.as_object_mut() {
+            for name in self.plugins.keys() {
+                m.insert(name.clone(), self.options_json(name));
+            }
+        }
+        v
+    }
+
+    /// Reads [`TestConfig::to_json`]'s object back: an object member is a plug-in's table.
+    pub fn from_json(v: &serde_json::Value) -> Result<TestConfig, String> {
+        let Some(m) = v.as_object() else {
+            return Err("not an object".into());
+        };
+        let mut core = serde_json::Map::new();
+        let mut plugins = BTreeMap::new();
+        for (k, v) in m {
+            if v.is_object() {
+                let t: toml::Table =
+                    serde_json::from_value(v.clone()).map_err(|e| format!("[{k}]: {e}"))?;
+                plugins.insert(k.clone(), t);
+            } else {
+                core.insert(k.clone(), v.clone());
+            }
+        }
+        let mut c: TestConfig =
+            serde_json::from_value(serde_json::Value::Object(core)).map_err(|e| e.to_string())?;
+        c.plugins = plugins;
+        Ok(c)
+    }
+
+    /// The configuration as one TOML table, plug-in tables included.
+    pub fn to_table(&self) -> toml::Table {
+        let mut t = toml::Table::try_from(self).expect("config serializes");
+        for (name, table) in &self.plugins {
+            t.insert(name.clone(), toml::Value::Table(table.clone()));
+        }
+        t
     }
 }
 
@@ -556,6 +710,47 @@ mod tests {
         let e = TestConfig::from_file(&p).unwrap_err().to_string();
         assert!(e.contains("line 1") && e.contains("3q"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn plug_in_tables_are_kept_as_written_and_errors_name_their_line() {
+        let text = "workload = \"bank\"\nnodes = 5\n\n[bank]\ninitial_balance = 7\n\n\
+                    [command.ops.read]\ncmd = \"true\"\n";
+        let (c, keys) = TestConfig::parse(text, "t.toml").unwrap();
+        assert_eq!(keys, ["nodes", "workload", "bank", "command"]);
+        assert_eq!(c.nodes, 5);
+        assert_eq!(
+            c.plugin("bank").unwrap()["initial_balance"].as_integer(),
+            Some(7)
+        );
+        assert!(c.plugin("command").unwrap()["ops"]["read"].is_table());
+        // Stored and read back, as TOML and as a plan header's JSON.
+        assert_eq!(TestConfig::parse(&c.to_toml(), "s").unwrap().0, c);
+        assert_eq!(TestConfig::from_json(&c.to_json()).unwrap(), c);
+        // The plug-in reads its own table into its own type.
+        #[derive(Debug, Default, Deserialize, PartialEq)]
+        #[serde(default, deny_unknown_fields)]
+        struct BankOpts {
+            initial_balance: i64,
+        }
+        assert_eq!(
+            c.options::<BankOpts>("bank").unwrap(),
+            BankOpts { initial_balance: 7 }
+        );
+        assert_eq!(c.options::<BankOpts>("none").unwrap(), BankOpts::default());
+        let e = TestConfig::parse("[bank]\ninitial_balance = \"x\"\n", "t")
+            .unwrap()
+            .0
+            .options::<BankOpts>("bank")
+            .unwrap_err();
+        assert!(
+            e.to_string().starts_with("[bank]: invalid type: string"),
+            "{e}"
+        );
+        // An error in one of the test's own keys names its line, whatever comes after.
+        let e = TestConfig::parse("nodes = 3\nrate = \"fast\"\n[bank]\nx = 1\n", "t.toml");
+        let e = e.unwrap_err().to_string();
+        assert!(e.starts_with("t.toml line 2: invalid type: string"), "{e}");
     }
 
     #[test]

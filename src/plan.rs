@@ -25,9 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Write;
 use std::sync::Arc;
-use workloads::{
-    Limit, Merged, Op, PlannedOp, Rng, Stagger, WorkerStream, Workload, WorkloadOptions,
-};
+use workloads::{Limit, Merged, Op, PlannedOp, Rng, Stagger, WorkerStream, Workload};
 
 /// The phase an op belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -150,19 +148,12 @@ fn ns(d: std::time::Duration) -> u64 {
 pub fn build(seed: u64, cfg: &TestConfig) -> Result<Plan> {
     let registry = crate::registry::get();
     let workload: Arc<dyn Workload> = registry
-        .make_workload(&cfg.workload, &WorkloadOptions { keys: cfg.keys })?
+        .make_workload(&cfg.workload, &cfg.workload_options())?
         .into();
     let nemeses = cfg
         .nemesis
         .iter()
-        .map(|n| {
-            registry.nemesis_named(n).ok_or_else(|| {
-                anyhow!(
-                    "unknown nemesis {n:?} (known: {})",
-                    registry.nemesis_names()
-                )
-            })
-        })
+        .map(|n| registry.make_nemesis(n, cfg))
         .collect::<Result<_>>()?;
     let workers = cfg.concurrency;
     let end = ns(cfg.time_limit);
@@ -305,9 +296,9 @@ impl Plan {
         // Where things run and are kept (the store, binaries, the environment, snapshots)
         // is not part of what is planned: a plan is the same on any machine and in any
         // environment, so a seed found in VMs replays locally and the other way round.
-        let mut config = serde_json::to_value(cfg).map_err(std::io::Error::other)?;
+        let mut config = cfg.to_json();
         if let Some(m) = config.as_object_mut() {
-            for key in ["store", "etcd", "env", "cloud_hypervisor", "post_mortem"] {
+            for key in ["store", "env", "cloud_hypervisor", "post_mortem"] {
                 m.remove(key);
             }
         }

@@ -17,7 +17,7 @@
 //! #     fn checker(&self) -> Box<dyn checkers::Checker> { Box::new(checkers::Stats) }
 //! # }
 //! fn main() {
-//!     let registry = Registry::builtin().workload("mine", |_opts| Box::new(Mine));
+//!     let registry = Registry::builtin().workload("mine", |_opts| Ok(Box::new(Mine)));
 //!     squall::main_with(registry);
 //! }
 //! ```
@@ -34,8 +34,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use workloads::{Workload, WorkloadOptions};
 
-/// Makes a workload from its options.
-pub type WorkloadMaker = Arc<dyn Fn(&WorkloadOptions) -> Box<dyn Workload> + Send + Sync>;
+/// Makes a workload from its options (an error says which option is wrong).
+pub type WorkloadMaker = Arc<dyn Fn(&WorkloadOptions) -> Result<Box<dyn Workload>> + Send + Sync>;
 pub use crate::systems::SystemMaker;
 
 /// Workloads, systems and nemeses by name.
@@ -57,9 +57,7 @@ impl Registry {
         };
         for name in workloads::NAMES {
             let n = name.to_string();
-            r = r.workload(name, move |opts| {
-                workloads::by_name(&n, opts).expect("a listed workload")
-            });
+            r = r.workload(name, move |opts| Ok(workloads::by_name(&n, opts)?));
         }
         for (name, maker) in crate::systems::builtin() {
             r.systems.insert(name.to_string(), maker);
@@ -75,7 +73,7 @@ impl Registry {
     pub fn workload(
         mut self,
         name: &str,
-        make: impl Fn(&WorkloadOptions) -> Box<dyn Workload> + Send + Sync + 'static,
+        make: impl Fn(&WorkloadOptions) -> Result<Box<dyn Workload>> + Send + Sync + 'static,
     ) -> Registry {
         self.workloads.insert(name.to_string(), Arc::new(make));
         self
@@ -100,7 +98,7 @@ impl Registry {
     /// The workload `name` with `opts`.
     pub fn make_workload(&self, name: &str, opts: &WorkloadOptions) -> Result<Box<dyn Workload>> {
         match self.workloads.get(name) {
-            Some(make) => Ok(make(opts)),
+            Some(make) => make(opts),
             None => bail!(
                 "unknown workload {name:?} (known: {})",
                 self.workload_names()
@@ -118,7 +116,7 @@ impl Registry {
             );
         };
         let ops = self
-            .make_workload(&cfg.workload, &WorkloadOptions { keys: cfg.keys })?
+            .make_workload(&cfg.workload, &cfg.workload_options())?
             .ops();
         let system = make(cfg, ops)?;
         if !system.ops().contains(&ops) {
@@ -150,6 +148,41 @@ impl Registry {
     /// The nemesis `name`.
     pub fn nemesis_named(&self, name: &str) -> Option<Arc<dyn DynNemesis>> {
         self.nemeses.get(name).cloned()
+    }
+
+    /// The nemesis `name` configured by `cfg`'s `[name]` table.
+    pub fn make_nemesis(&self, name: &str, cfg: &TestConfig) -> Result<Arc<dyn DynNemesis>> {
+        let Some(n) = self.nemeses.get(name) else {
+            bail!("unknown nemesis {name:?} (known: {})", self.nemesis_names());
+        };
+        Ok(n.configure(&cfg.options_json(name))?)
+    }
+
+    /// Whether `name` is a plug-in of any kind (a test file's table must name one).
+    pub fn has_plugin(&self, name: &str) -> bool {
+        self.workloads.contains_key(name)
+            || self.systems.contains_key(name)
+            || self.nemeses.contains_key(name)
+    }
+
+    /// Makes the workload and nemeses `cfg` names, so that a wrong option of any of them is
+    /// an error before anything runs, and refuses a table that names no plug-in. (The
+    /// system is made when a run starts: it looks for its binaries, which a plan does not
+    /// need.)
+    pub fn check(&self, cfg: &TestConfig) -> Result<()> {
+        if let Some(name) = cfg.plugins.keys().find(|n| !self.has_plugin(n)) {
+            bail!(
+                "[{name}]: no workload, system or nemesis is called {name:?} (workloads: {}; systems: {}; nemeses: {})",
+                self.workload_names(),
+                self.system_names(),
+                self.nemesis_names()
+            );
+        }
+        self.make_workload(&cfg.workload, &cfg.workload_options())?;
+        for n in &cfg.nemesis {
+            self.make_nemesis(n, cfg)?;
+        }
+        Ok(())
     }
 
     /// Whether each kind of plug-in has `name`.
@@ -205,12 +238,10 @@ mod tests {
         assert_eq!(r.workload_names(), "bank, cas-register, set");
         assert_eq!(r.nemesis_names(), "kill, partition, pause");
         assert!(r.has_system("etcd"));
-        let w = r
-            .make_workload("set", &WorkloadOptions { keys: 3 })
-            .unwrap();
+        let w = r.make_workload("set", &WorkloadOptions::keys(3)).unwrap();
         assert_eq!(w.name(), "set");
         let e = r
-            .make_workload("queue", &WorkloadOptions { keys: 3 })
+            .make_workload("queue", &WorkloadOptions::keys(3))
             .err()
             .unwrap();
         assert!(e.to_string().contains("unknown workload \"queue\""), "{e}");
@@ -218,9 +249,8 @@ mod tests {
 
     #[test]
     fn a_users_workload_is_added_beside_squalls() {
-        let r = Registry::builtin().workload("hot", |opts| {
-            workloads::by_name("cas-register", opts).unwrap()
-        });
+        let r = Registry::builtin()
+            .workload("hot", |opts| Ok(workloads::by_name("cas-register", opts)?));
         assert!(r.has_workload("hot") && r.has_workload("bank"));
     }
 }

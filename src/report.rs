@@ -10,7 +10,6 @@ use crate::store::RunDir;
 use anyhow::{Context, Result};
 use checkers::Validity;
 use serde_json::json;
-use workloads::WorkloadOptions;
 
 /// Prints a line of the summary; a closed stdout (after SIGHUP) is not a reason to stop
 /// before the cluster is torn down.
@@ -46,8 +45,7 @@ pub fn finish(
     rerun: &str,
     post_mortem: &dyn Fn() -> Vec<String>,
 ) -> Result<i32> {
-    let workload =
-        crate::registry::get().make_workload(&cfg.workload, &WorkloadOptions { keys: cfg.keys })?;
+    let workload = crate::registry::get().make_workload(&cfg.workload, &cfg.workload_options())?;
     let memory_limit = checkers::CheckOptions::default().memory_limit_bytes;
     let path = dir.file("history.jsonl");
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);

@@ -458,7 +458,11 @@ fn serializable_reads_under_partitions_are_caught_and_linearizable_reads_are_not
             assert_eq!(event["f"], "read", "{event}");
             assert_eq!(event["type"], "ok", "{event}");
             assert!(
-                t.contains(&format!("rerun with: squall run --seed {seed} --time-limit 60s --nemesis partition --read-mode serializable")),
+                t.contains(&format!(
+                    "rerun with: squall run --seed {seed} --nemesis partition \
+                     --read-mode serializable --store {} --time-limit 60s",
+                    st.display()
+                )),
                 "{t}"
             );
             found = Some(seed);
@@ -927,8 +931,8 @@ fn a_node_that_cannot_start_is_a_one_line_error_and_leaves_nothing() {
         "run",
         "--seed",
         "1",
-        "--etcd",
-        "/bin/false",
+        "-o",
+        "etcd.binary=/bin/false",
         "--store",
         st.to_str().unwrap(),
     ]);
@@ -944,8 +948,8 @@ fn a_node_that_cannot_start_is_a_one_line_error_and_leaves_nothing() {
         "run",
         "--seed",
         "1",
-        "--etcd",
-        "/nonexistent/etcd",
+        "-o",
+        "etcd.binary=/nonexistent/etcd",
         "--store",
         st.to_str().unwrap(),
     ]);

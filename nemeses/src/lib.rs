@@ -24,9 +24,9 @@ pub mod target;
 pub use fault::{decode, Fault};
 pub use guard::FaultGuard;
 pub use kill::Kill;
-pub use nemesis::{DynNemesis, Nemesis};
+pub use nemesis::{read_options, DynNemesis, Nemesis};
 pub use nodes::NodeSet;
-pub use partition::{Partition, PartitionParams, Shape};
+pub use partition::{Partition, PartitionOptions, PartitionParams, Shape};
 pub use pause::Pause;
 pub use schedule::{schedule, PlannedFault, Schedule, ScheduleOptions};
 pub use target::{FaultTarget, NemesisError};
@@ -39,7 +39,7 @@ pub const NAMES: &[&str] = &["partition", "pause", "kill"];
 /// The nemesis called `name`, or `None`.
 pub fn by_name(name: &str) -> Option<Arc<dyn DynNemesis>> {
     match name {
-        "partition" => Some(Arc::new(Partition)),
+        "partition" => Some(Arc::new(Partition::default())),
         "pause" => Some(Arc::new(Pause)),
         "kill" => Some(Arc::new(Kill)),
         _ => None,

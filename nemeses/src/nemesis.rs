@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize as _, Serialize};
 use serde_json::Value;
 use std::fmt::Debug;
+use std::sync::Arc;
 use workloads::Rng;
 
 /// One kind of fault.
@@ -40,6 +41,37 @@ pub trait Nemesis: Send + Sync {
     fn start(&self, params: &Self::Params, target: &dyn FaultTarget) -> Result<(), NemesisError>;
     /// Heals it. Idempotent: healing twice, or healing a fault that never started, is fine.
     fn heal(&self, params: &Self::Params, target: &dyn FaultTarget) -> Result<(), NemesisError>;
+
+    /// This nemesis as the test's `[name]` table configures it (`options`: a JSON object,
+    /// empty when the test has none). A nemesis with options reads them into its own type
+    /// with [`read_options`]; the default takes none, and any key is an error naming it.
+    fn with_options(&self, options: &Value) -> Result<Self, NemesisError>
+    where
+        Self: Sized + Clone,
+    {
+        read_options::<NoOptions>(self.name(), options)?;
+        Ok(self.clone())
+    }
+}
+
+/// The options of a nemesis that has none.
+#[derive(Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoOptions {}
+
+/// `options` (a nemesis's `[name]` table as JSON; null: none) read into its own type `T`
+/// (`#[serde(default, deny_unknown_fields)]`): an error names the table and the key.
+pub fn read_options<T: DeserializeOwned + Default>(
+    nemesis: &str,
+    options: &Value,
+) -> Result<T, NemesisError> {
+    if options.is_null() {
+        return Ok(T::default());
+    }
+    T::deserialize(options).map_err(|e| NemesisError::Options {
+        nemesis: nemesis.to_string(),
+        cause: e.to_string(),
+    })
 }
 
 /// A nemesis whatever its parameters' type: what [`by_name`](crate::by_name) returns and a
@@ -61,6 +93,8 @@ pub trait DynNemesis: Send + Sync {
     fn generate(&self, rng: &mut Rng, nodes: usize) -> Fault;
     /// The fault whose parameters a plan file holds as `params`; an error says what is wrong.
     fn decode(&self, params: &Value) -> Result<Fault, NemesisError>;
+    /// This nemesis configured by its `[name]` table ([`Nemesis::with_options`]).
+    fn configure(&self, options: &Value) -> Result<Arc<dyn DynNemesis>, NemesisError>;
 }
 
 impl<N: Nemesis + Clone + 'static> DynNemesis for N {
@@ -78,6 +112,10 @@ impl<N: Nemesis + Clone + 'static> DynNemesis for N {
             cause: e.to_string(),
         })?;
         Ok(Fault::new(self.clone(), p))
+    }
+
+    fn configure(&self, options: &Value) -> Result<Arc<dyn DynNemesis>, NemesisError> {
+        Ok(Arc::new(Nemesis::with_options(self, options)?))
     }
 }
 

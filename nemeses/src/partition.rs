@@ -9,6 +9,9 @@
 //!   plain split, and degenerates to `majority-minority` below that).
 //!
 //! Clients (in the hub) still reach every node: only node-to-node traffic is cut.
+//!
+//! Its option, in the test file's `[partition]` table (or `-o partition.shapes=[...]`):
+//! `shapes`, the shapes drawn from (default: all three, in the order above).
 
 use crate::nemesis::{node_list, Nemesis};
 use crate::target::{FaultTarget, NemesisError};
@@ -16,8 +19,27 @@ use serde::{Deserialize, Serialize};
 use workloads::Rng;
 
 /// The partition nemesis.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Partition;
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Partition {
+    options: PartitionOptions,
+}
+
+/// The partition nemesis's options (its `[partition]` table).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PartitionOptions {
+    /// The shapes a partition is drawn from, each as likely (listing one twice makes it
+    /// twice as likely).
+    pub shapes: Vec<Shape>,
+}
+
+impl Default for PartitionOptions {
+    fn default() -> Self {
+        PartitionOptions {
+            shapes: Shape::ALL.to_vec(),
+        }
+    }
+}
 
 /// A partition's shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -87,7 +109,8 @@ impl Nemesis for Partition {
     }
 
     fn generate(&self, rng: &mut Rng, nodes: usize) -> PartitionParams {
-        let mut shape = Shape::ALL[rng.below(Shape::ALL.len() as u64) as usize];
+        let shapes = &self.options.shapes;
+        let mut shape = shapes[rng.below(shapes.len() as u64) as usize];
         if shape == Shape::MajoritiesRing && nodes < 5 {
             shape = Shape::MajorityMinority;
         }
@@ -169,6 +192,17 @@ impl Nemesis for Partition {
         Ok(())
     }
 
+    fn with_options(&self, options: &serde_json::Value) -> Result<Self, NemesisError> {
+        let options: PartitionOptions = crate::nemesis::read_options("partition", options)?;
+        if options.shapes.is_empty() {
+            return Err(NemesisError::Options {
+                nemesis: "partition".into(),
+                cause: "shapes = []: name at least one shape".into(),
+            });
+        }
+        Ok(Partition { options })
+    }
+
     fn heal(&self, p: &PartitionParams, target: &dyn FaultTarget) -> Result<(), NemesisError> {
         let mut first_err = None;
         for &(a, b) in &p.blocks {
@@ -185,7 +219,7 @@ mod tests {
     use super::*;
 
     fn gen(seed: u64, n: usize) -> PartitionParams {
-        Partition.generate(&mut Rng::new(seed, 0), n)
+        Partition::default().generate(&mut Rng::new(seed, 0), n)
     }
 
     #[test]

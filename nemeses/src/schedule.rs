@@ -119,7 +119,12 @@ mod tests {
             healthy: (1_000, 3_000),
             fault: (2_000, 5_000),
         };
-        let s = schedule(&[&Partition, &Pause, &Kill], &mut Rng::new(4, 9), 3, &opts);
+        let s = schedule(
+            &[&Partition::default(), &Pause, &Kill],
+            &mut Rng::new(4, 9),
+            3,
+            &opts,
+        );
         assert!(s.len() >= 6, "{}", s.len());
         let mut prev_heal = 0;
         for f in &s {
@@ -142,8 +147,14 @@ mod tests {
             healthy: (1_000, 3_000),
             fault: (2_000, 5_000),
         };
-        let whole = schedule(&[&Partition, &Kill], &mut Rng::new(8, 0), 5, &opts);
-        let nemeses: Vec<&dyn DynNemesis> = vec![&Partition, &Kill];
+        let whole = schedule(
+            &[&Partition::default(), &Kill],
+            &mut Rng::new(8, 0),
+            5,
+            &opts,
+        );
+        let partition = Partition::default();
+        let nemeses: Vec<&dyn DynNemesis> = vec![&partition, &Kill];
         let streamed: Vec<PlannedFault> = Schedule::new(nemeses, Rng::new(8, 0), 5, opts).collect();
         assert!(whole.len() > 10);
         assert_eq!(whole, streamed);

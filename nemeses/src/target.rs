@@ -23,6 +23,14 @@ pub enum NemesisError {
         /// What is wrong, e.g. "missing field `nodes`".
         cause: String,
     },
+    /// A nemesis's options (its `[name]` table in the test file) are wrong.
+    #[error("[{nemesis}]: {cause}")]
+    Options {
+        /// The nemesis.
+        nemesis: String,
+        /// What is wrong, e.g. "unknown field `shape`".
+        cause: String,
+    },
     /// The operation was attempted and failed.
     #[error("{what}: {cause}")]
     Failed {

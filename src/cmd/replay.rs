@@ -6,7 +6,8 @@
 //! or from another version of squall — is refused, naming the first line that differs). A
 //! file that ends early (its run was interrupted, or cut) is a prefix of the plan: the
 //! whole plan is replayed, and the replay says so. Where the plan runs (the store, the
-//! environment, the binaries) is not part of it: `--store`, `--env`, `--etcd` choose.
+//! environment, the binaries) is not part of it: `--store`, `--env` and `-o`
+//! (`-o etcd.binary=PATH`) choose.
 //!
 //! `--times K` runs it K times and reports how many runs were not valid: a real cluster is
 //! not deterministic (timing decides which ops meet which faults), so a failure found once
@@ -50,7 +51,7 @@ pub fn read_plan(path: &Path) -> Result<(u64, TestConfig, bool)> {
     let seed = h["seed"]
         .as_u64()
         .ok_or_else(|| anyhow::anyhow!("{name} line 1: no seed"))?;
-    let cfg: TestConfig = serde_json::from_value(h["config"].clone())
+    let cfg = TestConfig::from_json(&h["config"])
         .map_err(|e| anyhow::anyhow!("{name} line 1: its config: {e}"))?;
     if let Err(e) = cfg.validate() {
         bail!("{name} line 1: its config: {e}");
@@ -94,9 +95,7 @@ pub fn replay(args: &ReplayArgs) -> Result<i32> {
     if let Some(e) = args.env {
         cfg.env = e;
     }
-    if let Some(e) = &args.etcd {
-        cfg.etcd = Some(e.clone());
-    }
+    crate::cli::apply_opts(&mut cfg, &args.opt)?;
     if args.times == 0 {
         bail!("--times 0: must be at least 1");
     }

@@ -66,7 +66,7 @@ impl Command {
     /// The system `cfg.command` defines (the raw `[command]` table), its variables
     /// overridden by `[command.read_mode.<cfg.read_mode>]` where the table has one.
     pub fn from_config(cfg: &crate::config::TestConfig) -> anyhow::Result<Self> {
-        let Some(table) = &cfg.command else {
+        let Some(table) = cfg.plugin("command") else {
             bail!("system \"command\" is defined by a [command] table in the test file (see examples/command-etcdctl.toml)");
         };
         let spec = Spec::parse(table, cfg.read_mode.as_str())?;

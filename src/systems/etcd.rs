@@ -53,6 +53,15 @@ const READY_KEY: &str = "squall-ready";
 /// How etcd serves reads: the test's `--read-mode` ([`crate::config::ReadMode`]).
 pub use crate::config::ReadMode;
 
+/// The etcd system's own options: its `[etcd]` table in a test file, or
+/// `-o etcd.KEY=VALUE`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EtcdOptions {
+    /// The etcd binary (default: `etcd` on `PATH`).
+    pub binary: Option<PathBuf>,
+}
+
 /// The etcd system adapter.
 #[derive(Clone, Debug)]
 pub struct Etcd {
@@ -110,10 +119,11 @@ impl Etcd {
         self
     }
 
-    /// The adapter a test configures: `cfg.etcd` (else `etcd` on `PATH`), its read mode,
+    /// The adapter a test configures: its `[etcd]` table ([`EtcdOptions`]), its read mode,
     /// for a workload of `ops` ops.
     pub fn from_config(cfg: &crate::config::TestConfig, ops: &str) -> anyhow::Result<Self> {
-        let binary = Self::locate(cfg.etcd.as_deref())?;
+        let options: EtcdOptions = cfg.options("etcd")?;
+        let binary = Self::locate(options.binary.as_deref())?;
         Etcd::new(binary, cfg.read_mode).with_ops(ops)
     }
 
@@ -125,7 +135,8 @@ impl Etcd {
 
     /// The etcd binary: `explicit` if given (it must exist), else `etcd` on `PATH`.
     pub fn locate(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
-        const HINT: &str = "install it: apt-get install -y etcd-server, or pass --etcd PATH";
+        const HINT: &str =
+            "install it: apt-get install -y etcd-server, or give -o etcd.binary=PATH";
         if let Some(path) = explicit {
             if path.is_file() {
                 return Ok(path.to_path_buf());
@@ -1220,7 +1231,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "etcd binary not found at /nonexistent/etcd (install it: apt-get install -y \
-             etcd-server, or pass --etcd PATH)"
+             etcd-server, or give -o etcd.binary=PATH)"
         );
     }
 

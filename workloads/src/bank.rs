@@ -6,18 +6,40 @@
 //! same value; a transfer the system refuses for want of funds is a `fail`), and `read nil`
 //! completing with every balance, `{"0": 10, "1": 0, ...}` (JSON keys are strings; Jepsen's
 //! EDN has integer keys). The setup op `init` carries the initial balances in the same shape:
-//! every account starts with [`INITIAL_BALANCE`]. Accounts are `0..keys`.
+//! every account starts with [`BankOptions::initial_balance`]. Accounts are `0..keys`.
+//!
+//! Its options, in the test file's `[bank]` table (or `-o bank.KEY=VALUE`):
+//! `initial_balance` (10), `max_transfer` (5), `negative_allowed` (false: a read with a
+//! negative balance is an anomaly).
 
 use crate::client::Op;
 use crate::generator::{Mix, OpGen};
 use crate::rng::Rng;
-use crate::workload::{Workload, WorkloadOptions};
+use crate::workload::{Workload, WorkloadError, WorkloadOptions};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-/// Each account's balance before the test.
-pub const INITIAL_BALANCE: i64 = 10;
-/// Transfers move `1..=MAX_TRANSFER`.
-pub const MAX_TRANSFER: u64 = 5;
+/// The bank workload's own options (its `[bank]` table).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BankOptions {
+    /// Each account's balance before the test.
+    pub initial_balance: i64,
+    /// Transfers move `1..=max_transfer`.
+    pub max_transfer: u64,
+    /// Whether a balance may go negative (a system that does not refuse overdrafts).
+    pub negative_allowed: bool,
+}
+
+impl Default for BankOptions {
+    fn default() -> Self {
+        BankOptions {
+            initial_balance: 10,
+            max_transfer: 5,
+            negative_allowed: false,
+        }
+    }
+}
 
 /// One bank op.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,19 +121,33 @@ impl BankOp {
 #[derive(Clone, Debug)]
 pub struct Bank {
     accounts: u64,
+    options: BankOptions,
 }
 
 impl Bank {
-    /// A bank of `opts.keys` accounts (at least two).
-    pub fn new(opts: &WorkloadOptions) -> Self {
-        Bank {
-            accounts: opts.keys.max(2),
+    /// A bank of `opts.keys` accounts (at least two), with the options of its `[bank]`
+    /// table; an error names a wrong one.
+    pub fn new(opts: &WorkloadOptions) -> Result<Self, WorkloadError> {
+        let options: BankOptions = opts.own("bank")?;
+        let bad = |cause: &str| WorkloadError::Options {
+            workload: "bank".into(),
+            cause: cause.into(),
+        };
+        if options.max_transfer == 0 {
+            return Err(bad("max_transfer = 0: a transfer moves at least 1"));
         }
+        if options.initial_balance < 0 {
+            return Err(bad("initial_balance: must not be negative"));
+        }
+        Ok(Bank {
+            accounts: opts.keys.max(2),
+            options,
+        })
     }
 
     /// The total every read must see.
     pub fn total(&self) -> i64 {
-        self.accounts as i64 * INITIAL_BALANCE
+        self.accounts as i64 * self.options.initial_balance
     }
 }
 
@@ -129,12 +165,13 @@ impl Workload for Bank {
     }
 
     fn setup(&self) -> Vec<Op> {
-        let balances: Vec<(u64, i64)> = (0..self.accounts).map(|a| (a, INITIAL_BALANCE)).collect();
+        let initial = self.options.initial_balance;
+        let balances: Vec<(u64, i64)> = (0..self.accounts).map(|a| (a, initial)).collect();
         vec![BankOp::Init(balances).to_op()]
     }
 
     fn generator(&self, _worker: usize, _workers: usize) -> Box<dyn OpGen> {
-        let accounts = self.accounts;
+        let (accounts, max_transfer) = (self.accounts, self.options.max_transfer);
         Box::new(Mix(vec![
             (1, Box::new(|_: &mut Rng| BankOp::Read.to_op())),
             (
@@ -143,7 +180,7 @@ impl Workload for Bank {
                     let from = r.below(accounts);
                     // Another account: one of the other `accounts - 1`.
                     let to = (from + 1 + r.below(accounts - 1)) % accounts;
-                    let amount = 1 + r.below(MAX_TRANSFER) as i64;
+                    let amount = 1 + r.below(max_transfer) as i64;
                     BankOp::Transfer { from, to, amount }.to_op()
                 }),
             ),
@@ -158,7 +195,7 @@ impl Workload for Bank {
         // The total is known: it is what `init` wrote.
         let bank = checkers::Bank::new(checkers::BankOptions {
             total: Some(self.total()),
-            negative_allowed: false,
+            negative_allowed: self.options.negative_allowed,
         });
         Box::new(checkers::Compose::new().with(bank).with(checkers::Stats))
     }
@@ -170,7 +207,7 @@ mod tests {
 
     #[test]
     fn transfers_move_money_between_two_accounts_and_reads_are_mixed_in() {
-        let w = Bank::new(&WorkloadOptions { keys: 4 });
+        let w = Bank::new(&WorkloadOptions::keys(4)).unwrap();
         let mut g = w.generator(0, 1);
         let mut rng = Rng::new(5, 1);
         let ops: Vec<BankOp> = (0..400)
@@ -181,7 +218,7 @@ mod tests {
         for o in &ops {
             if let BankOp::Transfer { from, to, amount } = *o {
                 assert!(from < 4 && to < 4 && from != to, "{o:?}");
-                assert!((1..=MAX_TRANSFER as i64).contains(&amount));
+                assert!((1..=5).contains(&amount));
             }
         }
         assert_eq!(w.total(), 40);

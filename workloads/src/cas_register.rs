@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn mix_has_all_three_functions_over_all_keys() {
-        let w = CasRegister::new(&WorkloadOptions { keys: 4 });
+        let w = CasRegister::new(&WorkloadOptions::keys(4));
         let mut g = w.generator(0, 1);
         let mut rng = Rng::new(11, 0);
         let ops: Vec<RegisterOp> = (0..400)
@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn every_key_is_written_before_and_read_after() {
-        let w = CasRegister::new(&WorkloadOptions { keys: 3 });
+        let w = CasRegister::new(&WorkloadOptions::keys(3));
         let keys = |ops: Vec<Op>| -> Vec<u64> {
             ops.iter()
                 .map(|o| RegisterOp::from_op(o).unwrap().key())

@@ -26,17 +26,24 @@ pub use generator::{
 };
 pub use rng::Rng;
 pub use set::{Set, SetOp};
-pub use workload::{Workload, WorkloadOptions};
+pub use workload::{Workload, WorkloadError, WorkloadOptions};
 
 /// The names of the workloads [`by_name`] knows.
 pub const NAMES: &[&str] = &["cas-register", "set", "bank"];
 
-/// The workload called `name`, or `None`.
-pub fn by_name(name: &str, opts: &WorkloadOptions) -> Option<Box<dyn Workload>> {
-    match name {
-        "cas-register" => Some(Box::new(CasRegister::new(opts))),
-        "set" => Some(Box::new(Set::new(opts))),
-        "bank" => Some(Box::new(Bank::new(opts))),
-        _ => None,
-    }
+/// The workload called `name` with `opts`; an error if there is none or its options are
+/// wrong.
+pub fn by_name(name: &str, opts: &WorkloadOptions) -> Result<Box<dyn Workload>, WorkloadError> {
+    Ok(match name {
+        "cas-register" => {
+            opts.none(name)?;
+            Box::new(CasRegister::new(opts))
+        }
+        "set" => {
+            opts.none(name)?;
+            Box::new(Set::new(opts))
+        }
+        "bank" => Box::new(Bank::new(opts)?),
+        _ => return Err(WorkloadError::Unknown(name.to_string())),
+    })
 }

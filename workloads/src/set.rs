@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn elements_are_unique_across_workers_and_reads_are_mixed_in() {
-        let w = Set::new(&WorkloadOptions { keys: 1 });
+        let w = Set::new(&WorkloadOptions::keys(1));
         let mut seen = std::collections::BTreeSet::new();
         let mut reads = 0;
         for worker in 0..4 {
