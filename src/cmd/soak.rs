@@ -158,6 +158,8 @@ pub fn soak(args: &SoakArgs) -> Result<i32> {
         finished: 0,
         stored,
         failing,
+        parallel,
+        run_time: Duration::ZERO,
     };
 
     let mut next = owned();
@@ -168,6 +170,35 @@ pub fn soak(args: &SoakArgs) -> Result<i32> {
     let mut no_verdict_streak = 0u32;
     let mut any_verdict = false;
     loop {
+        // The runs that ended: their records, read from disk.
+        let mut finished = Vec::new();
+        let mut i = 0;
+        while i < running.len() {
+            if !running[i].ended() {
+                i += 1;
+                continue;
+            }
+            let r = running.swap_remove(i);
+            let rec = SeedRecord::load(&dir, r.seed);
+            progress.finished += 1;
+            progress.run_time += r.started.elapsed();
+            match rec.verdict {
+                Some(Validity::Invalid) => failing += 1,
+                None => no_verdict_streak += 1,
+                Some(_) => {}
+            }
+            progress.failing = failing;
+            if rec.verdict.is_some() {
+                any_verdict = true;
+                no_verdict_streak = 0;
+            }
+            finished.push(match rec.verdict {
+                Some(Validity::Valid) if !rec.interrupted => format!("seed {} valid", r.seed),
+                Some(v) => format!("seed {} {} ({})", r.seed, v.as_str(), rec.explanation),
+                None => format!("seed {} no verdict ({})", r.seed, rec.explanation),
+            });
+        }
+        // Whether to start more.
         if why_stopped.is_none() {
             why_stopped = if let Some(r) = stop.reason() {
                 Some(r)
@@ -181,12 +212,10 @@ pub fn soak(args: &SoakArgs) -> Result<i32> {
                 None
             };
             if let Some(why) = &why_stopped {
-                if !running.is_empty() || !exhausted {
-                    say(&format!(
-                        "soak: {why}: starting no more seeds; waiting for {} running",
-                        running.len()
-                    ));
-                }
+                say(&format!(
+                    "soak: {why}: starting no more seeds; waiting for {} running",
+                    running.len()
+                ));
             }
         }
         if let (Some(why), false) = (stop.reason(), forwarded) {
@@ -204,49 +233,25 @@ pub fn soak(args: &SoakArgs) -> Result<i32> {
             if SeedRecord::load(&dir, seed).is_done() {
                 continue;
             }
-            match Running::start(
-                &exe,
-                &test_args,
-                seed,
-                &dir.seed_store(seed),
-                &dir.seed_log(seed),
-            ) {
+            let store = dir.seed_store(seed);
+            match Running::start(&exe, &test_args, seed, &store, &dir.seed_log(seed)) {
                 Ok(r) => running.push(r),
-                Err(e) => bail!("start the run of seed {seed}: {e}"),
+                Err(e) => {
+                    // The runs already going are waited for: stop them as a signal would.
+                    say(&format!("soak: start the run of seed {seed}: {e}"));
+                    stop.request("interrupted by SIGTERM");
+                    why_stopped = Some(format!("the run of seed {seed} could not start"));
+                }
             }
+        }
+        let now = Instant::now();
+        for what in finished {
+            say(&progress.line(&what, running.len(), now));
         }
         if running.is_empty() && (exhausted || why_stopped.is_some()) {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
-        let mut i = 0;
-        while i < running.len() {
-            if !running[i].ended() {
-                i += 1;
-                continue;
-            }
-            let r = running.swap_remove(i);
-            let rec = SeedRecord::load(&dir, r.seed);
-            progress.finished += 1;
-            match rec.verdict {
-                Some(Validity::Invalid) => {
-                    failing += 1;
-                    progress.failing = failing;
-                }
-                None => no_verdict_streak += 1,
-                Some(_) => {}
-            }
-            if rec.verdict.is_some() {
-                any_verdict = true;
-                no_verdict_streak = 0;
-            }
-            let what = match rec.verdict {
-                Some(Validity::Valid) if !rec.interrupted => format!("seed {} valid", r.seed),
-                Some(v) => format!("seed {} {} ({})", r.seed, v.as_str(), rec.explanation),
-                None => format!("seed {} no verdict ({})", r.seed, rec.explanation),
-            };
-            say(&progress.line(&what, running.len(), Instant::now()));
-        }
     }
 
     let records: Vec<SeedRecord> = match seeds.len() {

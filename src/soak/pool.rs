@@ -23,6 +23,8 @@ use std::process::{Child, Command, Stdio};
 pub struct Running {
     /// The seed.
     pub seed: u64,
+    /// When it started.
+    pub started: std::time::Instant,
     child: Child,
 }
 
@@ -38,8 +40,12 @@ impl Running {
         std::fs::create_dir_all(store)?;
         let out = File::create(log)?;
         let err = out.try_clone()?;
-        let mut cmd = Command::new(exe);
-        cmd.arg("run")
+        // /proc/self/exe, opened by the child between fork and exec, is the soak's own
+        // binary even if its file was replaced since (an upgrade during a nightly soak):
+        // every seed runs the same squall. `exe` is only its name.
+        let mut cmd = Command::new("/proc/self/exe");
+        cmd.arg0(exe)
+            .arg("run")
             .args(test_args)
             .arg("--seed")
             .arg(seed.to_string())
@@ -60,6 +66,7 @@ impl Running {
         }
         Ok(Running {
             seed,
+            started: std::time::Instant::now(),
             child: cmd.spawn()?,
         })
     }

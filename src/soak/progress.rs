@@ -18,17 +18,24 @@ pub struct Progress {
     pub stored: u64,
     /// Invalid seeds, stored ones included.
     pub failing: u64,
+    /// Runs at once.
+    pub parallel: u64,
+    /// The wall time of the runs finished in this invocation, summed.
+    pub run_time: Duration,
 }
 
 impl Progress {
-    /// The estimated time left with `running` runs going: the seeds left at the rate seen
-    /// so far, bounded by the `--for` deadline; `None` before the first seed finished.
+    /// The estimated time left: the seeds left, `parallel` at a time, each as long as the
+    /// runs so far took on average; bounded by the `--for` deadline; `None` before the
+    /// first seed finished.
     pub fn eta(&self, now: Instant) -> Option<Duration> {
         let by_deadline = self.deadline.map(|d| d.saturating_duration_since(now));
         let by_rate = self.to_run.and_then(|n| {
             (self.finished > 0).then(|| {
-                let per = now.duration_since(self.started).as_secs_f64() / self.finished as f64;
-                Duration::from_secs_f64(per * n.saturating_sub(self.finished) as f64)
+                let left = n.saturating_sub(self.finished);
+                let per_run = self.run_time.as_secs_f64() / self.finished as f64;
+                let waves = left as f64 / self.parallel.clamp(1, left.max(1)) as f64;
+                Duration::from_secs_f64(per_run * waves)
             })
         });
         match (by_rate, by_deadline) {
@@ -92,17 +99,27 @@ mod tests {
             finished: 0,
             stored: 3,
             failing: 1,
+            parallel: 4,
+            run_time: Duration::ZERO,
         };
         assert_eq!(p.eta(t0), None);
+        // 4 runs of 40 s each: 8 left, 4 at a time, two waves of 40 s.
         p.finished = 4;
+        p.run_time = Duration::from_secs(160);
         let now = t0 + Duration::from_secs(40);
         assert_eq!(p.eta(now), Some(Duration::from_secs(80)));
         assert_eq!(
             p.line("seed 4 valid", 3, now),
             "soak: seed 4 valid: 4/12 done (+3 stored), 1 failing, 3 running, ETA 1m20s"
         );
+        // Fewer left than run at once: one wave.
+        p.finished = 10;
+        p.run_time = Duration::from_secs(400);
+        assert_eq!(p.eta(now), Some(Duration::from_secs(40)));
         p.deadline = Some(t0 + Duration::from_secs(60));
         assert_eq!(p.eta(now), Some(Duration::from_secs(20)));
+        p.finished = 4;
+        p.run_time = Duration::from_secs(160);
         p.to_run = None;
         assert_eq!(p.eta(now), Some(Duration::from_secs(20)));
         assert_eq!(human(Duration::from_secs(3725)), "1h02m");
