@@ -27,6 +27,9 @@ pub enum Command {
     /// Run a stored plan again (a run's folder or its plan.jsonl), checked against the seed
     /// and config in its header; --times K runs it K times.
     Replay(ReplayArgs),
+    /// Run many seeds of a test (--seeds 1..200, --count N, --for 8h), N at once, with a
+    /// summary (soak.json, index.html, --junit); `soak merge DIR...` joins soak folders.
+    Soak(Box<crate::cmd::soak::SoakArgs>),
     /// Check recorded histories (JSONL, Jepsen EDN or a Jepsen log) for linearizability.
     Check(CheckArgs),
     /// Remove everything killed runs left behind: namespaces, links, rules, processes, files.

@@ -13,6 +13,7 @@
 //! - [`plan`]: the seeded plan; [`runner`]: executes it; [`recorder`]: the history file.
 //! - [`env`]: where nodes run (network namespaces, the hub, faults); [`systems`]: adapters.
 //! - [`vm`]: the Cloud Hypervisor environment; [`image`]: its guest images.
+//! - [`soak`]: many seeds of a test, summarised (`squall soak`).
 //! - [`clean`] (`squall clean`), [`check`] (`squall check`), [`bench`] (`squall bench`),
 //!   [`doctor`] (`squall doctor`).
 //! - [`registry`]: the workloads, systems and nemeses a program knows (a user's crate adds
@@ -45,6 +46,7 @@ pub mod registry;
 pub mod report;
 pub mod run;
 pub mod runner;
+pub mod soak;
 pub mod store;
 pub mod systems;
 pub mod timer;

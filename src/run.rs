@@ -196,17 +196,25 @@ fn create_env(
         ));
         return Ok(crate::vm::create(&run_id, plan.names.clone(), logs, &opts)?);
     }
-    say(format!(
-        "creating {} nodes (run {run_id}): namespaces squall-{run_id}-*",
-        plan.names.len()
-    ));
     let stopped = || stop.is_set();
-    Ok(Arc::new(LocalEnv::create_interruptible(
-        &run_id,
-        plan.names.clone(),
-        logs,
-        &stopped,
-    )?))
+    // Run ids are 24 random bits: two runs at once (a soak's) may draw the same one. The
+    // run directory is claimed exclusively before anything is made, so the second is told
+    // EEXIST, never shares the first's namespaces, and draws again.
+    let mut run_id = run_id;
+    for attempt in 1.. {
+        say(format!(
+            "creating {} nodes (run {run_id}): namespaces squall-{run_id}-*",
+            plan.names.len()
+        ));
+        match LocalEnv::create_interruptible(&run_id, plan.names.clone(), logs.clone(), &stopped) {
+            Err(e) if e.errno() == Some(libc::EEXIST) && attempt < 5 => {
+                say(format!("run id {run_id} is taken ({e}): drawing another"));
+                run_id = crate::env::names::new_run_id();
+            }
+            r => return Ok(Arc::new(r?)),
+        }
+    }
+    unreachable!("the loop returns by its fifth attempt")
 }
 
 /// Starts the nodes, executes the plan, and returns what was measured. The caller tears

@@ -1,10 +1,11 @@
 //! The command line: [`main_with`] parses the arguments and hands each subcommand to its
 //! file (`run`, `check`, `clean`, `bench`, `doctor`, `image` live in their own modules of the
-//! library; the small ones are here: [`plan`], [`replay`], [`export`]).
+//! library; the small ones are here: [`plan`], [`replay`], [`soak`], [`export`]).
 
 pub mod export;
 pub mod plan;
 pub mod replay;
+pub mod soak;
 
 use crate::registry::Registry;
 use crate::{cli, exit, run};
@@ -43,6 +44,7 @@ pub fn main_with(registry: Registry) -> ! {
         cli::Command::Run(args) => run::run(args),
         cli::Command::Plan(args) => plan::plan(args),
         cli::Command::Replay(args) => replay::replay(args),
+        cli::Command::Soak(args) => soak::soak(args),
         cli::Command::Check(args) => crate::check::check(args),
         cli::Command::Clean => crate::clean::clean(),
         cli::Command::Bench(args) => crate::bench::bench(args),
