@@ -39,6 +39,8 @@ pub enum Command {
     Doctor(crate::doctor::DoctorArgs),
     /// Convert a history (JSONL, Jepsen EDN or a Jepsen log) to CSV, EDN or JSONL, on stdout.
     Export(ExportArgs),
+    /// Write a stored run's report.html again, from its folder.
+    Report(crate::cmd::report::ReportArgs),
     /// Guest images for the cloud-hypervisor environment.
     #[command(subcommand)]
     Image(ImageCommand),
