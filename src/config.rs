@@ -111,8 +111,8 @@ pub struct TestConfig {
     pub env: EnvKind,
     /// The cloud-hypervisor binary (default: `cloud-hypervisor` on PATH).
     pub cloud_hypervisor: Option<PathBuf>,
-    /// Preserve the nodes for a post-mortem (VM snapshots) at the end of every run, not
-    /// only of invalid ones.
+    /// Preserve the nodes for a post-mortem (VM snapshots; a local node's data directory)
+    /// at the end of every run, not only of invalid ones.
     pub post_mortem: bool,
     /// The `command` system's definition: the test file's raw `[command]` table, which
     /// [`crate::systems::command`] parses (and whose errors name its keys).
@@ -355,15 +355,6 @@ impl TestConfig {
                     p,
                     "only used with the cloud-hypervisor environment (--env cloud-hypervisor)",
                 );
-            }
-            if self.post_mortem {
-                return Err(InvalidValue::new(
-                    "post_mortem",
-                    "true".into(),
-                    None,
-                    "only used with the cloud-hypervisor environment (--env cloud-hypervisor)"
-                        .into(),
-                ));
             }
         }
         Ok(())

@@ -172,8 +172,9 @@ pub fn finish(
         say(&part.to_string());
     }
     let verdict = verdict.valid;
-    for line in kept {
-        say(&line);
+    // One line: where each node's post-mortem went.
+    if !kept.is_empty() {
+        say(&format!("post-mortem: {}", kept.join("; ")));
     }
     if stats.interrupted {
         say(&format!(

@@ -288,8 +288,11 @@ fn write_to(dir: &Path, tmp: &Path) -> Result<u64> {
     let faults = &first.faults.list;
     let _ = write!(
         page,
-        "<section><h2>Faults</h2><table class=\"faults\"><tr><th>nemesis</th><th>fault</th>\
-         <th>in force</th><th>for</th><th>error</th></tr>"
+        "<section><h2>Faults</h2><details{}><summary>{} faults</summary>\
+         <table class=\"faults\"><tr><th>nemesis</th><th>fault</th>\
+         <th>in force</th><th>for</th><th>error</th></tr>",
+        if faults.len() <= 12 { " open" } else { "" },
+        faults.len() as u64 + first.faults.dropped
     );
     for f in faults.iter().take(500) {
         let _ = write!(
@@ -303,7 +306,7 @@ fn write_to(dir: &Path, tmp: &Path) -> Result<u64> {
             esc(f.error.as_deref().unwrap_or(""))
         );
     }
-    page.push_str("</table>");
+    page.push_str("</table></details>");
     let more = (faults.len().saturating_sub(500)) as u64 + first.faults.dropped;
     if more > 0 {
         let _ = write!(

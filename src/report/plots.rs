@@ -52,9 +52,29 @@ fn time_scale(grid: &Grid, faults: &[Fault], f: &Frame) -> Scale {
     }
 }
 
-/// The legend: one entry per series, after the plot.
-fn legend(out: &mut String, entries: &[(String, String)]) {
+/// The legend: one entry per series, after the plot, then one per nemesis's bands.
+fn legend(out: &mut String, entries: &[(String, String)], faults: &[Fault]) {
     out.push_str("<div class=\"legend\">");
+    let mut kinds: Vec<(&str, usize, f64)> = Vec::new();
+    for f in faults {
+        match kinds.iter_mut().find(|k| k.0 == f.nemesis) {
+            Some(k) => {
+                k.1 += 1;
+                k.2 += f.end_s() - f.start_s();
+            }
+            None => kinds.push((&f.nemesis, 1, f.end_s() - f.start_s())),
+        }
+    }
+    for (i, (n, count, secs)) in kinds.iter().enumerate() {
+        let _ = write!(
+            out,
+            "<span><svg width=\"22\" height=\"12\" xmlns=\"http://www.w3.org/2000/svg\"><rect \
+             width=\"22\" height=\"12\" fill=\"{}\" fill-opacity=\"0.5\"/></svg>{} in force \
+             ({count} faults, {secs:.1} s)</span>",
+            super::svg::band_colour(n, i),
+            esc(n)
+        );
+    }
     for (swatch, label) in entries {
         let _ = write!(
             out,
@@ -73,7 +93,10 @@ pub fn latency(out: &mut String, grid: &Grid, fs: &[String], faults: &[Fault]) {
         (1e6, 1e9)
     } else {
         let lo = (grid.min_latency.max(1_000) as f64).log10().floor();
-        let hi = (grid.max_latency as f64).log10().ceil().max(lo + 1.0);
+        // A little headroom: the top row's points (e.g. timeouts) sit inside the plot.
+        let hi = ((grid.max_latency as f64).log10() + 0.1)
+            .ceil()
+            .max(lo + 1.0);
         (10f64.powf(lo), 10f64.powf(hi))
     };
     let (p0, p1) = frame.ys();
@@ -126,7 +149,7 @@ pub fn latency(out: &mut String, grid: &Grid, fs: &[String], faults: &[Fault]) {
         ));
     }
     out.push_str("</svg>\n");
-    legend(out, &entries);
+    legend(out, &entries, faults);
     let _ = writeln!(
         out,
         "<p class=\"note\">{ops} ops drawn as {points} points: one per occupied cell of \
@@ -214,7 +237,7 @@ pub fn rate(out: &mut String, grid: &Grid, fs: &[String], faults: &[Fault]) {
         ));
     }
     out.push_str("</svg>\n");
-    legend(out, &entries);
+    legend(out, &entries, faults);
     let _ = writeln!(
         out,
         "<p class=\"note\">Ops completed per second, in bins of {bin_s:.3} s.</p>"

@@ -156,7 +156,7 @@ impl Frame {
 }
 
 /// Fault band colours by nemesis (others cycle through the rest).
-fn band_colour(nemesis: &str, i: usize) -> &'static str {
+pub fn band_colour(nemesis: &str, i: usize) -> &'static str {
     const REST: [&str; 4] = ["#9ccc65", "#ffd54f", "#4dd0e1", "#f48fb1"];
     match nemesis {
         "partition" => "#ef9a9a",
@@ -200,18 +200,28 @@ pub fn open_plot(
             }
         };
         let (a, b) = (x.px(fault.start_s()), x.px(fault.end_s()));
+        // The name on the band where it fits (about 6 px a character); the legend below
+        // the plot names the colours, and every band's title says what it was.
+        let label = if b - a >= 6.0 * fault.nemesis.len() as f64 + 4.0 {
+            format!(
+                "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#555\">{}</text>",
+                a + 2.0,
+                y1 + 11.0 + 12.0 * k as f64,
+                esc(&fault.nemesis)
+            )
+        } else {
+            String::new()
+        };
         let _ = write!(
             out,
             "<g class=\"fault\" data-nemesis=\"{n}\"><rect x=\"{a:.1}\" y=\"{y1}\" \
              width=\"{w:.1}\" height=\"{h}\" fill=\"{c}\" fill-opacity=\"0.35\"><title>{d}</title>\
-             </rect><text x=\"{tx:.1}\" y=\"{ty:.1}\" fill=\"#555\">{n}</text></g>\n",
+             </rect>{label}</g>\n",
             n = esc(&fault.nemesis),
             w = (b - a).max(1.0),
             h = y0 - y1,
             c = band_colour(&fault.nemesis, k),
             d = esc(&fault.title()),
-            tx = a + 2.0,
-            ty = y1 + 11.0 + 12.0 * k as f64,
         );
     }
     // Axes.

@@ -147,11 +147,11 @@ const n=meta.ops, conc=Math.max(1,meta.concurrency);
 const S=new Float64Array(n),E=new Float64Array(n),L=new Uint16Array(n),F=new Uint8Array(n),
   I=new Float64Array(n),C=new Float64Array(n),P=new Float64Array(n);
 let pos=0;
-function v(&mut pos){let r=0,m=1,b;do{b=raw.charCodeAt(pos++);r+=(b&127)*m;m*=128;}while(b&128);return r;}
-function z(){const u=v(&mut pos);return u%2?-(u+1)/2:u/2;}
+function v(){let r=0,m=1,b;do{b=raw.charCodeAt(pos++);r+=(b&127)*m;m*=128;}while(b&128);return r;}
+function z(){const u=v();return u%2?-(u+1)/2:u/2;}
 let e=0,ci=0,maxDur=0,sorted=true,lanes=1,tEnd=0;
-for(let i=0;i<n;i++){const pe=e;e+=z();const d=v(&mut pos);const l=v(&mut pos);const fl=raw.charCodeAt(pos++);
-  ci+=z();const back=v(&mut pos);const g=v(&mut pos);
+for(let i=0;i<n;i++){const pe=e;e+=z();const d=v();const l=v();const fl=raw.charCodeAt(pos++);
+  ci+=z();const back=v();const g=v();
   E[i]=e;S[i]=e-d;L[i]=l;F[i]=fl;C[i]=ci;I[i]=ci-back;P[i]=g*conc+l;
   if(d>maxDur)maxDur=d;if(e<pe)sorted=false;if(l+1>lanes)lanes=l+1;if(e>tEnd)tEnd=e;}
 for(const f of meta.faults){if(f[1]>tEnd)tEnd=f[1];}
@@ -164,7 +164,7 @@ const BAND={partition:'#ef9a9a',pause:'#90caf9',kill:'#ce93d8',packet:'#ffcc80'}
 let t0=0,t1=Math.max(tEnd,1),W=0,H=0;
 function X(t){return GUT+(t-t0)/(t1-t0)*(W-GUT);}
 function T(x){return t0+(x-GUT)/(W-GUT)*(t1-t0);}
-function fmt(us){return us>=1e6?(us/1e6).toFixed(3)+'s':us>=1e3?(us/1e3).toFixed(2)+'ms':us+'µs';}
+function fmt(us){return us>=1e6?+(us/1e6).toFixed(3)+'s':us>=1e3?+(us/1e3).toFixed(2)+'ms':us+'µs';}
 function first(t){let lo=0,hi=n;while(lo<hi){const m=(lo+hi)>>1;if(E[ord[m]]<t)lo=m+1;else hi=m;}return lo;}
 function resize(){const dpr=window.devicePixelRatio||1;W=cv.parentElement.clientWidth;H=TOP+lanes*LANE+4;
   cv.width=W*dpr;cv.height=H*dpr;cv.style.width=W+'px';cv.style.height=H+'px';ctx.setTransform(dpr,0,0,dpr,0,0);draw();}
@@ -172,7 +172,7 @@ function draw(){
   ctx.clearRect(0,0,W,H);ctx.font='10px sans-serif';
   for(const f of meta.faults){const a=Math.max(X(f[0]),GUT),b=Math.min(X(f[1]),W);if(b<GUT||a>W)continue;
     ctx.fillStyle=BAND[f[2]]||'#c5e1a5';ctx.globalAlpha=0.35;ctx.fillRect(a,TOP-8,Math.max(b-a,1),H-TOP+8);
-    ctx.globalAlpha=1;ctx.fillStyle='#555';ctx.fillText(f[2],a+2,TOP-10+10);}
+    ctx.globalAlpha=1;if(b-a>6*f[2].length+4){ctx.fillStyle='#555';ctx.fillText(f[2],a+2,TOP-10+10);}}
   ctx.fillStyle='#333';ctx.strokeStyle='#ddd';
   const span=t1-t0,raw10=Math.pow(10,Math.floor(Math.log10(span/8)));let step=raw10;
   for(const m of [1,2,5,10]){if(span/(raw10*m)<=10){step=raw10*m;break;}}
@@ -180,7 +180,7 @@ function draw(){
   for(let l=0;l<lanes;l++){ctx.fillStyle='#333';ctx.fillText('w'+l,4,TOP+l*LANE+10);}
   const last=new Float64Array(lanes*3).fill(-1);let drawn=0;
   for(let k=first(t0);k<n;k++){const i=ord[k];if(E[i]>t1+maxDur)break;if(S[i]>t1)continue;
-    let x0=Math.max(X(S[i]),GUT),x1=Math.max(X(E[i]),x0+1);const o=F[i]&3,key=L[i]*3+o;
+    let x0=Math.floor(Math.max(X(S[i]),GUT)),x1=Math.max(Math.ceil(X(E[i])),x0+1);const o=F[i]&3,key=L[i]*3+o;
     if(x1<=last[key])continue;if(x0<last[key])x0=last[key];last[key]=x1;
     const y=TOP+L[i]*LANE+1;ctx.fillStyle=COL[o];ctx.fillRect(x0,y,x1-x0,LANE-3);drawn++;
     if(x1-x0>36){ctx.fillStyle='#fff';ctx.fillText(meta.fs[F[i]>>2]||'other',x0+2,y+9);}}
