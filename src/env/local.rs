@@ -321,10 +321,11 @@ impl NodeBackend for ProcessBackend {
         let kept = std::fs::create_dir_all(&folder)
             .and_then(|()| super::archive::tar_gz(&n.data, "data", &dest));
         Some(match kept {
+            // Relative to the run's folder, which the run printed at its start.
             Ok(size) => format!(
-                "{}: data directory kept in {} ({} KiB)",
+                "{} data kept in nodes/{}/data.tar.gz ({} KiB)",
                 n.name,
-                dest.display(),
+                n.name,
                 size.div_ceil(1024)
             ),
             Err(e) => format!(

@@ -160,14 +160,18 @@ pub fn latency(out: &mut String, grid: &Grid, fs: &[String], faults: &[Fault]) {
 }
 
 /// The rate plot (an `<svg id="rate">`, its legend and caption): ops per second per
-/// function and outcome, in bins of a round width, about 100 over the run.
+/// function and outcome, in about 100 bins over the run, each at least a second long.
 pub fn rate(out: &mut String, grid: &Grid, fs: &[String], faults: &[Fault]) {
     let frame = Frame::PLOT;
     let x = time_scale(grid, faults, &frame);
     // A bin is a whole number of columns.
     let col_ns = grid.col_ns();
     let used = ((grid.max_time as f64 / col_ns).floor() as usize + 1).min(COLS);
-    let per_bin = used.div_ceil(100).max(1);
+    // About 100 bins, none shorter than a second (a short run's rates would be noise).
+    let per_bin = used
+        .div_ceil(100)
+        .max((1e9 / col_ns).ceil() as usize)
+        .min(COLS);
     let bin_s = per_bin as f64 * col_ns / 1e9;
     let bins = used.div_ceil(per_bin);
     // The last bin ends at the last completion: its rate is over the part that ran.
@@ -328,8 +332,12 @@ mod tests {
             .unwrap();
         let d = d.split('"').next().unwrap();
         let points = d.matches(['M', 'L']).count();
-        assert!((50..=110).contains(&points), "{points}");
-        // Every bin of the steady series is near 500 ops/s, the last (partial) one too.
+        assert!(
+            (8..=12).contains(&points),
+            "10 s in bins of a second or more: {points}"
+        );
+        // Every (1 s or longer) bin of the steady series is near 500 ops/s, the last
+        // (partial) one too.
         let y = |r: f64| {
             let (p0, p1) = Frame::PLOT.ys();
             p0 + r / 600.0 * (p1 - p0)

@@ -164,7 +164,7 @@ const BAND={partition:'#ef9a9a',pause:'#90caf9',kill:'#ce93d8',packet:'#ffcc80'}
 let t0=0,t1=Math.max(tEnd,1),W=0,H=0;
 function X(t){return GUT+(t-t0)/(t1-t0)*(W-GUT);}
 function T(x){return t0+(x-GUT)/(W-GUT)*(t1-t0);}
-function fmt(us){return us>=1e6?+(us/1e6).toFixed(3)+'s':us>=1e3?+(us/1e3).toFixed(2)+'ms':us+'µs';}
+function fmt(us){return us>=1e6?+(us/1e6).toFixed(3)+'s':us>=1e3?+(us/1e3).toFixed(2)+'ms':(us?us+'µs':'0');}
 function first(t){let lo=0,hi=n;while(lo<hi){const m=(lo+hi)>>1;if(E[ord[m]]<t)lo=m+1;else hi=m;}return lo;}
 function resize(){const dpr=window.devicePixelRatio||1;W=cv.parentElement.clientWidth;H=TOP+lanes*LANE+4;
   cv.width=W*dpr;cv.height=H*dpr;cv.style.width=W+'px';cv.style.height=H+'px';ctx.setTransform(dpr,0,0,dpr,0,0);draw();}
