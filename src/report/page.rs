@@ -328,14 +328,14 @@ fn write_to(dir: &Path, tmp: &Path) -> Result<u64> {
         "fs": first.fs.names,
         "faults": faults.iter().map(|f| serde_json::json!([f.start / 1000, f.end.unwrap_or(f.start) / 1000, f.nemesis, f.description])).collect::<Vec<_>>(),
     });
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<section><h2>Timeline</h2><p class=\"note\">Every op, one lane per worker (w0 … w{}), \
          from invocation to completion; green ok, red fail, amber info (outcome unknown). \
          Wheel to zoom, drag to pan, click a bar for the op. <button id=\"tl-all\">whole run</button> \
          <button id=\"tl-in\">zoom in</button> <button id=\"tl-out\">zoom out</button> \
          <span id=\"tl-view\"></span></p><div class=\"tl\"><canvas id=\"tl-canvas\"></canvas>\
-         <div id=\"tl-tip\"></div></div></section>\n",
+         <div id=\"tl-tip\"></div></div></section>",
         concurrency - 1
     );
     page.push_str("<section><h2>Files</h2><ul class=\"files\">");

@@ -56,7 +56,7 @@ impl Scale {
 
 /// Ticks for `[lo, hi]`: about `n` round values (1, 2 or 5 × a power of ten apart).
 pub fn linear_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
-    if !(hi > lo) || n == 0 {
+    if hi <= lo || hi.is_nan() || lo.is_nan() || n == 0 {
         return vec![lo];
     }
     let raw = (hi - lo) / n as f64;
@@ -170,6 +170,10 @@ pub fn band_colour(nemesis: &str, i: usize) -> &'static str {
 /// Opens an SVG plot: the frame, grid and ticks of both axes, their labels, and the fault
 /// bands (behind the data; each a `<rect class="fault">` with the fault as its title and
 /// the nemesis's name on top). The caller draws the data and closes the `<svg>`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a plot's parts, each a different thing"
+)]
 pub fn open_plot(
     out: &mut String,
     id: &str,
@@ -180,10 +184,10 @@ pub fn open_plot(
     y_label: &str,
     faults: &[Fault],
 ) {
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<svg id=\"{id}\" class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" \
-         height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"11\">\n",
+         height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"11\">",
         w = f.width,
         h = f.height
     );
@@ -212,11 +216,11 @@ pub fn open_plot(
         } else {
             String::new()
         };
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<g class=\"fault\" data-nemesis=\"{n}\"><rect x=\"{a:.1}\" y=\"{y1}\" \
              width=\"{w:.1}\" height=\"{h}\" fill=\"{c}\" fill-opacity=\"0.35\"><title>{d}</title>\
-             </rect>{label}</g>\n",
+             </rect>{label}</g>",
             n = esc(&fault.nemesis),
             w = (b - a).max(1.0),
             h = y0 - y1,
@@ -225,9 +229,9 @@ pub fn open_plot(
         );
     }
     // Axes.
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<g stroke=\"#333\" fill=\"none\"><path d=\"M{x0},{y1}V{y0}H{x1}\"/></g>\n"
+        "<g stroke=\"#333\" fill=\"none\"><path d=\"M{x0},{y1}V{y0}H{x1}\"/></g>"
     );
     let mut grid = String::new();
     let mut labels = String::new();

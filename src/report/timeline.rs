@@ -91,10 +91,14 @@ impl<W: Write> Encoder<W> {
     }
 }
 
+/// One decoded op (see [`decode`]).
+#[cfg(test)]
+pub type Decoded = (i64, i64, u64, u8, u8, u64, u64, u64);
+
 /// Decodes what [`Encoder`] wrote, for the tests: (end µs, start µs, lane, f, outcome,
 /// invoke index, complete index, process) per op.
 #[cfg(test)]
-pub fn decode(b64: &str, concurrency: u64) -> Vec<(i64, i64, u64, u8, u8, u64, u64, u64)> {
+pub fn decode(b64: &str, concurrency: u64) -> Vec<Decoded> {
     use base64::Engine as _;
     let bytes = STANDARD.decode(b64.trim()).unwrap();
     let mut pos = 0;
