@@ -42,6 +42,8 @@ pub enum Command {
     Doctor(crate::doctor::DoctorArgs),
     /// Convert a history (JSONL, Jepsen EDN or a Jepsen log) to CSV, EDN or JSONL, on stdout.
     Export(ExportArgs),
+    /// Write a stored run's report.html again, from its folder.
+    Report(crate::cmd::report::ReportArgs),
     /// Guest images for the cloud-hypervisor environment.
     #[command(subcommand)]
     Image(ImageCommand),
@@ -159,8 +161,8 @@ pub struct TestArgs {
     /// The cloud-hypervisor binary [default: cloud-hypervisor on PATH].
     #[arg(long, value_name = "PATH")]
     pub cloud_hypervisor: Option<PathBuf>,
-    /// Snapshot every VM into the store at the end of the run, even a valid one (an
-    /// invalid run is always snapshotted).
+    /// Keep the nodes in the store at the end of the run, even a valid one (VM snapshots;
+    /// local nodes' data directories as .tar.gz); an invalid run always keeps them.
     #[arg(long)]
     pub post_mortem: bool,
 }

@@ -111,8 +111,8 @@ pub struct TestConfig {
     pub env: EnvKind,
     /// The cloud-hypervisor binary (default: `cloud-hypervisor` on PATH).
     pub cloud_hypervisor: Option<PathBuf>,
-    /// Preserve the nodes for a post-mortem (VM snapshots) at the end of every run, not
-    /// only of invalid ones.
+    /// Preserve the nodes for a post-mortem (VM snapshots; a local node's data directory)
+    /// at the end of every run, not only of invalid ones.
     pub post_mortem: bool,
     /// Each plug-in's own options: a table named after the plug-in (`[etcd]`, `[command]`,
     /// `[bank]`, `[partition]`), in the test file or from `-o NAME.KEY=VALUE`. squall does
@@ -466,15 +466,6 @@ impl TestConfig {
                     p,
                     "only used with the cloud-hypervisor environment (--env cloud-hypervisor)",
                 );
-            }
-            if self.post_mortem {
-                return Err(InvalidValue::new(
-                    "post_mortem",
-                    "true".into(),
-                    None,
-                    "only used with the cloud-hypervisor environment (--env cloud-hypervisor)"
-                        .into(),
-                ));
             }
         }
         Ok(())

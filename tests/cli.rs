@@ -194,10 +194,6 @@ fn options_that_mean_nothing_are_refused_naming_their_source() {
             vec!["--name", "../up"],
             "--name ../up: must be a plain folder name",
         ),
-        (
-            vec!["--post-mortem"],
-            "--post-mortem: only used with the cloud-hypervisor",
-        ),
     ];
     for (args, want) in flags {
         let out = squall(&[&["plan", "--seed", "1"][..], &args].concat());

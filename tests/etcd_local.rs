@@ -465,6 +465,28 @@ fn serializable_reads_under_partitions_are_caught_and_linearizable_reads_are_not
                 )),
                 "{t}"
             );
+            // The post-mortem: each node's data directory, compressed, holding etcd's
+            // member folder; the run's page links it.
+            let dir = latest(&st);
+            assert!(
+                t.contains("post-mortem: n1 data kept in nodes/n1/data.tar.gz"),
+                "{t}"
+            );
+            for n in ["n1", "n2", "n3"] {
+                let kept = dir.join("nodes").join(n).join("data.tar.gz");
+                let o = Command::new("tar")
+                    .args(["tzf", kept.to_str().unwrap()])
+                    .output()
+                    .expect("tar");
+                let listing = text(&o);
+                assert!(o.status.success(), "{}: {listing}", kept.display());
+                assert!(
+                    listing.lines().any(|l| l.starts_with("data/member/wal/")),
+                    "{listing}"
+                );
+                let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+                assert!(page.contains(&format!("href=\"nodes/{n}/data.tar.gz\"")));
+            }
             found = Some(seed);
             break;
         }
@@ -956,6 +978,121 @@ fn a_node_that_cannot_start_is_a_one_line_error_and_leaves_nothing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(err.contains("/nonexistent/etcd"), "{err}");
+    assert_clean(&host);
+    let _ = std::fs::remove_dir_all(&st);
+}
+
+/// Checks a run's report.html with Python's HTML parser (every element closed in order, the
+/// void ones aside), and prints, one per line: the fault bands in the `latency` and `rate`
+/// plots, the ops the timeline's data decodes to, and the ops its metadata announces.
+const REPORT_CHECK: &str = r#"
+import sys, json, base64, html.parser
+VOID = {"meta", "br", "img", "input", "hr", "link", "source", "wbr", "col", "area", "base"}
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(); self.stack = []; self.svg = None; self.bands = {}; self.script = None
+        self.data = {}
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag not in VOID: self.stack.append(tag)
+        if tag == "svg" and a.get("id") in ("latency", "rate"): self.svg = a["id"]; self.bands[self.svg] = 0
+        if tag == "g" and a.get("class") == "fault" and self.svg: self.bands[self.svg] += 1
+        if tag == "script": self.script = a.get("id"); self.data[self.script] = ""
+    def handle_startendtag(self, tag, attrs):
+        pass
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, (tag, self.stack[-5:], self.getpos())
+        self.stack.pop()
+        if tag == "svg" and self.svg: self.svg = None
+        if tag == "script": self.script = None
+    def handle_data(self, d):
+        if self.script: self.data[self.script] += d
+p = P(); p.feed(open(sys.argv[1], encoding="utf-8").read()); p.close()
+assert p.stack == [], p.stack
+raw = base64.b64decode(p.data["tl-data"].strip()); pos = 0; ops = 0
+def v():
+    global pos
+    r = s = 0
+    while True:
+        b = raw[pos]; pos += 1; r |= (b & 127) << s; s += 7
+        if b < 128: return r
+while pos < len(raw):
+    v(); v(); v(); pos += 1; v(); v(); v(); ops += 1
+print(p.bands.get("latency", -1)); print(p.bands.get("rate", -1)); print(ops)
+print(json.loads(p.data["tl-meta"])["ops"])
+"#;
+
+#[test]
+fn a_run_with_faults_writes_a_report_with_both_plots_their_fault_bands_and_every_op() {
+    require_env!();
+    let host = Host::now();
+    let st = store("report");
+    // Seed 9's 8 s plan has one fault (a pause), in force and healed in the test phase.
+    let args = [
+        "--seed",
+        "9",
+        "--time-limit",
+        "8s",
+        "--store",
+        st.to_str().unwrap(),
+    ];
+    let plan = run(&[&["plan"][..], &args].concat());
+    assert!(plan.status.success(), "{}", text(&plan));
+    let faults = String::from_utf8_lossy(&plan.stdout)
+        .lines()
+        .filter(|l| l.contains("\"fault\":"))
+        .count();
+    assert!(
+        faults >= 1,
+        "seed 9's 8 s plan has no fault any more: pick another"
+    );
+    let out = run(&[&["run"][..], &args].concat());
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let dir = latest(&st);
+    let page = dir.join("report.html");
+    assert!(t.contains(&format!("report: {}", page.display())), "{t}");
+    // Every client op of the history (an invocation) is in the timeline's data.
+    let h = history(&dir);
+    let ops = h
+        .iter()
+        .filter(|e| e["type"] == "invoke" && e["process"].is_u64())
+        .count();
+    let check = |page: &Path| {
+        let o = Command::new("python3")
+            .args(["-c", REPORT_CHECK, page.to_str().unwrap()])
+            .output()
+            .expect("python3");
+        assert!(o.status.success(), "{}", text(&o));
+        let got: Vec<usize> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        assert_eq!(got, [faults, faults, ops, ops], "bands, bands, ops, ops");
+    };
+    check(&page);
+    let html = std::fs::read_to_string(&page).unwrap();
+    for want in [
+        "seed <b>9</b>",
+        "rerun with: <code>squall run --seed 9",
+        "linearizable — valid",
+        "href=\"nodes/n1/log\"",
+        "href=\"linearizability.html\"",
+    ] {
+        assert!(html.contains(want), "no {want:?} in {}", page.display());
+    }
+    // Self-contained: nothing loaded from elsewhere.
+    assert!(
+        !html.contains(" src=") && !html.contains("href=\"http"),
+        "{}",
+        page.display()
+    );
+    // `squall report` writes the same page again from the folder.
+    std::fs::remove_file(&page).unwrap();
+    let out = run(&["report", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    check(&page);
+    assert_eq!(std::fs::read_to_string(&page).unwrap(), html);
     assert_clean(&host);
     let _ = std::fs::remove_dir_all(&st);
 }

@@ -1,10 +1,11 @@
 //! The command line: [`main_with`] parses the arguments and hands each subcommand to its
 //! file (`run`, `check`, `clean`, `bench`, `doctor`, `image` live in their own modules of the
-//! library; the small ones are here: [`plan`], [`replay`], [`soak`], [`export`]).
+//! library; the small ones are here: [`plan`], [`replay`], [`soak`], [`export`], [`report`]).
 
 pub mod export;
 pub mod plan;
 pub mod replay;
+pub mod report;
 pub mod soak;
 
 use crate::registry::Registry;
@@ -50,6 +51,7 @@ pub fn main_with(registry: Registry) -> ! {
         cli::Command::Bench(args) => crate::bench::bench(args),
         cli::Command::Doctor(args) => crate::doctor::doctor(args),
         cli::Command::Export(args) => export::export(args),
+        cli::Command::Report(args) => report::report(args),
         cli::Command::Image(cli::ImageCommand::Build(args)) => crate::image::build_cmd(args),
     };
     match result {

@@ -19,7 +19,9 @@
 //! Node processes start in their namespace through [`super::spawn::spawn_in`], in a new
 //! session. Signals go to the node's whole process group, so a node started through a
 //! shell is paused and killed whole; a kill also sweeps the node's namespace for any
-//! process that left the group. Node data directories are in the run directory.
+//! process that left the group. Node data directories are in the run directory; a
+//! post-mortem stops the nodes and keeps each one's as `nodes/<name>/data.tar.gz` in the
+//! store (see [`super::archive`]) before teardown removes them.
 
 use super::hub::Hub;
 use super::hub_env::{HubEnv, HubLink, NodeBackend, NodeStatus, Stopped};
@@ -32,7 +34,7 @@ use crate::systems::NodeCommand;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
@@ -55,6 +57,8 @@ pub struct Node {
     /// Open for the node's life: `setns` target of every (re)start. `None` after teardown.
     ns: Option<File>,
     log: PathBuf,
+    /// Its data directory, `/tmp/squall-<run>/<name>/` (made by `data_dir`).
+    data: PathBuf,
     command: Option<NodeCommand>,
     proc: Proc,
 }
@@ -158,6 +162,9 @@ fn sig_name(sig: libc::c_int) -> &'static str {
     }
 }
 
+/// How long a post-mortem waits for a node to stop on SIGTERM before SIGKILL.
+pub const POST_MORTEM_GRACE: Duration = Duration::from_secs(5);
+
 /// Nodes as processes in namespaces of their own, each with a veth into the hub.
 pub struct ProcessBackend;
 
@@ -178,6 +185,7 @@ impl NodeBackend for ProcessBackend {
             ns: Some(netns::open(&ns_name)?),
             ns_name,
             log,
+            data: hub.dir().join(name),
             command: None,
             proc: Proc::NotStarted,
         })
@@ -221,6 +229,7 @@ impl NodeBackend for ProcessBackend {
     /// private (mode 0700, like the run directory it is in: the system's data is nobody
     /// else's to read). It survives kills and restarts, and goes at teardown.
     fn data_dir(&self, hub: &Hub, name: &str) -> Result<PathBuf, EnvError> {
+        // Where `make_node` says a node's data is.
         let dir = hub.dir().join(name);
         ensure_private_dir(&dir)
             .map_err(|e| EnvError::io(format!("create data directory {}", dir.display()), e))?;
@@ -285,6 +294,46 @@ impl NodeBackend for ProcessBackend {
             )),
             _ => None,
         }
+    }
+
+    /// Stops node `n` (SIGTERM, SIGKILL after [`POST_MORTEM_GRACE`]: its files as the
+    /// system leaves them on a shutdown, or as after a crash) and keeps its data directory
+    /// as `DIR/nodes/<name>/data.tar.gz`.
+    fn post_mortem(&self, n: &mut Node, dir: &Path) -> Option<String> {
+        if !n.data.is_dir() {
+            return None;
+        }
+        n.refresh();
+        let _ = n.signal(libc::SIGCONT);
+        let _ = n.signal(libc::SIGTERM);
+        let deadline = Instant::now() + POST_MORTEM_GRACE;
+        while let Proc::Running { child, .. } = &mut n.proc {
+            if let Ok(Some(_)) = child.try_wait() {
+                n.proc = Proc::Stopped;
+            } else if Instant::now() >= deadline {
+                let _ = n.kill(Proc::Stopped);
+            } else {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let folder = dir.join("nodes").join(&n.name);
+        let dest = folder.join("data.tar.gz");
+        let kept = std::fs::create_dir_all(&folder)
+            .and_then(|()| super::archive::tar_gz(&n.data, "data", &dest));
+        Some(match kept {
+            // Relative to the run's folder, which the run printed at its start.
+            Ok(size) => format!(
+                "{} data kept in nodes/{}/data.tar.gz ({} KiB)",
+                n.name,
+                n.name,
+                size.div_ceil(1024)
+            ),
+            Err(e) => format!(
+                "{}: data directory not kept: {}",
+                n.name,
+                super::describe(&e)
+            ),
+        })
     }
 
     fn stop(&self, n: &mut Node) -> Result<(), EnvError> {

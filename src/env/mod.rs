@@ -19,12 +19,14 @@
 //! - [`local`]: the `local` backend — one namespace, veth and process per node.
 //!   (`cloud-hypervisor` is [`crate::vm::env`]'s backend: a VMM and a TAP per node.)
 //! - [`clean`]: `squall clean`, which removes what a crashed run left behind.
+//! - [`archive`]: a directory as one `.tar.gz` (a local node's data, kept for a post-mortem).
 //!
 //! Every name an environment creates on the host carries the `squall-` prefix (or `sq` where
 //! the kernel allows only 15 bytes) and the run id, which is what makes cleanup safe.
 //! Imports go one way: `names` ← `run_dir` ← `hub` ← `hub_env` ← `local`; `clean` uses
 //! `names`, `run_dir` and `netns` only.
 
+pub mod archive;
 pub mod clean;
 pub mod hub;
 pub mod hub_env;
@@ -66,8 +68,9 @@ pub trait Environment: FaultTarget {
     fn not_ready_hint(&self) -> Option<String> {
         None
     }
-    /// Called when a run is invalid: preserve what helps a post-mortem (e.g. VM snapshots)
-    /// into `dir`. Returns lines to tell the person.
+    /// Called when a run is invalid (or `--post-mortem`), before teardown: preserve what
+    /// helps a post-mortem (VM snapshots, local nodes' data directories) into `dir`.
+    /// Returns lines to tell the person. The nodes may be stopped by it.
     fn post_mortem(&self, _dir: &std::path::Path) -> Vec<String> {
         Vec::new()
     }

@@ -1,5 +1,23 @@
 //! The end of a run: read the history back, write its EDN copy, check it, write
-//! `results.json`, and tell the person the verdict (and, if it is not valid, how to rerun).
+//! `results.json` and `report.html`, and tell the person the verdict (and, if it is not
+//! valid, how to rerun).
+//!
+//! Map of this module:
+//! - this file: [`finish`] and [`interrupted`], the end of a run;
+//! - [`page`]: `report.html`, the run's page, written from its folder alone;
+//! - [`scan`]: a streaming pass over `history.jsonl` (ops paired, nemesis events);
+//! - [`faults`]: the faults' intervals, from the nemesis events;
+//! - [`grid`]: what the plots keep of any number of ops, in bounded memory;
+//! - [`plots`]: the latency and rate plots, as SVG; [`svg`]: their scales, ticks and frame;
+//! - [`timeline`]: every op on a canvas, drawn by an inline script from data in the page.
+
+pub mod faults;
+pub mod grid;
+pub mod page;
+pub mod plots;
+pub mod scan;
+pub mod svg;
+pub mod timeline;
 
 use crate::check::HISTORY_BYTES_PER_FILE_BYTE;
 use crate::config::TestConfig;
@@ -71,17 +89,17 @@ pub fn finish(
             .context("write history.edn")?;
         // The workload's checkers, composed; one that panics is unknown, not a crash.
         let verdict = checkers::check_safe(workload.checker().as_ref(), &history);
-        // A page a person can read for a linearizability check: each process's ops on a
-        // time axis, the failing op, the partial linearization. A history that cannot be
-        // paired still gets its verdict and cause.
+        // The linearizability checker's own page, linked from the run's: the failing op,
+        // the partial linearization. A history that cannot be paired still gets its
+        // verdict and cause.
         if let Some(report) = linearizability(&verdict) {
             let ops = checkers::operations(&history).unwrap_or_default();
             let title = format!("{} seed {}", cfg.test_name(), plan.seed);
             std::fs::write(
-                dir.file("report.html"),
+                dir.file("linearizability.html"),
                 checkers::render_html(&title, &ops, &report),
             )
-            .context("write report.html")?;
+            .context("write linearizability.html")?;
         }
         (verdict, Some(history.len()))
     };
@@ -121,6 +139,17 @@ pub fn finish(
         serde_json::to_string_pretty(&results)? + "\n",
     )
     .context("write results.json")?;
+    // What a post-mortem keeps (VM snapshots, node data) goes first, so the page links it.
+    let kept = if verdict.valid == Validity::Invalid || cfg.post_mortem {
+        post_mortem()
+    } else {
+        Vec::new()
+    };
+    // The history is read again as a stream: the page costs bounded memory however long
+    // the run. A page that cannot be written is a warning, not a lost verdict.
+    if let Err(e) = page::write(&dir.path) {
+        say(&format!("warning: report.html not written: {e:#}"));
+    }
 
     let faults = if ran as usize == planned {
         format!("{ran} faults")
@@ -141,10 +170,9 @@ pub fn finish(
         say(&part.to_string());
     }
     let verdict = verdict.valid;
-    if verdict == Validity::Invalid || cfg.post_mortem {
-        for line in post_mortem() {
-            say(&line);
-        }
+    // One line: where each node's post-mortem went.
+    if !kept.is_empty() {
+        say(&format!("post-mortem: {}", kept.join("; ")));
     }
     if stats.interrupted {
         say(&format!(
@@ -154,10 +182,10 @@ pub fn finish(
     } else {
         say(&format!("verdict: {}", verdict.as_str()));
     }
+    if dir.file("report.html").exists() {
+        say(&format!("report: {}", dir.file("report.html").display()));
+    }
     if verdict != Validity::Valid || stats.interrupted {
-        if dir.file("report.html").exists() {
-            say(&format!("report: {}", dir.file("report.html").display()));
-        }
         say(&format!("rerun with: {rerun}"));
     }
     Ok(match (verdict, stats.interrupted) {
