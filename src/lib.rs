@@ -8,14 +8,15 @@
 //! (etcd) → [`runner`] (tokio), recording through [`recorder`] → [`report`] (checker,
 //! verdict) → [`store`].
 //!
-//! - [`cmd`]: the command line ([`main_with`]); [`cli`]: arguments; [`config`]: the test
+//! - [`cmd`]: the command line ([`main_with`]), one file per subcommand owning its
+//!   arguments (`run`, `plan`, `replay`, `soak`, `check`, `clean`, `bench`, `doctor`,
+//!   `export`, `report`, `image`); [`cli`]: the subcommands; [`config`]: the test
 //!   configuration and duration parsing.
 //! - [`plan`]: the seeded plan; [`runner`]: executes it; [`recorder`]: the history file.
 //! - [`env`]: where nodes run (network namespaces, the hub, faults); [`systems`]: adapters.
 //! - [`vm`]: the Cloud Hypervisor environment; [`image`]: its guest images.
 //! - [`soak`]: many seeds of a test, summarised (`squall soak`).
-//! - [`clean`] (`squall clean`), [`check`] (`squall check`), [`bench`] (`squall bench`),
-//!   [`doctor`] (`squall doctor`).
+//! - [`rerun`]: the rerun line a run prints.
 //! - [`registry`]: the workloads, systems and nemeses a program knows (a user's crate adds
 //!   its own and gets the whole CLI through [`main_with`]).
 //! - [`exit`]: exit codes; [`noop`]: a system and a fault target that do nothing (benchmarks,
@@ -25,13 +26,9 @@
 //! - [`histogram`]: constant-memory run statistics; [`plan_file`]: `plan.jsonl` written as
 //!   the run goes.
 
-pub mod bench;
-pub mod check;
-pub mod clean;
 pub mod cli;
 pub mod cmd;
 pub mod config;
-pub mod doctor;
 pub mod env;
 pub mod exit;
 pub mod histogram;
@@ -44,6 +41,7 @@ pub mod plan_file;
 pub mod recorder;
 pub mod registry;
 pub mod report;
+pub mod rerun;
 pub mod run;
 pub mod runner;
 pub mod soak;

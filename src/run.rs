@@ -1,6 +1,5 @@
 //! `squall run`: plan → local cluster → runner → history → checker → store.
 
-use crate::cli::{rerun_with, TestArgs};
 use crate::config::TestConfig;
 use crate::env::local::LocalEnv;
 use crate::env::netns;
@@ -9,6 +8,7 @@ use crate::interrupt::{self, Stop};
 use crate::plan::{self, Plan};
 use crate::plan_file::{PlanFile, Progress};
 use crate::recorder::Recorder;
+use crate::rerun::rerun_with;
 use crate::runner::{self, RunOptions, RunStats, Say};
 use crate::store::RunDir;
 use crate::systems::{ClusterInfo, System};
@@ -34,24 +34,6 @@ pub fn random_seed() -> u64 {
                 .unwrap_or(1),
         )
     }
-}
-
-/// Runs a test; returns the exit code.
-///
-/// From its first line INT, TERM and HUP stop the run instead of ending the process (see
-/// [`crate::interrupt`]): whatever was made by then is healed and torn down, and an
-/// interrupted run returns [`exit::ERROR`]. Once the store's run folder exists, an
-/// interrupted run still writes `results.json` (interrupted, with or without a verdict).
-pub fn run(args: &TestArgs) -> Result<i32> {
-    let stop = Stop::new();
-    let say: Say = Arc::new(|msg: String| {
-        tracing::info!("{msg}");
-        interrupt::print_line(&msg);
-    });
-    let _signals = interrupt::install(stop.clone(), say.clone()).context("handle signals")?;
-    let (cfg, origins) = args.config_with_origins()?;
-    let seed = args.seed.unwrap_or_else(random_seed);
-    run_test(&cfg, &origins, seed, args.test.as_deref(), &stop, &say)
 }
 
 /// Runs the test `cfg` with `seed` (from the test file `test`, if any; `origins` says where

@@ -1,7 +1,20 @@
 //! `squall export`: a history in another format, on stdout.
 
+use clap::Args;
+use std::path::PathBuf;
+
+/// Options of `squall export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format: csv, edn, jsonl.
+    #[arg(long, default_value = "csv")]
+    pub to: String,
+    /// The history file.
+    pub file: PathBuf,
+}
+
 /// Runs `squall export`; returns the exit code.
-pub fn export(args: &crate::cli::ExportArgs) -> anyhow::Result<i32> {
+pub fn export(args: &ExportArgs) -> anyhow::Result<i32> {
     let parsed = histories::read_file(&args.file, histories::Format::Auto)?;
     for w in &parsed.warnings {
         eprintln!("warning: {w}");

@@ -1,15 +1,22 @@
-//! The command line: [`main_with`] parses the arguments and hands each subcommand to its
-//! file (`run`, `check`, `clean`, `bench`, `doctor`, `image` live in their own modules of the
-//! library; the small ones are here: [`plan`], [`replay`], [`soak`], [`export`], [`report`]).
+//! The command line: [`main_with`] parses the arguments ([`crate::cli`]) and hands each
+//! subcommand to its file here, which owns its arguments: [`run`] (and the test options
+//! `plan` and `soak` share), [`plan`], [`replay`], [`soak`], [`check`], [`clean`], [`bench`],
+//! [`doctor`], [`export`], [`report`], [`image`].
 
+pub mod bench;
+pub mod check;
+pub mod clean;
+pub mod doctor;
 pub mod export;
+pub mod image;
 pub mod plan;
 pub mod replay;
 pub mod report;
+pub mod run;
 pub mod soak;
 
 use crate::registry::Registry;
-use crate::{cli, exit, run};
+use crate::{cli, exit};
 use clap::Parser;
 
 /// The whole `squall` command line over `registry`'s plug-ins: parses the arguments, runs
@@ -46,13 +53,13 @@ pub fn main_with(registry: Registry) -> ! {
         cli::Command::Plan(args) => plan::plan(args),
         cli::Command::Replay(args) => replay::replay(args),
         cli::Command::Soak(args) => soak::soak(args),
-        cli::Command::Check(args) => crate::check::check(args),
-        cli::Command::Clean => crate::clean::clean(),
-        cli::Command::Bench(args) => crate::bench::bench(args),
-        cli::Command::Doctor(args) => crate::doctor::doctor(args),
+        cli::Command::Check(args) => check::check(args),
+        cli::Command::Clean => clean::clean(),
+        cli::Command::Bench(args) => bench::bench(args),
+        cli::Command::Doctor(args) => doctor::doctor(args),
         cli::Command::Export(args) => export::export(args),
         cli::Command::Report(args) => report::report(args),
-        cli::Command::Image(cli::ImageCommand::Build(args)) => crate::image::build_cmd(args),
+        cli::Command::Image(image::ImageCommand::Build(args)) => crate::image::build_cmd(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -1,7 +1,7 @@
 //! `squall plan`: the plan a seed gives, streamed as JSONL on stdout.
 
 /// Runs `squall plan`; returns the exit code.
-pub fn plan(args: &crate::cli::TestArgs) -> anyhow::Result<i32> {
+pub fn plan(args: &super::run::TestArgs) -> anyhow::Result<i32> {
     let cfg = args.config()?;
     let seed = args.seed.unwrap_or_else(crate::run::random_seed);
     let plan = crate::plan::build(seed, &cfg)?;

@@ -14,12 +14,12 @@
 //! may take several runs to show again. Exit code: the worst verdict (invalid > unknown >
 //! valid), or 3 for bad input or an interrupted replay.
 
-use crate::cli::ReplayArgs;
 use crate::config::TestConfig;
 use crate::exit;
 use crate::interrupt::{self, Stop};
 use crate::runner::Say;
 use anyhow::{bail, Context, Result};
+use clap::Args;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,6 +79,26 @@ pub fn read_plan(path: &Path) -> Result<(u64, TestConfig, bool)> {
     Ok((seed, cfg, drawn.next().is_none()))
 }
 
+/// Options of `squall replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A run's store folder (its `plan.jsonl`) or a plan file.
+    pub plan: PathBuf,
+    /// Run it this many times.
+    #[arg(long, default_value_t = 1)]
+    pub times: u32,
+    /// Where runs are stored [default: ./store].
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Where the nodes run [default: local].
+    #[arg(long, value_enum)]
+    pub env: Option<crate::config::EnvKind>,
+    /// A plug-in's option, over the stored one (e.g. `-o etcd.binary=PATH`); one that
+    /// changes the plan makes the replay refuse it, naming the first line that differs.
+    #[arg(short = 'o', long = "opt", value_name = "PLUG-IN.KEY=VALUE")]
+    pub opt: Vec<String>,
+}
+
 /// Runs `squall replay`; returns the exit code.
 pub fn replay(args: &ReplayArgs) -> Result<i32> {
     let stop = Stop::new();
@@ -95,7 +115,7 @@ pub fn replay(args: &ReplayArgs) -> Result<i32> {
     if let Some(e) = args.env {
         cfg.env = e;
     }
-    crate::cli::apply_opts(&mut cfg, &args.opt)?;
+    crate::cmd::run::apply_opts(&mut cfg, &args.opt)?;
     if args.times == 0 {
         bail!("--times 0: must be at least 1");
     }
@@ -108,7 +128,7 @@ pub fn replay(args: &ReplayArgs) -> Result<i32> {
             "; the file is a prefix of its plan: the whole plan is replayed"
         }
     ));
-    let origins = crate::cli::Origins::default();
+    let origins = crate::cmd::run::Origins::default();
     let mut worst = exit::VALID;
     let mut failed = 0;
     for i in 1..=args.times {

@@ -19,7 +19,7 @@ pub mod scan;
 pub mod svg;
 pub mod timeline;
 
-use crate::check::HISTORY_BYTES_PER_FILE_BYTE;
+use crate::cmd::check::HISTORY_BYTES_PER_FILE_BYTE;
 use crate::config::TestConfig;
 use crate::exit;
 use crate::plan::Plan;

@@ -26,18 +26,20 @@
 //! a time; a stream cannot be read twice, so its bytes (within that bound) are kept from the
 //! first read.
 
-use crate::cli::{CheckArgs, CheckWorkload, CheckerKind};
+use crate::config::parse_duration;
 use crate::exit;
 use anyhow::{anyhow, bail, Context, Result};
 use checkers::{
     Bank, BankOptions, CheckOptions, Checker, Compose, Linearizable, ModelKind, Report, Set,
     SetOptions, Stats, Validity, Verdict,
 };
+use clap::Args;
 use histories::{Event, Format, HistoryError, Parsed};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// How long `squall check` searches per file unless told otherwise (memory alone does not
 /// bound a search: its memo forgets what lies furthest behind rather than give up).
@@ -581,9 +583,136 @@ fn looks_independent(history: &[Event]) -> bool {
         })
 }
 
+/// Options of `squall check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The workload the histories come from, which picks the checkers: cas-register and
+    /// register (linearizability over that model), set (set + stats: `add`s and `read`s of
+    /// the whole set), bank (bank + stats: `transfer`s and `read`s of every balance).
+    #[arg(long, value_enum, default_value_t = CheckWorkload::CasRegister, value_name = "W")]
+    pub workload: CheckWorkload,
+    /// Run exactly these checkers instead of the workload's, comma-separated: linearizable,
+    /// set, bank, stats.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME[,NAME]")]
+    pub checker: Vec<CheckerKind>,
+    /// The linearizable checker's model: register, cas-register, kv (`[key value]` values;
+    /// read, write, cas and append per key), multi-register (`txn`s of `[read k v]` /
+    /// `[write k v]`), mutex (acquire, release) [default: the workload's, cas-register].
+    #[arg(long, value_parser = parse_model)]
+    pub model: Option<ModelKind>,
+    /// bank: the total every read must sum to [default: inferred, the most common sum].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub total: Option<i64>,
+    /// bank: negative balances are no anomaly.
+    #[arg(long)]
+    pub negative_allowed: bool,
+    /// set: tolerate stale reads (an acknowledged element missing from a read, present in a
+    /// later one); only elements lost for good are invalid.
+    #[arg(long)]
+    pub allow_stale: bool,
+    /// Values are Jepsen `[key value]` pairs, checked per key: auto (guess from the
+    /// history), yes, no. (kv is always per key; multi-register and mutex never are.)
+    #[arg(long, default_value = "auto")]
+    pub independent: String,
+    /// The linearizable checker's initial value, as JSON or EDN (e.g. 0, nil, :x) [default:
+    /// nil; 0 for multi-register].
+    #[arg(long, value_name = "V")]
+    pub initial: Option<String>,
+    /// Input format: auto, jsonl, edn, jepsen-log (the `jepsen.util` op lines of a Jepsen
+    /// console log).
+    #[arg(long, default_value = "auto")]
+    pub format: String,
+    /// Give up (verdict unknown) after this long, per file, e.g. 10s; 0 for no limit
+    /// [default: 5m].
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub time_limit: Option<Duration>,
+    /// Give up (verdict unknown) before the search's memory exceeds this, per file, e.g.
+    /// 512MiB, 2GiB; no more than an eighth of it is read from any input (a longer one would
+    /// take more than this to hold; its verdict is unknown) [default: 1GiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
+    /// One JSON object per file on stdout, each checker's verdict in its `results`.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the linearizable checker's HTML report per file into DIR, as
+    /// DIR/<file stem>.html.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Check a history whose `time` decreases along it (real time is the history's order,
+    /// not its times; such a file was likely reordered): a warning instead of an input error.
+    #[arg(long)]
+    pub allow_time_disorder: bool,
+    /// History files; `-` reads stdin. Pipes and devices are read too, within the memory
+    /// limit.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// What `squall check --workload` knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckWorkload {
+    /// Linearizability as a cas-register.
+    CasRegister,
+    /// Linearizability as a register.
+    Register,
+    /// A grow-only set: set + stats.
+    Set,
+    /// Transfers between accounts: bank + stats.
+    Bank,
+}
+
+/// A checker `squall check --checker` can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum CheckerKind {
+    /// Linearizability over `--model`.
+    Linearizable,
+    /// Jepsen's set-full: acknowledged adds are read, nothing unexpected.
+    Set,
+    /// Every read sums to the total, no negative balance.
+    Bank,
+    /// Per-function counts; unknown if some function never succeeded.
+    Stats,
+}
+
+/// A model name, for clap.
+fn parse_model(s: &str) -> Result<ModelKind, String> {
+    s.parse()
+}
+
+/// A size in bytes: `1073741824`, `512MiB`, `2GiB`, `100MB`, `1.5G` (K, M, G, T: powers of
+/// 1024 with or without `i`; `KB`, `MB`, `GB`, `TB`: powers of 1000).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || format!("invalid size {s:?} (expected e.g. 512MiB, 2GiB)");
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "m" | "mib" => 1024f64.powi(2),
+        "g" | "gib" => 1024f64.powi(3),
+        "t" | "tib" => 1024f64.powi(4),
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        _ => return Err(bad()),
+    };
+    let bytes = n * scale;
+    if !bytes.is_finite() || !(1.0..=u64::MAX as f64).contains(&bytes) {
+        return Err(bad());
+    }
+    Ok(bytes as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
 
     #[test]
     fn initial_values() {
@@ -639,5 +768,72 @@ mod tests {
             message: "expected value".into(),
         });
         assert_eq!(e.to_string(), "h.jsonl:3: expected value");
+    }
+
+    #[test]
+    fn sizes() {
+        let cases = [
+            ("1024", Some(1024)),
+            ("512MiB", Some(512 << 20)),
+            ("2GiB", Some(2 << 30)),
+            ("2g", Some(2 << 30)),
+            ("1.5K", Some(1536)),
+            ("100MB", Some(100_000_000)),
+            ("0", None),
+            ("-1", None),
+            ("lots", None),
+            ("5 parsecs", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(parse_size(s).ok(), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn check_args_parse() {
+        let cli = Cli::try_parse_from([
+            "squall",
+            "check",
+            "--model",
+            "mutex",
+            "--memory-limit",
+            "64MiB",
+            "--report",
+            "r",
+            "--json",
+            "h.edn",
+        ])
+        .unwrap();
+        let Command::Check(args) = cli.cmd else {
+            panic!()
+        };
+        assert_eq!(args.model, Some(ModelKind::Mutex));
+        assert_eq!(args.workload, CheckWorkload::CasRegister);
+        assert!(args.checker.is_empty());
+        assert_eq!(args.memory_limit, Some(64 << 20));
+        assert_eq!(args.report, Some(PathBuf::from("r")));
+        assert!(args.json);
+        let cli = Cli::try_parse_from([
+            "squall",
+            "check",
+            "--workload",
+            "bank",
+            "--checker",
+            "bank,stats",
+            "--total",
+            "-5",
+            "h.edn",
+        ])
+        .unwrap();
+        let Command::Check(args) = cli.cmd else {
+            panic!()
+        };
+        assert_eq!(args.workload, CheckWorkload::Bank);
+        assert_eq!(args.checker, [CheckerKind::Bank, CheckerKind::Stats]);
+        assert_eq!(args.total, Some(-5));
+        let e = Cli::try_parse_from(["squall", "check", "--checker", "queue", "h"]).unwrap_err();
+        assert!(e.to_string().contains("queue"), "{e}");
+        let e = Cli::try_parse_from(["squall", "check", "--model", "queue", "h"]).unwrap_err();
+        assert!(e.to_string().contains("unknown model \"queue\""), "{e}");
     }
 }

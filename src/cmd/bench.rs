@@ -13,7 +13,7 @@
 //! plan file and history written as in a run, and prints the process's resident memory as it
 //! goes: a run's memory must stay flat however long it lasts.
 
-use crate::cli::BenchArgs;
+use crate::config::parse_duration;
 use crate::config::TestConfig;
 use crate::exit;
 use crate::noop::{NoTarget, Noop};
@@ -22,6 +22,7 @@ use crate::plan_file::PlanFile;
 use crate::recorder::Recorder;
 use crate::runner::{self, RunOptions, RunStats, Say};
 use anyhow::{Context, Result};
+use clap::Args;
 use nemeses::FaultTarget;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -304,4 +305,25 @@ fn fault_delay(dir: &std::path::Path, partitions: usize) -> Result<()> {
         println!("  errors: {}", stats.fault_errors.join("; "));
     }
     Ok(())
+}
+
+/// Options of `squall bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// How long to drive the no-op system.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Workers.
+    #[arg(long, default_value_t = 50)]
+    pub concurrency: usize,
+    /// Partitions to apply for the fault-delay measurement (needs root; 0 skips it).
+    #[arg(long, default_value_t = 20)]
+    pub partitions: usize,
+    /// Instead: one run of this length (e.g. 1h) against the no-op system, printing the
+    /// process's memory as it goes.
+    #[arg(long, value_parser = parse_duration)]
+    pub soak: Option<Duration>,
+    /// Ops per second for --soak [default: 2000].
+    #[arg(long)]
+    pub rate: Option<f64>,
 }
