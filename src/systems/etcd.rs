@@ -55,17 +55,55 @@ pub use crate::config::ReadMode;
 
 /// The etcd system's own options: its `[etcd]` table in a test file, or
 /// `-o etcd.KEY=VALUE`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EtcdOptions {
     /// The etcd binary (default: `etcd` on `PATH`).
     pub binary: Option<PathBuf>,
+    /// Raft's heartbeat interval, in milliseconds (etcd's `--heartbeat-interval`): 100.
+    pub heartbeat_interval_ms: u64,
+    /// Raft's election timeout, in milliseconds (etcd's `--election-timeout`): 1000. At
+    /// least five heartbeats, as etcd advises; shorter means faster fail-over under a
+    /// partition, and more elections under load.
+    pub election_timeout_ms: u64,
+}
+
+impl Default for EtcdOptions {
+    fn default() -> Self {
+        EtcdOptions {
+            binary: None,
+            heartbeat_interval_ms: 100,
+            election_timeout_ms: 1000,
+        }
+    }
+}
+
+impl EtcdOptions {
+    /// What is wrong with these options, if anything (for `[etcd]: ...`).
+    fn problem(&self) -> Option<String> {
+        let (h, e) = (self.heartbeat_interval_ms, self.election_timeout_ms);
+        if h == 0 {
+            return Some("heartbeat_interval_ms = 0: must be positive".into());
+        }
+        if e < 5 * h {
+            return Some(format!(
+                "election_timeout_ms = {e}: must be at least 5 heartbeats ({} ms)",
+                5 * h
+            ));
+        }
+        // etcd refuses an election timeout above 50 s.
+        if e > 50_000 {
+            return Some(format!("election_timeout_ms = {e}: at most 50000"));
+        }
+        None
+    }
 }
 
 /// The etcd system adapter.
 #[derive(Clone, Debug)]
 pub struct Etcd {
     binary: PathBuf,
+    options: EtcdOptions,
     read_mode: ReadMode,
     workload: EtcdWorkload,
     client_port: u16,
@@ -102,6 +140,7 @@ impl Etcd {
     pub fn new(binary: PathBuf, read_mode: ReadMode) -> Self {
         Etcd {
             binary,
+            options: EtcdOptions::default(),
             read_mode,
             workload: EtcdWorkload::Register,
             client_port: DEFAULT_CLIENT_PORT,
@@ -123,8 +162,13 @@ impl Etcd {
     /// for a workload of `ops` ops.
     pub fn from_config(cfg: &crate::config::TestConfig, ops: &str) -> anyhow::Result<Self> {
         let options: EtcdOptions = cfg.options("etcd")?;
+        if let Some(problem) = options.problem() {
+            bail!("[etcd]: {problem}");
+        }
         let binary = Self::locate(options.binary.as_deref())?;
-        Etcd::new(binary, cfg.read_mode).with_ops(ops)
+        let mut etcd = Etcd::new(binary, cfg.read_mode).with_ops(ops)?;
+        etcd.options = options;
+        Ok(etcd)
     }
 
     /// The same adapter for a workload of `ops` ops ([`workloads::Workload::ops`]).
@@ -214,8 +258,14 @@ impl System for Etcd {
             ("--initial-cluster", initial_cluster),
             ("--initial-cluster-state", "new".into()),
             ("--initial-cluster-token", "squall-etcd".into()),
-            ("--heartbeat-interval", "100".into()),
-            ("--election-timeout", "1000".into()),
+            (
+                "--heartbeat-interval",
+                self.options.heartbeat_interval_ms.to_string(),
+            ),
+            (
+                "--election-timeout",
+                self.options.election_timeout_ms.to_string(),
+            ),
             ("--logger", "zap".into()),
             ("--log-outputs", "stderr".into()),
             ("--log-level", "info".into()),
@@ -1232,6 +1282,39 @@ mod tests {
             err.to_string(),
             "etcd binary not found at /nonexistent/etcd (install it: apt-get install -y \
              etcd-server, or give -o etcd.binary=PATH)"
+        );
+    }
+
+    #[test]
+    fn raft_timings_are_options_of_the_etcd_table() {
+        let mut cfg = crate::config::TestConfig::default();
+        cfg.set_option("etcd.binary", "/bin/true").unwrap();
+        cfg.set_option("etcd.election_timeout_ms", "400").unwrap();
+        cfg.set_option("etcd.heartbeat_interval_ms", "50").unwrap();
+        let etcd = Etcd::from_config(&cfg, "register").unwrap();
+        let cluster = ClusterInfo {
+            names: vec!["n1".into()],
+            addrs: vec![Ipv4Addr::new(10, 0, 0, 1)],
+        };
+        let args = etcd
+            .node_command(0, &cluster, Path::new("/d"))
+            .args
+            .join(" ");
+        assert!(
+            args.contains("--heartbeat-interval 50 --election-timeout 400"),
+            "{args}"
+        );
+        cfg.set_option("etcd.election_timeout_ms", "200").unwrap();
+        let e = Etcd::from_config(&cfg, "register").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "[etcd]: election_timeout_ms = 200: must be at least 5 heartbeats (250 ms)"
+        );
+        cfg.set_option("etcd.election_timeout", "200").unwrap();
+        let e = Etcd::from_config(&cfg, "register").unwrap_err().to_string();
+        assert!(
+            e.starts_with("[etcd]: unknown field `election_timeout`"),
+            "{e}"
         );
     }
 
