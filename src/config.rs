@@ -171,15 +171,6 @@ impl TestConfig {
             let upto = &text.as_bytes()[..offset.min(text.len())];
             upto.iter().filter(|&&b| b == b'\n').count() + 1
         };
-        let message = |e: &toml::de::Error| {
-            let msg: Vec<&str> = e
-                .message()
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            msg.join(": ")
-        };
         let doc: toml::Table = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(s.start)).unwrap_or(1);
             anyhow::anyhow!("{name} line {line}: {}", message(&e))
@@ -244,15 +235,9 @@ impl TestConfig {
     /// with it: `[etcd]: unknown field `binry`, expected `binary``.
     pub fn options<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
         let table = self.plugins.get(name).cloned().unwrap_or_default();
-        toml::Value::Table(table).try_into().map_err(|e| {
-            let msg: Vec<&str> = e
-                .message()
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            anyhow::anyhow!("[{name}]: {}", msg.join(": "))
-        })
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("[{name}]: {}", message(&e)))
     }
 
     /// The plug-in `name`'s options as JSON (an object; empty if it has none), for plug-ins
@@ -518,6 +503,17 @@ impl TestConfig {
         }
         t
     }
+}
+
+/// A TOML error's message on one line.
+fn message(e: &toml::de::Error) -> String {
+    let msg: Vec<&str> = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    msg.join(": ")
 }
 
 /// A configuration value that parses but means nothing: which key, the value, and why.

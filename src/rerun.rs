@@ -39,14 +39,7 @@ fn rerun_flags(cfg: &TestConfig, base: &TestConfig) -> String {
         }
         let flag = format!("--{}", key.replace('_', "-"));
         match v {
-            toml::Value::Table(t) => {
-                let empty = toml::Table::new();
-                let old = match was.get(key) {
-                    Some(toml::Value::Table(o)) => o,
-                    _ => &empty,
-                };
-                plugin_flags(&mut s, key, t, old);
-            }
+            toml::Value::Table(t) => plugin_flags(&mut s, key, t, &table_in(&was, key)),
             toml::Value::Boolean(true) => s.push_str(&format!(" {flag}")),
             toml::Value::Boolean(false) => {}
             toml::Value::String(text) => s.push_str(&format!(" {flag} {}", shell_word(text))),
@@ -65,6 +58,14 @@ fn rerun_flags(cfg: &TestConfig, base: &TestConfig) -> String {
     s
 }
 
+/// The table `key` of `t`, or an empty one.
+fn table_in(t: &toml::Table, key: &str) -> toml::Table {
+    match t.get(key) {
+        Some(toml::Value::Table(o)) => o.clone(),
+        _ => toml::Table::new(),
+    }
+}
+
 /// `-o path.key=value` for each option of a plug-in's table `now` that differs from `was`.
 fn plugin_flags(s: &mut String, path: &str, now: &toml::Table, was: &toml::Table) {
     for (key, v) in now {
@@ -73,14 +74,7 @@ fn plugin_flags(s: &mut String, path: &str, now: &toml::Table, was: &toml::Table
         }
         let here = format!("{path}.{key}");
         match v {
-            toml::Value::Table(t) => {
-                let empty = toml::Table::new();
-                let old = match was.get(key) {
-                    Some(toml::Value::Table(o)) => o,
-                    _ => &empty,
-                };
-                plugin_flags(s, &here, t, old);
-            }
+            toml::Value::Table(t) => plugin_flags(s, &here, t, &table_in(was, key)),
             toml::Value::String(text) => {
                 // A string that reads as another TOML value (`3`, `true`) keeps its quotes.
                 let reads_as_toml = toml::from_str::<toml::Table>(&format!("v = {text}")).is_ok();

@@ -91,7 +91,7 @@ pub use linearizable::Linearizable;
 pub use model::Model;
 pub use models::{CasRegister, Kv, MultiRegister, Mutex, Register, RegisterOp};
 pub use operation::{operations, Operation, Outcome};
-pub use report_html::render_html;
+pub use report_html::{esc as html_escape, render_html};
 pub use set::{Set, SetOptions};
 pub use stats::{Counts, Stats};
 pub use verdict::Validity;

@@ -546,8 +546,9 @@ fn format_ns(ns: u64) -> String {
     }
 }
 
-/// Escapes text for HTML content and attribute values.
-fn esc(s: &str) -> String {
+/// Escapes text for HTML content and attribute values (squall's run and soak pages use it
+/// too).
+pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

@@ -8,21 +8,7 @@
 use super::faults::Fault;
 use std::fmt::Write as _;
 
-/// Escapes `s` for HTML text and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use checkers::html_escape as esc;
 
 /// Maps a data interval onto a pixel interval, linearly or by `log10`.
 #[derive(Clone, Copy, Debug, PartialEq)]

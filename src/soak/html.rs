@@ -5,25 +5,10 @@
 
 use super::layout::relative;
 use super::summary::Summary;
-use checkers::Validity;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// `text` escaped for HTML text and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use checkers::html_escape as escape;
 
 /// A link to a run's report from a page in folder `page_dir`: its report.html if it exists,
 /// else its results.json; `None` for a run with neither.
@@ -82,17 +67,7 @@ pub fn render(summary: &Summary, page_dir: &Path) -> String {
             (Some(v), true) => ("unknown", format!("{} (interrupted)", v.as_str())),
             (None, _) => ("none", "no verdict".to_string()),
         };
-        let anomaly = if r.verdict == Some(Validity::Valid) && !r.interrupted {
-            String::new()
-        } else if r.signatures.is_empty() {
-            r.explanation.clone()
-        } else {
-            r.signatures
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
+        let anomaly = r.anomaly();
         let link = r
             .run_dir
             .as_deref()

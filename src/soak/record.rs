@@ -87,6 +87,22 @@ impl SeedRecord {
         self.verdict.is_some() && !self.interrupted
     }
 
+    /// Its anomaly in a line (nothing for a valid run that ran whole): its signatures, or
+    /// else its explanation.
+    pub fn anomaly(&self) -> String {
+        if self.is_done() && self.verdict == Some(checkers::Validity::Valid) {
+            String::new()
+        } else if self.signatures.is_empty() {
+            self.explanation.clone()
+        } else {
+            self.signatures
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+    }
+
     /// The seed's record in soak folder `dir`: from the newest run in its store, or, where
     /// there is none, why (the last line of the run's output).
     pub fn load(dir: &SoakDir, seed: u64) -> SeedRecord {

@@ -98,17 +98,7 @@ impl Summary {
                 (Some(_), true) => "interrupted".into(),
                 (None, _) => "none".into(),
             };
-            let anomaly = if valid {
-                String::new()
-            } else if r.signatures.is_empty() {
-                r.explanation.clone()
-            } else {
-                r.signatures
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            };
+            let anomaly = r.anomaly();
             out.push_str(&format!(
                 "{:>8}  {:<10} {:>7} {:>6} {:>6.1}s  {anomaly}\n",
                 r.seed, verdict, r.ops, r.faults, r.test_phase_s
