@@ -1,8 +1,12 @@
-//! The command line's shape: [`Cli`] and its [`Command`]s. Each subcommand's arguments
-//! belong to its own file under [`crate::cmd`]; the test's options ([`TestArgs`]: `run`,
-//! `plan`, `soak`) to [`crate::cmd::run`].
+//! The command line: [`Cli`] and its [`Command`]s, and [`main_with`], which parses it and
+//! hands each subcommand to its file under [`crate::cmd`] (each owns its arguments; the
+//! test's options, [`TestArgs`] — `run`, `plan`, `soak` — belong to [`crate::cmd::run`]).
 
-use crate::cmd;
+use crate::cmd::{
+    self, bench, check, clean, doctor, export, image, plan, replay, report, run, soak,
+};
+use crate::exit;
+use crate::registry::Registry;
 use clap::{Parser, Subcommand};
 
 pub use crate::cmd::run::{Origins, TestArgs};
@@ -47,4 +51,56 @@ pub enum Command {
     /// Guest images for the cloud-hypervisor environment.
     #[command(subcommand)]
     Image(cmd::image::ImageCommand),
+}
+
+/// The whole `squall` command line over `registry`'s plug-ins: parses the arguments, runs
+/// the subcommand, prints an error's whole chain on one line, and exits with its code.
+pub fn main_with(registry: Registry) -> ! {
+    crate::registry::install(registry);
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            if matches!(
+                e.kind(),
+                DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                std::process::exit(if e.kind() == DisplayHelpOnMissingArgumentOrSubcommand {
+                    exit::ERROR
+                } else {
+                    0
+                });
+            }
+            // One line: clap's first line, without its "error: " prefix.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad arguments");
+            eprintln!(
+                "squall: {} (see squall --help)",
+                first.trim_start_matches("error: ")
+            );
+            std::process::exit(exit::ERROR);
+        }
+    };
+    let result = match &cli.cmd {
+        Command::Run(args) => run::run(args),
+        Command::Plan(args) => plan::plan(args),
+        Command::Replay(args) => replay::replay(args),
+        Command::Soak(args) => soak::soak(args),
+        Command::Check(args) => check::check(args),
+        Command::Clean => clean::clean(),
+        Command::Bench(args) => bench::bench(args),
+        Command::Doctor(args) => doctor::doctor(args),
+        Command::Export(args) => export::export(args),
+        Command::Report(args) => report::report(args),
+        Command::Image(image::ImageCommand::Build(args)) => crate::image::build_cmd(args),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            // The whole chain on one line: "setup: start n2: No such file or directory".
+            eprintln!("squall: {e:#}");
+            std::process::exit(exit::ERROR);
+        }
+    }
 }

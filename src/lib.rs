@@ -16,7 +16,8 @@
 //! - [`env`]: where nodes run (network namespaces, the hub, faults); [`systems`]: adapters.
 //! - [`vm`]: the Cloud Hypervisor environment; [`image`]: its guest images.
 //! - [`soak`]: many seeds of a test, summarised (`squall soak`).
-//! - [`rerun`]: the rerun line a run prints.
+//! - [`rerun`]: the rerun line a run prints; [`origins`]: where each value of a test came
+//!   from.
 //! - [`registry`]: the workloads, systems and nemeses a program knows (a user's crate adds
 //!   its own and gets the whole CLI through [`main_with`]).
 //! - [`exit`]: exit codes; [`noop`]: a system and a fault target that do nothing (benchmarks,
@@ -36,6 +37,7 @@ pub mod image;
 pub mod interrupt;
 pub mod log;
 pub mod noop;
+pub mod origins;
 pub mod plan;
 pub mod plan_file;
 pub mod recorder;
@@ -50,4 +52,4 @@ pub mod systems;
 pub mod timer;
 pub mod vm;
 
-pub use cmd::main_with;
+pub use cli::main_with;

@@ -41,7 +41,7 @@ pub fn random_seed() -> u64 {
 /// ([`interrupt::install`]). Returns the exit code.
 pub fn run_test(
     cfg: &TestConfig,
-    origins: &crate::cli::Origins,
+    origins: &crate::origins::Origins,
     seed: u64,
     test: Option<&std::path::Path>,
     stop: &Stop,

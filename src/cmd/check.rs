@@ -45,11 +45,7 @@ use std::time::Duration;
 /// bound a search: its memo forgets what lies furthest behind rather than give up).
 const DEFAULT_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// Memory a history takes per byte of its file while it is checked, parsed and paired into
-/// the checker's operations, beyond the search's own budget (measured: a 100k-op JSONL
-/// history of 16 MiB peaks at 112 MiB with a small search). No more than the memory limit
-/// over this is read from an input, so that the whole check stays within twice the limit.
-pub const HISTORY_BYTES_PER_FILE_BYTE: u64 = 8;
+pub use crate::report::HISTORY_BYTES_PER_FILE_BYTE;
 
 /// The name `-` (stdin) goes by in messages and output.
 const STDIN_NAME: &str = "<stdin>";

@@ -271,7 +271,7 @@ pub fn soak(args: &SoakArgs) -> Result<i32> {
     let interrupted = stop.is_set() || why_stopped.as_deref().is_some_and(|w| w.contains("failed"));
     let complete = all_ran && !interrupted && records.iter().all(SeedRecord::is_done);
     let summary = Summary::new(&cfg.test_name(), records, complete);
-    summary.write(&dir, args.junit.as_deref())?;
+    crate::soak::write::write(&summary, &dir, args.junit.as_deref())?;
     print_summary(&summary, &dir, args.junit.as_deref(), start.elapsed());
     Ok(summary.exit_code())
 }
@@ -280,7 +280,7 @@ fn merge_cmd(m: &MergeArgs) -> Result<i32> {
     let dirs: Vec<SoakDir> = m.dirs.iter().map(SoakDir::at).collect();
     let out = SoakDir::at(&m.out);
     let summary = merge::merge(&dirs, &out)?;
-    summary.write(&out, m.junit.as_deref())?;
+    crate::soak::write::write(&summary, &out, m.junit.as_deref())?;
     print_summary(&summary, &out, m.junit.as_deref(), Duration::ZERO);
     Ok(summary.exit_code())
 }

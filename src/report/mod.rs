@@ -19,7 +19,6 @@ pub mod scan;
 pub mod svg;
 pub mod timeline;
 
-use crate::cmd::check::HISTORY_BYTES_PER_FILE_BYTE;
 use crate::config::TestConfig;
 use crate::exit;
 use crate::plan::Plan;
@@ -28,6 +27,12 @@ use crate::store::RunDir;
 use anyhow::{Context, Result};
 use checkers::Validity;
 use serde_json::json;
+
+/// Memory a history takes per byte of its file while it is checked, parsed and paired into
+/// the checker's operations, beyond the search's own budget (measured: a 100k-op JSONL
+/// history of 16 MiB peaks at 112 MiB with a small search). No more than the memory limit
+/// over this is read from an input, so that the whole check stays within twice the limit.
+pub const HISTORY_BYTES_PER_FILE_BYTE: u64 = 8;
 
 /// Prints a line of the summary; a closed stdout (after SIGHUP) is not a reason to stop
 /// before the cluster is torn down.

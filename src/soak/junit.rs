@@ -104,6 +104,44 @@ pub fn render(summary: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::soak::SeedRecord;
+    use checkers::Validity;
+
+    fn rec(seed: u64, v: Option<Validity>) -> SeedRecord {
+        SeedRecord {
+            verdict: v,
+            ..SeedRecord::missing(seed)
+        }
+    }
+
+    #[test]
+    fn junit_parses_and_says_what_failed() {
+        // The JUnit text through a real XML parser is in tests/soak.rs; here its shape.
+        let mut bad = rec(2, Some(Validity::Invalid));
+        bad.explanation = "linearizable: NOT linearizable <as> a \"cas-register\" & \u{1}".into();
+        bad.rerun = "squall run --seed 2 --name 'a b'".into();
+        let s = Summary::new(
+            "t&t",
+            vec![rec(1, Some(Validity::Valid)), bad, rec(3, None)],
+            true,
+        );
+        let x = render(&s);
+        assert!(x.contains("tests=\"3\" failures=\"1\" errors=\"1\""), "{x}");
+        assert!(x.contains("name=\"t&amp;t\""), "{x}");
+        assert!(
+            x.contains("&lt;as&gt; a &quot;cas-register&quot; &amp; \u{FFFD}"),
+            "{x}"
+        );
+        assert!(
+            x.contains("rerun with: squall run --seed 2 --name &apos;a b&apos;"),
+            "{x}"
+        );
+        assert_eq!(x.matches("<testcase ").count(), 3);
+        assert_eq!(
+            s.counts_line(),
+            "3 seeds: 1 valid, 1 invalid, 0 unknown, 1 without a verdict"
+        );
+    }
 
     #[test]
     fn special_and_unwritable_characters_are_escaped() {

@@ -8,11 +8,13 @@
 //! - [`parallel`]: how many runs at once by default, from the host.
 //! - [`layout`]: the soak folder; [`record`]: one seed as its run left it.
 //! - [`pool`]: the runs as child processes; [`progress`]: the progress line.
-//! - [`signature`]: anomaly signatures and findings; [`summary`]: soak.json, the table,
-//!   the exit code; [`junit`], [`html`]: the other renderings; [`merge`]: joining soaks.
+//! - [`signature`]: anomaly signatures; [`finding`]: failures grouped by them;
+//!   [`summary`]: soak.json, the table, the exit code; [`junit`], [`html`]: the other
+//!   renderings; [`write`]: all of them into the soak folder; [`merge`]: joining soaks.
 //!
 //! The command itself (its options, the loop over seeds) is [`crate::cmd::soak`].
 
+pub mod finding;
 pub mod html;
 pub mod junit;
 pub mod layout;
@@ -25,10 +27,12 @@ pub mod seeds;
 pub mod shard;
 pub mod signature;
 pub mod summary;
+pub mod write;
 
+pub use finding::Finding;
 pub use layout::SoakDir;
 pub use record::SeedRecord;
 pub use seeds::Seeds;
 pub use shard::Shard;
-pub use signature::{Finding, Signature};
+pub use signature::Signature;
 pub use summary::Summary;

@@ -14,10 +14,8 @@
 //! its explanation with its numbers blanked (`N of N reads wrong`), so its findings still
 //! group by what went wrong rather than by how often.
 
-use super::record::SeedRecord;
 use checkers::{Validity, Verdict};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// What kind of anomaly a failing run hit.
@@ -114,44 +112,6 @@ pub fn blank_numbers(text: &str) -> String {
     out
 }
 
-/// One kind of anomaly and the seeds that hit it, shortest run first.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Finding {
-    /// What went wrong.
-    pub signature: Signature,
-    /// The seeds, the shortest run (fewest ops, then shortest test phase) first.
-    pub seeds: Vec<u64>,
-}
-
-/// The invalid records grouped by signature; a run with two kinds of anomaly counts in
-/// both. Findings with the most seeds come first.
-pub fn group(records: &[SeedRecord]) -> Vec<Finding> {
-    let mut by: BTreeMap<&Signature, Vec<&SeedRecord>> = BTreeMap::new();
-    for r in records {
-        if r.verdict == Some(Validity::Invalid) {
-            for s in &r.signatures {
-                by.entry(s).or_default().push(r);
-            }
-        }
-    }
-    let mut findings: Vec<Finding> = by
-        .into_iter()
-        .map(|(signature, mut rs)| {
-            rs.sort_by(|a, b| {
-                (a.ops, a.test_phase_s, a.seed)
-                    .partial_cmp(&(b.ops, b.test_phase_s, b.seed))
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            });
-            Finding {
-                signature: signature.clone(),
-                seeds: rs.iter().map(|r| r.seed).collect(),
-            }
-        })
-        .collect();
-    findings.sort_by_key(|f| std::cmp::Reverse(f.seeds.len()));
-    findings
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,48 +156,6 @@ mod tests {
         );
         assert!(signatures(&Verdict::valid("x", "ok")).is_empty());
         assert!(signatures(&Verdict::unknown("x", "out of time")).is_empty());
-    }
-
-    fn record(seed: u64, ops: u64, sig: Option<Signature>) -> SeedRecord {
-        SeedRecord {
-            seed,
-            verdict: Some(if sig.is_some() {
-                Validity::Invalid
-            } else {
-                Validity::Valid
-            }),
-            ops,
-            signatures: sig.into_iter().collect(),
-            ..SeedRecord::missing(seed)
-        }
-    }
-
-    #[test]
-    fn failures_group_by_signature_shortest_first() {
-        let stale = signatures(&composed(vec![lin_invalid("read")])).remove(0);
-        // The same anomaly where the search got stuck on a cas: the same finding.
-        let cas = signatures(&composed(vec![lin_invalid("cas")])).remove(0);
-        assert_eq!(stale, cas);
-        let set = signatures(
-            &Verdict::invalid("set", "1 lost").with_details(json!({"lost_count": 1, "lost": [1]})),
-        )
-        .remove(0);
-        let records = vec![
-            record(1, 900, Some(stale.clone())),
-            record(2, 100, None),
-            record(3, 300, Some(stale.clone())),
-            record(4, 500, Some(cas.clone())),
-            record(5, 300, Some(stale.clone())),
-            record(6, 50, Some(set.clone())),
-        ];
-        let findings = group(&records);
-        assert_eq!(findings.len(), 2, "{findings:?}");
-        assert_eq!(findings[0].signature, stale);
-        // Shortest first; equal lengths by seed.
-        assert_eq!(findings[0].seeds, [3, 5, 4, 1]);
-        assert_eq!(findings[1].signature, set);
-        assert_eq!(findings[1].seeds, [6]);
-        assert!(group(&records[1..2]).is_empty());
     }
 
     #[test]

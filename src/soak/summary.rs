@@ -1,14 +1,11 @@
 //! A soak's summary, made from the seeds' records: `soak.json`, the terminal table, the
 //! findings by signature, `index.html`, JUnit, and the exit code (the worst verdict).
 
-use super::layout::SoakDir;
+use super::finding::{group, Finding};
 use super::record::SeedRecord;
-use super::signature::{group, Finding};
 use crate::exit;
-use anyhow::{Context, Result};
 use checkers::Validity;
 use serde::Serialize;
-use std::path::Path;
 
 /// A soak's seeds and what they found.
 #[derive(Clone, Debug, Serialize)]
@@ -131,21 +128,6 @@ impl Summary {
         out.push('\n');
         out
     }
-
-    /// Writes `soak.json` and `index.html` into `dir`, and the JUnit XML to `junit` if given.
-    pub fn write(&self, dir: &SoakDir, junit: Option<&Path>) -> Result<()> {
-        let json = dir.file("soak.json");
-        std::fs::write(&json, serde_json::to_string_pretty(self)? + "\n")
-            .with_context(|| format!("write {}", json.display()))?;
-        let index = dir.file("index.html");
-        std::fs::write(&index, super::html::render(self, &dir.path))
-            .with_context(|| format!("write {}", index.display()))?;
-        if let Some(path) = junit {
-            std::fs::write(path, super::junit::render(self))
-                .with_context(|| format!("write {}", path.display()))?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -180,34 +162,5 @@ mod tests {
         );
         assert_eq!(code(&[None, None], true), exit::ERROR);
         assert_eq!(code(&[], true), exit::ERROR);
-    }
-
-    #[test]
-    fn junit_parses_and_says_what_failed() {
-        // The JUnit text through a real XML parser is in tests/soak.rs; here its shape.
-        let mut bad = rec(2, Some(Validity::Invalid));
-        bad.explanation = "linearizable: NOT linearizable <as> a \"cas-register\" & \u{1}".into();
-        bad.rerun = "squall run --seed 2 --name 'a b'".into();
-        let s = Summary::new(
-            "t&t",
-            vec![rec(1, Some(Validity::Valid)), bad, rec(3, None)],
-            true,
-        );
-        let x = super::super::junit::render(&s);
-        assert!(x.contains("tests=\"3\" failures=\"1\" errors=\"1\""), "{x}");
-        assert!(x.contains("name=\"t&amp;t\""), "{x}");
-        assert!(
-            x.contains("&lt;as&gt; a &quot;cas-register&quot; &amp; \u{FFFD}"),
-            "{x}"
-        );
-        assert!(
-            x.contains("rerun with: squall run --seed 2 --name &apos;a b&apos;"),
-            "{x}"
-        );
-        assert_eq!(x.matches("<testcase ").count(), 3);
-        assert_eq!(
-            s.counts_line(),
-            "3 seeds: 1 valid, 1 invalid, 0 unknown, 1 without a verdict"
-        );
     }
 }
