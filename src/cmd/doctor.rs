@@ -49,6 +49,8 @@ pub struct DoctorArgs {
 /// One check's outcome.
 struct Check {
     ok: bool,
+    /// Nothing to check on this host yet (shown as `·`, neither passed nor failed).
+    info: bool,
     required: bool,
     label: String,
     detail: String,
@@ -59,8 +61,14 @@ impl Check {
         // Lifecycle steps are indented under their heading: the indent goes before the mark.
         let indent = &self.label[..self.label.len() - self.label.trim_start().len()];
         let label = self.label.trim_start();
-        let mark = if self.ok { '✓' } else { '✗' };
-        let optional = if !self.ok && !self.required {
+        let mark = if self.info {
+            '·'
+        } else if self.ok {
+            '✓'
+        } else {
+            '✗'
+        };
+        let optional = if !self.ok && !self.required && !self.info {
             " (not required)"
         } else {
             ""
@@ -91,6 +99,7 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
     let root = unsafe { libc::geteuid() } == 0;
     add(Check {
         ok: root,
+        info: false,
         required: true,
         label: "root".into(),
         detail: if root {
@@ -158,7 +167,13 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
                     });
                 }
             }
-            Err(e) => add(bad(required, name, format!("{e:#}"))),
+            Err(e) => match e.downcast_ref::<crate::systems::DefinedByTestFile>() {
+                Some(d) => add(Check {
+                    info: true,
+                    ..ok(false, name, format!("{d}: checked when a test uses it"))
+                }),
+                None => add(bad(required, name, format!("{e:#}"))),
+            },
         }
     }
 
@@ -187,6 +202,7 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
 fn ok(required: bool, label: &str, detail: String) -> Check {
     Check {
         ok: true,
+        info: false,
         required,
         label: label.into(),
         detail,
@@ -196,6 +212,7 @@ fn ok(required: bool, label: &str, detail: String) -> Check {
 fn bad(required: bool, label: &str, detail: String) -> Check {
     Check {
         ok: false,
+        info: false,
         required,
         label: label.into(),
         detail,

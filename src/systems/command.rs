@@ -67,7 +67,10 @@ impl Command {
     /// overridden by `[command.read_mode.<cfg.read_mode>]` where the table has one.
     pub fn from_config(cfg: &crate::config::TestConfig) -> anyhow::Result<Self> {
         let Some(table) = cfg.plugin("command") else {
-            bail!("system \"command\" is defined by a [command] table in the test file (see examples/command-etcdctl.toml)");
+            return Err(super::DefinedByTestFile(
+                "system \"command\" is defined by a [command] table in the test file (see examples/command-etcdctl.toml)".into(),
+            )
+            .into());
         };
         let spec = Spec::parse(table, cfg.read_mode.as_str())?;
         Ok(Command {

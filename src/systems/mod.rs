@@ -86,6 +86,13 @@ pub trait System: Send + Sync {
     fn doctor(&self) -> Vec<(String, Result<String, String>)>;
 }
 
+/// The error of a system that is defined by a test file (the `command` system's `[command]`
+/// table) and so cannot be made without one: `squall doctor` shows it as nothing to check
+/// on the host yet, rather than as a failure.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DefinedByTestFile(pub String);
+
 /// Makes a system from a test's configuration (its binaries located, its options read), for a
 /// workload whose ops are of the vocabulary given (`register`, `set`, ...).
 pub type SystemMaker =
