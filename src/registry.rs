@@ -155,7 +155,9 @@ impl Registry {
         let Some(n) = self.nemeses.get(name) else {
             bail!("unknown nemesis {name:?} (known: {})", self.nemesis_names());
         };
-        Ok(n.configure(&cfg.options_json(name))?)
+        let n = n.configure(&cfg.options_json(name))?;
+        n.fits(cfg.nodes)?;
+        Ok(n)
     }
 
     /// Whether `name` is a plug-in of any kind (a test file's table must name one).

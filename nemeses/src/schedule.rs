@@ -120,7 +120,7 @@ mod tests {
             fault: (2_000, 5_000),
         };
         let s = schedule(
-            &[&Partition::default(), &Pause, &Kill],
+            &[&Partition::default(), &Pause::default(), &Kill::default()],
             &mut Rng::new(4, 9),
             3,
             &opts,
@@ -148,13 +148,14 @@ mod tests {
             fault: (2_000, 5_000),
         };
         let whole = schedule(
-            &[&Partition::default(), &Kill],
+            &[&Partition::default(), &Kill::default()],
             &mut Rng::new(8, 0),
             5,
             &opts,
         );
         let partition = Partition::default();
-        let nemeses: Vec<&dyn DynNemesis> = vec![&partition, &Kill];
+        let kill = Kill::default();
+        let nemeses: Vec<&dyn DynNemesis> = vec![&partition, &kill];
         let streamed: Vec<PlannedFault> = Schedule::new(nemeses, Rng::new(8, 0), 5, opts).collect();
         assert!(whole.len() > 10);
         assert_eq!(whole, streamed);
@@ -168,7 +169,8 @@ mod tests {
             healthy: (1_000, 3_000),
             fault: (2_000, 5_000),
         };
-        let nemeses: Vec<&dyn DynNemesis> = vec![&Pause];
+        let pause = Pause::default();
+        let nemeses: Vec<&dyn DynNemesis> = vec![&pause];
         let mut s = Schedule::new(nemeses, Rng::new(1, 0), 3, opts);
         assert_eq!(s.nth(100_000).map(|f| f.fault.nemesis()), Some("pause"));
     }
