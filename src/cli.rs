@@ -165,6 +165,10 @@ pub struct TestArgs {
     /// local nodes' data directories as .tar.gz); an invalid run always keeps them.
     #[arg(long)]
     pub post_mortem: bool,
+    /// Faults of different nemeses overlap, each nemesis on its own schedule (the test
+    /// file's `overlap = true`).
+    #[arg(long)]
+    pub overlap: bool,
 }
 
 impl TestArgs {
@@ -219,6 +223,10 @@ impl TestArgs {
         if self.post_mortem {
             c.post_mortem = true;
             origins.flags.insert("post_mortem");
+        }
+        if self.overlap {
+            c.overlap = true;
+            origins.flags.insert("overlap");
         }
         if let Some(n) = &self.name {
             c.name = Some(n.clone());

@@ -81,6 +81,7 @@ pub fn run_test(
             _ => e,
         })?;
     let plan = plan::build(seed, &cfg)?;
+    crate::primaries::check(&plan.targeting_primaries(), system.as_ref())?;
     if let Some(why) = stop.reason() {
         bail!("{why} before anything was made");
     }
@@ -116,7 +117,7 @@ pub fn run_test(
     let ran = run_cluster(
         &cfg,
         &plan,
-        system.as_ref(),
+        &system,
         &env,
         &dir,
         start,
@@ -223,7 +224,7 @@ fn create_env(
 fn run_cluster(
     cfg: &TestConfig,
     plan: &Plan,
-    system: &dyn System,
+    system: &Arc<dyn System>,
     env: &Arc<dyn Environment>,
     dir: &RunDir,
     start: Instant,
@@ -302,7 +303,14 @@ fn run_cluster(
                 )
             })
             .collect();
-        let target: Arc<dyn FaultTarget> = env.clone();
+        let target: Arc<dyn FaultTarget> = Arc::new(crate::primaries::WithPrimaries {
+            env: env.clone(),
+            system: system.clone(),
+            cluster: cluster.clone(),
+            state: state.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            timeout: cfg.op_timeout,
+        });
         let opts = RunOptions {
             quiet: cfg.quiet,
             op_timeout: cfg.op_timeout,

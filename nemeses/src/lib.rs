@@ -34,7 +34,7 @@ pub use nemesis::{read_options, DynNemesis, Nemesis};
 pub use nodes::{NodeOptions, NodeSet, Targets};
 pub use partition::{Partition, PartitionOptions, PartitionParams, Shape};
 pub use pause::Pause;
-pub use schedule::{schedule, PlannedFault, Schedule, ScheduleOptions};
+pub use schedule::{schedule, Overlapping, PlannedFault, Schedule, ScheduleOptions};
 pub use target::{Capability, FaultTarget, NemesisError, RateLimit};
 
 use std::sync::Arc;

@@ -830,10 +830,7 @@ mod tests {
         env.rate_limit(1, &limit(10_000_000)).unwrap();
         let q = qdisc();
         assert!(q.contains("qdisc tbf") && q.contains("rate 10Mbit"), "{q}");
-        assert!(
-            q.contains("burst 4Kb") && q.contains("lat 400ms"),
-            "{q}"
-        );
+        assert!(q.contains("burst 4Kb") && q.contains("lat 400ms"), "{q}");
         assert_eq!(q.matches("qdisc tbf").count(), 1, "{q}");
         assert_eq!(greet(&hub, 1, SHORT).unwrap(), "n2", "shaped, not cut");
         env.unlimit(1).unwrap();
