@@ -208,6 +208,10 @@ impl Registry {
     pub fn nemesis_names(&self) -> String {
         join(self.nemeses.keys())
     }
+    /// The nemeses' names, in order.
+    pub fn nemeses(&self) -> impl Iterator<Item = &str> {
+        self.nemeses.keys().map(String::as_str)
+    }
     /// The systems' names.
     pub fn systems(&self) -> impl Iterator<Item = &str> {
         self.systems.keys().map(String::as_str)
