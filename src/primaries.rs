@@ -4,7 +4,11 @@
 //! member's status).
 //!
 //! Faults start on tokio's blocking pool (environments are synchronous), so the hook, an
-//! async call, is driven there with the run's runtime handle, bounded by the op timeout.
+//! async call, is driven there with the run's runtime handle. A cluster in the middle of
+//! an election has no leader (say, the leader was just isolated by another fault): the
+//! hook is asked again every 100 ms until someone leads, for up to [`LEADER_WAIT`] times
+//! the op timeout — the fault starts that much later (its delay is in the run's figures) —
+//! and the fault fails to start, saying so, if no one does.
 //! Whether the system has a hook at all is checked before the run starts
 //! ([`check`]): a test whose faults target `primaries` on a system without one is refused.
 
@@ -12,6 +16,9 @@ use crate::systems::{ClusterInfo, System};
 use nemeses::{FaultTarget, NemesisError, RateLimit};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How many op timeouts a fault waits for the system to name a leader.
+pub const LEADER_WAIT: u32 = 5;
 
 /// Refuses `nemeses` that target `primaries` (by name) on a `system` without a leader hook.
 pub fn check(nemeses: &[&str], system: &dyn System) -> anyhow::Result<()> {
@@ -88,16 +95,24 @@ impl FaultTarget for WithPrimaries {
             what: format!("ask {} for its primaries", self.system.name()),
             cause,
         };
-        let ask = self
-            .system
-            .primaries(&self.cluster, &self.state, self.timeout);
-        let answer = self
-            .runtime
-            .block_on(async { tokio::time::timeout(self.timeout * 2, ask).await });
-        match answer {
-            Err(_) => Err(failed(format!("no answer within {:?}", self.timeout * 2))),
-            Ok(Err(e)) => Err(failed(format!("{e:#}"))),
-            Ok(Ok(nodes)) => Ok(nodes),
-        }
+        let wait = self.timeout * LEADER_WAIT;
+        let deadline = std::time::Instant::now() + wait;
+        self.runtime.block_on(async {
+            loop {
+                let ask = self
+                    .system
+                    .primaries(&self.cluster, &self.state, self.timeout);
+                let last = match tokio::time::timeout(self.timeout * 2, ask).await {
+                    Err(_) => format!("no answer within {:?}", self.timeout * 2),
+                    Ok(Err(e)) => format!("{e:#}"),
+                    Ok(Ok(nodes)) if !nodes.is_empty() => return Ok(nodes),
+                    Ok(Ok(_)) => format!("no node led within {wait:?}"),
+                };
+                if std::time::Instant::now() >= deadline {
+                    return Err(failed(last));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
     }
 }
