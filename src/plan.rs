@@ -501,6 +501,39 @@ mod tests {
     }
 
     #[test]
+    fn overlap_overlaps_the_faults_keeps_the_ops_and_says_so_in_the_header() {
+        let a = TestConfig {
+            nemesis: vec!["partition".into(), "pause".into(), "bandwidth".into()],
+            time_limit: std::time::Duration::from_secs(60),
+            ..TestConfig::default()
+        };
+        let b = TestConfig {
+            overlap: true,
+            ..a.clone()
+        };
+        let faults = |c: &TestConfig| -> Vec<PlanFault> { build(5, c).unwrap().faults().collect() };
+        let overlapping =
+            |fs: &[PlanFault]| fs.windows(2).filter(|w| w[1].start < w[0].heal).count();
+        assert_eq!(overlapping(&faults(&a)), 0, "one at a time");
+        let fb = faults(&b);
+        assert!(overlapping(&fb) > 0, "{fb:?}");
+        assert!(fb.windows(2).all(|w| w[0].start <= w[1].start));
+        let ops = |c: &TestConfig| build(5, c).unwrap().test_ops().collect::<Vec<_>>();
+        assert_eq!(ops(&a), ops(&b));
+        assert!(!text(5, &a).lines().next().unwrap().contains("overlap"));
+        assert!(text(5, &b)
+            .lines()
+            .next()
+            .unwrap()
+            .contains("\"overlap\":true"));
+        assert_eq!(text(5, &b), text(5, &b));
+        assert_eq!(
+            crate::cli::rerun_command(5, &b),
+            "squall run --seed 5 --nemesis partition,pause,bandwidth --overlap --time-limit 60s"
+        );
+    }
+
+    #[test]
     fn plan_has_every_phase_and_faults_within_the_time_limit() {
         let cfg = TestConfig::default();
         let p = build(1, &cfg).unwrap();

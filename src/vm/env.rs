@@ -788,16 +788,41 @@ mod tests {
                 .count(),
             1
         );
+        // Isolate and bandwidth act on the TAP, in the hub, as on a veth.
+        let tap = env.tap(1);
+        let ip = |args: &[&str]| {
+            let o = std::process::Command::new("ip")
+                .args(["netns", "exec", &hub])
+                .args(args)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        // Admin state: `UP` among the flags (a TAP no VMM holds has no carrier anyway).
+        let admin_up = || ip(&["ip", "-o", "link", "show", &tap]).contains(",UP");
+        assert!(admin_up());
         env.link_down(1).unwrap();
+        env.link_down(1).unwrap();
+        assert!(!admin_up(), "{}", ip(&["ip", "link", "show", &tap]));
         assert!(env.link_down(7).is_err());
+        let limit = nemeses::RateLimit {
+            rate_bits: 10_000_000,
+            burst_bytes: 4096,
+            latency_us: 400_000,
+        };
+        env.rate_limit(1, &limit).unwrap();
+        let q = ip(&["tc", "qdisc", "show", "dev", &tap]);
+        assert!(q.contains("tbf") && q.contains("rate 10Mbit"), "{q}");
 
-        // heal_all undoes partitions, isolation, pauses and kills at once.
+        // heal_all undoes partitions, isolation, rate limits, pauses and kills at once.
         env.pause(0).unwrap();
         env.kill(1).unwrap();
         take();
         env.heal_all().unwrap();
         assert_eq!(take(), ["resume n1", "start n2", "create n2", "boot n2"]);
         assert!(rules().iter().all(|r| r.priority != RULE_PRIORITY));
+        assert!(admin_up(), "{}", ip(&["ip", "link", "show", &tap]));
+        assert!(!ip(&["tc", "qdisc", "show", "dev", &tap]).contains("tbf"));
         for i in 0..2 {
             assert_eq!(env.vm_state(i).unwrap(), VmState::Running);
         }
