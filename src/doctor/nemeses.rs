@@ -106,3 +106,47 @@ impl Scratch {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_nemesis_is_probed_here_and_names_its_backend() {
+        // SAFETY: geteuid(2) cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: needs root (network namespaces)");
+            return;
+        }
+        let s = Scratch::new().unwrap();
+        s.veth().unwrap();
+        s.tap().unwrap();
+        let lines = |vm: bool, ch: bool| -> Vec<(bool, String)> {
+            checks(Some(&s), vm, ch)
+                .into_iter()
+                .map(|c| (c.ok, format!("{}: {}", c.label.trim(), c.detail)))
+                .collect()
+        };
+        let local = lines(false, false);
+        let want = [
+            "bandwidth: tbf qdisc on the hub side of the node's veth",
+            "isolate: the node's veth down / up in the hub",
+            "kill: SIGKILL, then the node's command again on its data",
+            "partition: FIB blackhole rules in the hub (rtnetlink)",
+            "pause: SIGSTOP / SIGCONT of the node's process",
+        ];
+        assert_eq!(
+            local,
+            want.map(|w| (true, w.to_string())).to_vec(),
+            "{local:?}"
+        );
+        // VMs without the cloud-hypervisor binary: the VMM's faults cannot run.
+        let vm = lines(true, false);
+        assert!(vm.contains(&(true, "isolate: the node's TAP down / up in the hub".into())));
+        assert!(vm.contains(&(false, "pause: needs the cloud-hypervisor binary".into())));
+        // Without a namespace to probe in, nothing is claimed.
+        assert!(checks(None, false, false)
+            .iter()
+            .all(|c| !c.ok && !c.required));
+    }
+}
