@@ -99,6 +99,12 @@ pub struct TestConfig {
     /// Shortest and longest healthy window between faults.
     #[serde(with = "duration_pair")]
     pub healthy_duration: (Duration, Duration),
+    /// Faults of different nemeses overlap (Jepsen's combined nemesis): each nemesis keeps
+    /// its own schedule of faults and healthy windows, so a partition may start while a
+    /// node is paused. Off (the default): one fault at a time. Written in a plan's header
+    /// only when on, so default plans keep their bytes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub overlap: bool,
     /// Quiet time after the final heal, before the final reads.
     #[serde(with = "duration_text")]
     pub quiet: Duration,
@@ -138,6 +144,7 @@ impl Default for TestConfig {
             op_timeout: Duration::from_millis(1000),
             fault_duration: (Duration::from_secs(3), Duration::from_secs(6)),
             healthy_duration: (Duration::from_secs(2), Duration::from_secs(5)),
+            overlap: false,
             quiet: Duration::from_secs(3),
             store: PathBuf::from("store"),
             ready_timeout: Duration::from_secs(30),

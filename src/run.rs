@@ -63,6 +63,7 @@ pub fn run_test(
             _ => e,
         })?;
     let plan = plan::build(seed, &cfg)?;
+    crate::primaries::check(&plan.targeting_primaries(), system.as_ref())?;
     if let Some(why) = stop.reason() {
         bail!("{why} before anything was made");
     }
@@ -98,7 +99,7 @@ pub fn run_test(
     let ran = run_cluster(
         &cfg,
         &plan,
-        system.as_ref(),
+        &system,
         &env,
         &dir,
         start,
@@ -205,7 +206,7 @@ fn create_env(
 fn run_cluster(
     cfg: &TestConfig,
     plan: &Plan,
-    system: &dyn System,
+    system: &Arc<dyn System>,
     env: &Arc<dyn Environment>,
     dir: &RunDir,
     start: Instant,
@@ -284,7 +285,14 @@ fn run_cluster(
                 )
             })
             .collect();
-        let target: Arc<dyn FaultTarget> = env.clone();
+        let target: Arc<dyn FaultTarget> = Arc::new(crate::primaries::WithPrimaries {
+            env: env.clone(),
+            system: system.clone(),
+            cluster: cluster.clone(),
+            state: state.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            timeout: cfg.op_timeout,
+        });
         let opts = RunOptions {
             quiet: cfg.quiet,
             op_timeout: cfg.op_timeout,

@@ -884,3 +884,293 @@ fn a_run_with_faults_writes_a_report_with_both_plots_their_fault_bands_and_every
     assert_clean(&host);
     let _ = std::fs::remove_dir_all(&st);
 }
+
+/// Runs squall with `args` and hands each line it prints to `on_line` as it comes (so the
+/// kernel's state can be looked at while a fault is in force); returns its exit status and
+/// everything it printed.
+fn follow(args: &[&str], mut on_line: impl FnMut(&str)) -> (ExitStatus, String) {
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    for line in out.lines() {
+        let line = line.unwrap();
+        on_line(&line);
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    (child.wait().unwrap(), seen)
+}
+
+/// The run id a run prints: `creating 3 nodes (run ab12cd): ...`.
+fn run_id(line: &str) -> Option<String> {
+    let rest = line.split("(run ").nth(1)?;
+    Some(rest.split(')').next()?.to_string())
+}
+
+/// `ip -n NS ARGS...` (`tc` for `tc` args), its output.
+fn in_hub(run: &str, cmd: &str, args: &[&str]) -> String {
+    let ns = format!("squall-{run}-hub");
+    let o = Command::new("ip")
+        .args(["netns", "exec", &ns, cmd])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Node `nK`'s address, `198.18.K.2`.
+fn addr_of(name: &str) -> String {
+    format!("198.18.{}.2", &name[1..])
+}
+
+/// squall's partition rules in the hub, as `(from, to)` addresses.
+fn hub_rules(run: &str) -> Vec<(String, String)> {
+    in_hub(run, "ip", &["rule", "show"])
+        .lines()
+        .filter(|l| l.starts_with("100:") && l.contains("blackhole"))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let at = |k: &str| w[w.iter().position(|x| *x == k).unwrap() + 1].to_string();
+            (at("from"), at("to"))
+        })
+        .collect()
+}
+
+#[test]
+fn combined_faults_overlap_show_in_the_kernel_while_in_force_and_the_run_is_valid() {
+    require_env!();
+    let host = Host::now();
+    let st = store("combined");
+    // Seed 7's plan: a one-way partition n1 -> n2 n3 from 2.6 s, bandwidth on n2 from
+    // 2.6 s, isolate n1 from 3.0 s, a pause of the primaries from 3.0 s: all in force at
+    // once between 3.0 and 6.1 s.
+    let args = [
+        "--seed",
+        "7",
+        "--time-limit",
+        "10s",
+        "--nemesis",
+        "partition,isolate,bandwidth,pause",
+        "--overlap",
+        "-o",
+        "partition.shapes=[\"one-way\",\"bridge\"]",
+        "-o",
+        "pause.targets=[\"primaries\"]",
+        "--store",
+        st.to_str().unwrap(),
+    ];
+    let plan = run(&[&["plan"][..], &args].concat());
+    let plan_text = String::from_utf8_lossy(&plan.stdout).into_owned();
+    assert!(
+        plan_text.contains("\"description\":\"partition one-way: n1 -> n2 n3 dropped"),
+        "seed 7's plan changed: pick a seed with a one-way partition\n{plan_text}"
+    );
+    let mut run_of_test = None;
+    let mut checked = Vec::new();
+    let (status, seen) = follow(&[&["run"][..], &args].concat(), |line| {
+        if let Some(r) = run_id(line).filter(|_| line.starts_with("creating")) {
+            run_of_test = Some(r);
+        }
+        let Some(run) = run_of_test.as_deref() else {
+            return;
+        };
+        let link = |node: &str| format!("sq{run}h{}", &node[1..]);
+        if let Some(rest) = line.strip_prefix("fault  partition one-way: ") {
+            // Exactly the one direction: n1 -> n2 and n1 -> n3, nothing back.
+            let (from, rest) = rest.split_once(" -> ").unwrap();
+            let to = rest.split(" dropped").next().unwrap();
+            let mut want: Vec<(String, String)> =
+                to.split(' ').map(|t| (addr_of(from), addr_of(t))).collect();
+            want.sort();
+            let mut rules = hub_rules(run);
+            rules.sort();
+            assert_eq!(rules, want, "{line}");
+            checked.push("one-way in force");
+        } else if line.starts_with("healed partition one-way") {
+            assert_eq!(hub_rules(run), vec![], "{line}");
+            checked.push("one-way healed");
+        } else if let Some(rest) = line.strip_prefix("fault  isolate ") {
+            let node = rest.split(':').next().unwrap();
+            let shown = in_hub(run, "ip", &["link", "show", &link(node)]);
+            assert!(shown.contains("state DOWN"), "{line}: {shown}");
+            checked.push("isolate in force");
+        } else if let Some(rest) = line.strip_prefix("healed isolate ") {
+            let node = rest.split(':').next().unwrap();
+            let shown = in_hub(run, "ip", &["link", "show", &link(node)]);
+            assert!(!shown.contains("state DOWN"), "{line}: {shown}");
+            checked.push("isolate healed");
+        } else if let Some(rest) = line.strip_prefix("fault  bandwidth ") {
+            let node = rest.split(':').next().unwrap();
+            let q = in_hub(run, "tc", &["qdisc", "show", "dev", &link(node)]);
+            assert!(
+                q.contains("tbf") && q.contains("rate 10Mbit"),
+                "{line}: {q}"
+            );
+            checked.push("bandwidth in force");
+        } else if let Some(rest) = line.strip_prefix("healed bandwidth ") {
+            let node = rest.split(':').next().unwrap();
+            let q = in_hub(run, "tc", &["qdisc", "show", "dev", &link(node)]);
+            assert!(!q.contains("tbf"), "{line}: {q}");
+            checked.push("bandwidth healed");
+        }
+    });
+    assert_eq!(status.code(), Some(0), "{seen}");
+    assert!(seen.contains("verdict: valid"), "{seen}");
+    for what in [
+        "one-way in force",
+        "one-way healed",
+        "isolate in force",
+        "isolate healed",
+        "bandwidth in force",
+        "bandwidth healed",
+    ] {
+        assert!(checked.contains(&what), "never checked {what}: {seen}");
+    }
+    // The history says what was applied: the one-way partition as a direction, and the
+    // node the pause of the primaries hit (the leader when it started).
+    let h = history(&latest(&st));
+    let completion = |f: &str| {
+        h.iter()
+            .find(|e| e["process"] == "nemesis" && e["type"] == "info" && e["f"] == f)
+            .unwrap_or_else(|| panic!("no {f} in the history"))
+            .clone()
+    };
+    for f in ["partition", "isolate", "bandwidth", "pause"] {
+        for what in ["start", "stop"] {
+            let e = completion(&format!("{what}-{f}"));
+            assert!(e["error"].is_null(), "{e}");
+        }
+    }
+    let oneway = completion("start-partition");
+    assert!(
+        oneway["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("partition one-way: n1 -> n2 n3 dropped"),
+        "{oneway}"
+    );
+    let paused = completion("start-pause");
+    let v = paused["value"].as_str().unwrap();
+    assert!(
+        v.starts_with("pause n") && v.ends_with(" (primaries)"),
+        "the history must name the leader paused: {paused}"
+    );
+    // Faults overlapped: more than one started before the first healed.
+    let first_stop = h
+        .iter()
+        .position(|e| e["f"].as_str().is_some_and(|f| f.starts_with("stop-")))
+        .unwrap();
+    let starts_before = h[..first_stop]
+        .iter()
+        .filter(|e| e["type"] == "info" && e["f"].as_str().is_some_and(|f| f.starts_with("start-")))
+        .count();
+    assert_eq!(starts_before, 4, "all four faults in force at once");
+    assert_eq!(nemesis_completions(&h, "heal-all"), vec![None]);
+    assert_clean(&host);
+    let _ = std::fs::remove_dir_all(&st);
+}
+
+#[test]
+fn kill_9_during_isolate_and_bandwidth_then_clean_removes_them() {
+    require_env!();
+    let host = Host::now();
+    let st = store("kill9-links");
+    // Long faults after a short healthy window: both are in force together.
+    let mut child = Command::new(bin())
+        .args([
+            "run",
+            "--seed",
+            "3",
+            "--time-limit",
+            "60s",
+            "--nemesis",
+            "isolate,bandwidth",
+            "--overlap",
+            "--healthy-duration",
+            "1s..2s",
+            "--fault-duration",
+            "30s..40s",
+            "--store",
+            st.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut run, mut faults, mut line) = (None, Vec::new(), String::new());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while faults.len() < 2 && Instant::now() < deadline {
+        line.clear();
+        if out.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if line.starts_with("creating") {
+            run = run_id(&line);
+        }
+        if let Some(rest) = line.strip_prefix("fault  ") {
+            faults.push(rest.to_string());
+        }
+    }
+    let run = run.expect("the run id is printed");
+    assert_eq!(faults.len(), 2, "{faults:?}");
+    child.kill().unwrap(); // SIGKILL: no guard, no heal-all
+    child.wait().unwrap();
+    // Both faults outlive squall in the hub it left behind...
+    let node = |kind: &str| {
+        let f = faults.iter().find(|f| f.starts_with(kind)).unwrap();
+        let n = f[kind.len() + 1..].split(':').next().unwrap().to_string();
+        format!("sq{run}h{}", &n[1..])
+    };
+    let shown = in_hub(&run, "ip", &["link", "show", &node("isolate")]);
+    assert!(shown.contains("state DOWN"), "{shown}");
+    let q = in_hub(&run, "tc", &["qdisc", "show", "dev", &node("bandwidth")]);
+    assert!(q.contains("tbf"), "{q}");
+    // ...and `squall clean` removes them with it; the host never saw them.
+    let out = run_squall_clean();
+    assert!(
+        out.contains(&format!("deleted namespace squall-{run}-hub")),
+        "{out}"
+    );
+    assert_clean(&host);
+    let _ = std::fs::remove_dir_all(&st);
+}
+
+fn run_squall_clean() -> String {
+    let out = run(&["clean"]);
+    assert!(out.status.success(), "{}", text(&out));
+    text(&out)
+}
+
+#[test]
+fn primaries_on_a_system_without_a_leader_hook_is_refused_before_anything_runs() {
+    require_env!();
+    let host = Host::now();
+    let test = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/command-etcdctl.toml");
+    let out = run(&[
+        "run",
+        "--test",
+        test,
+        "--nemesis",
+        "pause,isolate",
+        "-o",
+        "isolate.targets=[\"one\",\"primaries\"]",
+        "--time-limit",
+        "5s",
+        "--store",
+        store("noleader").to_str().unwrap(),
+    ]);
+    let t = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("[isolate] targets = [\"primaries\"]: system command has no leader hook"),
+        "{t}"
+    );
+    assert!(!t.contains("creating"), "nothing may be made: {t}");
+    assert_clean(&host);
+}

@@ -15,6 +15,7 @@
 //!   namespace (see [`Netlink::qdisc_supported`]); netem is optional, since many kernels
 //!   lack `sch_netem`.
 //! - etcd, the reference system.
+//! - each nemesis: whether it can run here, and through which backend ([`nemeses`]).
 //! - `--env cloud-hypervisor`: a throwaway VM through create → boot → info Running → pause
 //!   → info Paused → resume → reboot → shutdown (info Created) → delete. Any kernel serves
 //!   for the lifecycle: the built guest image if there is one, else the host's
@@ -34,6 +35,8 @@ use std::fs;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+mod nemeses;
 
 /// Options of `squall doctor`.
 #[derive(clap::Args, Debug)]
@@ -175,6 +178,11 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
                 None => add(bad(required, name, format!("{e:#}"))),
             },
         }
+    }
+
+    println!("nemeses (--env {}):", args.env);
+    for c in nemeses::checks(scratch.as_ref(), vm_env, ch.is_ok()) {
+        add(c);
     }
 
     if vm_env {

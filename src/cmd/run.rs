@@ -62,7 +62,7 @@ pub struct TestArgs {
     /// Length of the test phase, e.g. 30s, 5m [default: 30s].
     #[arg(long, value_parser = parse_duration)]
     pub time_limit: Option<Duration>,
-    /// Faults, comma-separated: partition, pause, kill; or `none` [default: partition,pause,kill].
+    /// Faults, comma-separated: partition, pause, kill, isolate, bandwidth; or `none` [default: partition,pause,kill].
     #[arg(long)]
     pub nemesis: Option<String>,
     /// How reads are served: linearizable, or serializable (from a node's own state: may
@@ -109,6 +109,10 @@ pub struct TestArgs {
     /// local nodes' data directories as .tar.gz); an invalid run always keeps them.
     #[arg(long)]
     pub post_mortem: bool,
+    /// Faults of different nemeses overlap, each nemesis on its own schedule (the test
+    /// file's `overlap = true`).
+    #[arg(long)]
+    pub overlap: bool,
 }
 
 impl TestArgs {
@@ -163,6 +167,10 @@ impl TestArgs {
         if self.post_mortem {
             c.post_mortem = true;
             origins.flags.insert("post_mortem");
+        }
+        if self.overlap {
+            c.overlap = true;
+            origins.flags.insert("overlap");
         }
         if let Some(n) = &self.name {
             c.name = Some(n.clone());
@@ -279,7 +287,7 @@ mod tests {
                     nemesis: vec!["partition".into(), "flood".into()],
                     ..TestConfig::default()
                 },
-                "unknown nemesis \"flood\" (known: kill, partition, pause)",
+                "unknown nemesis \"flood\" (known: bandwidth, isolate, kill, partition, pause)",
             ),
             (
                 TestConfig {
