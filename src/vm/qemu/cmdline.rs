@@ -8,7 +8,8 @@
 //! file (QEMU truncates it when the process starts, as CH does at boot), one virtio-net
 //! NIC on the spec's TAP (opened by name; `script=no,downscript=no`: squall made it) with
 //! the spec's MAC, each disk as a raw virtio-blk device (`vda`, `vdb`, ... in order), and
-//! QMP on a Unix socket in the run's private directory.
+//! QMP on a Unix socket in the run's private directory. The process is named `qemu-<node>`
+//! (what `ps` and `squall clean` show).
 //!
 //! The accelerator: KVM only where `/dev/kvm` boots a stock guest. A paravirtual nested
 //! KVM (PVM) opens and answers, but boots only kernels built for it — the guest would
@@ -116,7 +117,7 @@ pub fn args(name: &str, spec: &VmSpec, accel: Accel, qmp: &Path) -> Vec<OsString
     let mut push = |s: &str| a.push(s.into());
     push("-name");
     push(&format!(
-        "{},process=squall-{}",
+        "{},process=qemu-{}",
         name.replace(',', ",,"),
         name
     ));
@@ -198,7 +199,7 @@ mod tests {
         ));
         assert_eq!(
             a.join(" "),
-            "-name n1,process=squall-n1 -machine q35 -accel tcg -smp 2 -m 512 -nodefaults \
+            "-name n1,process=qemu-n1 -machine q35 -accel tcg -smp 2 -m 512 -nodefaults \
              -no-user-config -display none -monitor none -S \
              -qmp unix:/tmp/squall-ab/vm/n1.qmp,server=on,wait=off \
              -serial file:/store/nodes/n1/serial.log \
