@@ -50,6 +50,8 @@ pub enum EnvKind {
     Local,
     /// Each node a Cloud Hypervisor VM.
     CloudHypervisor,
+    /// Each node a QEMU VM (KVM where it boots guests, else software emulation).
+    Qemu,
 }
 
 impl EnvKind {
@@ -58,6 +60,7 @@ impl EnvKind {
         match self {
             EnvKind::Local => "local",
             EnvKind::CloudHypervisor => "cloud-hypervisor",
+            EnvKind::Qemu => "qemu",
         }
     }
 }
@@ -113,7 +116,7 @@ pub struct TestConfig {
     /// How long the cluster may take to become ready.
     #[serde(with = "duration_text")]
     pub ready_timeout: Duration,
-    /// Where the nodes run: `local` or `cloud-hypervisor`.
+    /// Where the nodes run: `local`, `cloud-hypervisor` or `qemu`.
     pub env: EnvKind,
     /// The cloud-hypervisor binary (default: `cloud-hypervisor` on PATH).
     pub cloud_hypervisor: Option<PathBuf>,
@@ -451,7 +454,7 @@ impl TestConfig {
         {
             return path("cloud_hypervisor", Path::new(""), "must not be empty");
         }
-        if self.env == EnvKind::Local {
+        if self.env != EnvKind::CloudHypervisor {
             if let Some(p) = &self.cloud_hypervisor {
                 return path(
                     "cloud_hypervisor",

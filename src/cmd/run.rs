@@ -98,8 +98,8 @@ pub struct TestArgs {
     /// How long the cluster may take to become ready [default: 30s].
     #[arg(long, value_parser = parse_duration)]
     pub ready_timeout: Option<Duration>,
-    /// Where the nodes run: local (processes in network namespaces) or cloud-hypervisor
-    /// (VMs; needs `squall image build --system etcd` first) [default: local].
+    /// Where the nodes run: local (processes in network namespaces), cloud-hypervisor or
+    /// qemu (VMs; the guest image is built on first use) [default: local].
     #[arg(long, value_enum)]
     pub env: Option<crate::config::EnvKind>,
     /// The cloud-hypervisor binary [default: cloud-hypervisor on PATH].

@@ -1,4 +1,4 @@
-//! The VM environment: each node is a VM (one VMM process per VM, Cloud Hypervisor now),
+//! The VM environment: each node is a VM (one VMM process per VM, any [`super::driver`]),
 //! linked into the run's hub namespace by a TAP device: [`VmBackend`], a backend of
 //! [`crate::env::hub_env::HubEnv`], which owns what every environment shares.
 //!

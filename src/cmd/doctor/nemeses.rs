@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 /// One line per nemesis, under a heading.
-pub(super) fn checks(scratch: Option<&Scratch>, vm_env: bool, ch_found: bool) -> Vec<Check> {
+/// `vmm`: the VM environment's monitor and whether it was found (`None`: local processes).
+pub(super) fn checks(scratch: Option<&Scratch>, vmm: Option<(&str, bool)>) -> Vec<Check> {
     let registry = crate::registry::get();
     let mut probed: BTreeMap<String, Result<String, String>> = BTreeMap::new();
     let mut out = Vec::new();
@@ -32,7 +33,7 @@ pub(super) fn checks(scratch: Option<&Scratch>, vm_env: bool, ch_found: bool) ->
         for need in needs {
             let found = probed
                 .entry(format!("{need:?}"))
-                .or_insert_with(|| probe(need, scratch, vm_env, ch_found));
+                .or_insert_with(|| probe(need, scratch, vmm));
             match found {
                 Ok(b) => backends.push(b.clone()),
                 Err(p) => problems.push(p.clone()),
@@ -51,16 +52,14 @@ pub(super) fn checks(scratch: Option<&Scratch>, vm_env: bool, ch_found: bool) ->
 fn probe(
     need: Capability,
     scratch: Option<&Scratch>,
-    vm_env: bool,
-    ch_found: bool,
+    monitor: Option<(&str, bool)>,
 ) -> Result<String, String> {
+    let vm_env = monitor.is_some();
     let link = if vm_env { "TAP" } else { "veth" };
-    let vmm = |what: &str| {
-        if ch_found {
-            Ok(what.to_string())
-        } else {
-            Err("needs the cloud-hypervisor binary".to_string())
-        }
+    let vmm = |what: &str| match monitor {
+        Some((name, true)) => Ok(format!("{what} ({name})")),
+        Some((name, false)) => Err(format!("needs the {name} binary")),
+        None => Ok(what.to_string()),
     };
     let s = scratch.ok_or("needs root (network namespaces)")?;
     match need {
@@ -68,7 +67,7 @@ fn probe(
             .rule()
             .map(|()| "FIB blackhole rules in the hub (rtnetlink)".into())
             .map_err(|e| e.to_string()),
-        Capability::Freeze if vm_env => vmm("vm.pause / vm.resume (Cloud Hypervisor)"),
+        Capability::Freeze if vm_env => vmm("the VM paused and resumed"),
         Capability::Freeze => Ok("SIGSTOP / SIGCONT of the node's process".into()),
         Capability::Crash if vm_env => vmm("the VMM killed, a new one boots the VM on its disk"),
         Capability::Crash => Ok("SIGKILL, then the node's command again on its data".into()),
@@ -121,13 +120,13 @@ mod tests {
         let s = Scratch::new().unwrap();
         s.veth().unwrap();
         s.tap().unwrap();
-        let lines = |vm: bool, ch: bool| -> Vec<(bool, String)> {
-            checks(Some(&s), vm, ch)
+        let lines = |vmm: Option<(&str, bool)>| -> Vec<(bool, String)> {
+            checks(Some(&s), vmm)
                 .into_iter()
                 .map(|c| (c.ok, format!("{}: {}", c.label.trim(), c.detail)))
                 .collect()
         };
-        let local = lines(false, false);
+        let local = lines(None);
         let want = [
             "bandwidth: tbf qdisc on the hub side of the node's veth",
             "isolate: the node's veth down / up in the hub",
@@ -141,12 +140,19 @@ mod tests {
             "{local:?}"
         );
         // VMs without the cloud-hypervisor binary: the VMM's faults cannot run.
-        let vm = lines(true, false);
+        let vm = lines(Some(("cloud-hypervisor", false)));
         assert!(vm.contains(&(true, "isolate: the node's TAP down / up in the hub".into())));
         assert!(vm.contains(&(false, "pause: needs the cloud-hypervisor binary".into())));
+        // With QEMU found: its pause and its power cut.
+        let vm = lines(Some(("qemu-system-x86_64", true)));
+        assert!(
+            vm.contains(&(
+                true,
+                "pause: the VM paused and resumed (qemu-system-x86_64)".into()
+            )),
+            "{vm:?}"
+        );
         // Without a namespace to probe in, nothing is claimed.
-        assert!(checks(None, false, false)
-            .iter()
-            .all(|c| !c.ok && !c.required));
+        assert!(checks(None, None).iter().all(|c| !c.ok && !c.required));
     }
 }
