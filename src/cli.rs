@@ -44,6 +44,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Write a stored run's report.html again, from its folder.
     Report(crate::cmd::report::ReportArgs),
+    /// Make a failing run's plan smaller while it still fails (RUN_DIR/shrink/plan.jsonl).
+    Shrink(crate::cmd::shrink::ShrinkArgs),
     /// Guest images for the cloud-hypervisor environment.
     #[command(subcommand)]
     Image(ImageCommand),
@@ -94,6 +96,9 @@ pub struct TestArgs {
     /// printed first.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Run this plan file (or a run folder's plan.jsonl) as written, with its header's test.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
     /// A TOML test file; options given here override its values.
     #[arg(long, value_name = "FILE")]
     pub test: Option<PathBuf>,
@@ -469,7 +474,8 @@ fn plugin_flags(s: &mut String, path: &str, now: &toml::Table, was: &toml::Table
     }
 }
 
-fn shell_word(s: &str) -> String {
+/// `s` as one shell word (quoted where it needs to be).
+pub fn shell_word(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.,/:=+".contains(c))

@@ -1,11 +1,14 @@
 //! The command line: [`main_with`] parses the arguments and hands each subcommand to its
 //! file (`run`, `check`, `clean`, `bench`, `doctor`, `image` live in their own modules of the
-//! library; the small ones are here: [`plan`], [`replay`], [`soak`], [`export`], [`report`]).
+//! library; the small ones are here: [`plan`], [`replay`], [`run_plan`], [`shrink`], [`soak`], [`export`],
+//! [`report`]).
 
 pub mod export;
 pub mod plan;
 pub mod replay;
 pub mod report;
+pub mod run_plan;
+pub mod shrink;
 pub mod soak;
 
 use crate::registry::Registry;
@@ -52,6 +55,7 @@ pub fn main_with(registry: Registry) -> ! {
         cli::Command::Doctor(args) => crate::doctor::doctor(args),
         cli::Command::Export(args) => export::export(args),
         cli::Command::Report(args) => report::report(args),
+        cli::Command::Shrink(args) => shrink::shrink(args),
         cli::Command::Image(cli::ImageCommand::Build(args)) => crate::image::build_cmd(args),
     };
     match result {
