@@ -333,12 +333,12 @@ impl Plan {
         if let Some(f) = &self.file {
             return Lines(LinesOf::File(f.lines()));
         }
-        Lines(LinesOf::Drawn(Drawn {
+        Lines(LinesOf::Drawn(Box::new(Drawn {
             setup: self.untimed(Phase::Setup).into_iter(),
             test: self.test_ops().peekable(),
             faults: self.faults().peekable(),
             finals: self.untimed(Phase::Final).into_iter(),
-        }))
+        })))
     }
 
     /// Whether the plan is a plan file's lines, run as written, rather than its seed's.
@@ -426,7 +426,7 @@ impl PlanLine {
 pub struct Lines(LinesOf);
 
 enum LinesOf {
-    Drawn(Drawn),
+    Drawn(Box<Drawn>),
     File(Stream<PlanLine>),
 }
 
