@@ -9,6 +9,9 @@
 //! environment, the binaries) is not part of it: `--store`, `--env` and `-o`
 //! (`-o etcd.binary=PATH`) choose.
 //!
+//! A shrunk plan (`squall shrink`; its header carries `"shrunk"`) is not what its seed gives:
+//! it is replayed as written, as `squall run --plan` runs it ([`crate::plan_read`]).
+//!
 //! `--times K` runs it K times and reports how many runs were not valid: a real cluster is
 //! not deterministic (timing decides which ops meet which faults), so a failure found once
 //! may take several runs to show again. Exit code: the worst verdict (invalid > unknown >

@@ -121,13 +121,14 @@ pub fn shrink(args: &ShrinkArgs) -> Result<i32> {
     )?;
     let o = search.original();
     say(&format!(
-        "shrinking {} ({} faults, {} test ops, test phase {}): each candidate up to {} runs; \
-         at most {} runs{}",
+        "shrinking {} ({} faults, {} test ops, test phase {}): each candidate up to {} runs, \
+         {} at once; at most {} runs{}",
         from.display(),
         o.faults,
         o.test_ops,
         crate::shrink::account::human(o.test_phase),
         args.runs_per_candidate,
+        args.parallel.unwrap_or(args.runs_per_candidate),
         args.max_runs,
         args.for_
             .map(|d| format!(", none started after {}", crate::config::format_duration(d)))

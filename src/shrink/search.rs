@@ -172,16 +172,11 @@ impl<'a> Search<'a> {
         }
         let b = self.best_size;
         (self.say)(&format!(
-            "candidate {n}: {what} ({} faults, {} test ops, {}): {verdict}, {} of {} runs \
-             failed; best: {} faults, {} test ops, {}; runs used {}",
-            size.faults,
-            size.test_ops,
-            secs(size.test_phase.as_nanos() as u64),
+            "candidate {n}: {what} ({}): {verdict}, {} of {} runs failed; best: {}; runs used {}",
+            size_words(&size),
             tried.failed,
             tried.runs,
-            b.faults,
-            b.test_ops,
-            secs(b.test_phase.as_nanos() as u64),
+            size_words(&b),
             self.budget.used
         ));
         Ok(tried.outcome)
@@ -189,11 +184,12 @@ impl<'a> Search<'a> {
 
     /// ddmin over the items of the best cut that `get` lists, with `set` making a cut of a
     /// subset of them. Returns whether it ran to its end.
-    fn ddmin_over<T: Clone + Ord + std::fmt::Display>(
+    fn ddmin_over<T: Clone + Ord>(
         &mut self,
         what: &str,
         get: fn(&Cut) -> Vec<T>,
         set: fn(&mut Cut, BTreeSet<T>),
+        label: fn(&T) -> String,
     ) -> bool {
         let items = get(&self.best);
         if items.len() < 2 {
@@ -204,7 +200,7 @@ impl<'a> Search<'a> {
             let removed: Vec<String> = items
                 .iter()
                 .filter(|x| !kept.contains(x))
-                .map(ToString::to_string)
+                .map(label)
                 .collect();
             let mut cut = self.best.clone();
             set(&mut cut, kept);
@@ -219,6 +215,8 @@ impl<'a> Search<'a> {
             "faults",
             |c| c.faults.iter().copied().collect(),
             |c, s| c.faults = s,
+            // Faults are named by their place in the plan, from 1.
+            |i| format!("#{}", i + 1),
         )
     }
 
@@ -227,6 +225,7 @@ impl<'a> Search<'a> {
             "workers",
             |c| c.workers.iter().copied().collect(),
             |c, s| c.workers = s,
+            ToString::to_string,
         )
     }
 
@@ -238,6 +237,7 @@ impl<'a> Search<'a> {
             "keys",
             |c| c.keys.iter().flatten().cloned().collect(),
             |c, s| c.keys = Some(s),
+            Clone::clone,
         )
     }
 
@@ -282,6 +282,18 @@ impl<'a> Search<'a> {
     }
 }
 
+/// `1 fault, 20 test ops, 2.8s`.
+fn size_words(s: &Size) -> String {
+    format!(
+        "{} fault{}, {} test op{}, {}",
+        s.faults,
+        if s.faults == 1 { "" } else { "s" },
+        s.test_ops,
+        if s.test_ops == 1 { "" } else { "s" },
+        secs(s.test_phase.as_nanos() as u64)
+    )
+}
+
 /// `ns` down to a tenth of a second.
 fn round(ns: u64) -> u64 {
     ns / 100_000_000 * 100_000_000
@@ -311,5 +323,11 @@ mod tests {
         assert_eq!(abbreviate(&v[..3]), "1, 2, 3");
         assert_eq!(abbreviate(&v), "1, 2, 3, 4, 5, ... (9 in all)");
         assert_eq!(round(12_345_678_901), 12_300_000_000);
+        let one = Size {
+            faults: 1,
+            test_ops: 20,
+            test_phase: std::time::Duration::from_millis(2800),
+        };
+        assert_eq!(size_words(&one), "1 fault, 20 test ops, 2.8s");
     }
 }

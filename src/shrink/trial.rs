@@ -152,3 +152,59 @@ impl Runner {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_counts_runs_and_time() {
+        let mut b = Budget {
+            used: 0,
+            max_runs: 2,
+            deadline: None,
+        };
+        assert!(b.allows_a_run());
+        b.used = 2;
+        assert!(!b.allows_a_run());
+        b.used = 0;
+        b.deadline = Some(Instant::now());
+        assert!(!b.allows_a_run());
+        b.deadline = Some(Instant::now() + Duration::from_secs(60));
+        assert!(b.allows_a_run());
+    }
+
+    #[test]
+    fn a_candidate_no_budget_allows_is_not_known_and_starts_nothing() {
+        let r = Runner {
+            exe: "/nonexistent/squall".into(),
+            extra: Vec::new(),
+            runs: 3,
+            parallel: 3,
+        };
+        let mut b = Budget {
+            used: 5,
+            max_runs: 5,
+            deadline: None,
+        };
+        let dir = std::env::temp_dir().join(format!("sqtrial-{}", std::process::id()));
+        let t = r
+            .try_candidate(
+                Path::new("/nonexistent/plan.jsonl"),
+                &dir,
+                &mut b,
+                &Stop::new(),
+            )
+            .unwrap();
+        assert_eq!(
+            t,
+            Tried {
+                outcome: Outcome::OutOfBudget,
+                runs: 0,
+                failed: 0
+            }
+        );
+        assert_eq!(b.used, 5);
+        assert!(!dir.exists());
+    }
+}
