@@ -21,6 +21,9 @@ pub struct Account {
     pub took: Duration,
     /// The search ran to its end (rather than out of budget or stopped).
     pub complete: bool,
+    /// The result, run again to confirm it: (runs that failed, runs); `None` if the result
+    /// is the original plan or no budget was left to confirm it.
+    pub confirmed: Option<(u32, u32)>,
 }
 
 /// `1200` → `1,200`.
@@ -54,7 +57,7 @@ impl Account {
     pub fn line(&self) -> String {
         format!(
             "faults {} → {}, test ops {} → {}, test phase {} → {}; {} runs ({} candidates) in \
-             {}{}",
+             {}{}{}",
             self.before.faults,
             self.after.faults,
             thousands(self.before.test_ops),
@@ -64,6 +67,11 @@ impl Account {
             self.runs,
             self.candidates,
             human(self.took),
+            match self.confirmed {
+                Some((f, n)) => format!("; the result failed again in {f} of {n} runs"),
+                None if self.after == self.before => String::new(),
+                None => "; the result is not confirmed (no budget left)".into(),
+            },
             if self.complete {
                 ""
             } else {
@@ -88,6 +96,7 @@ impl Account {
             "candidates": self.candidates,
             "took_s": self.took.as_secs_f64(),
             "complete": self.complete,
+            "confirmed": self.confirmed.map(|(f, n)| json!({"failed": f, "runs": n})),
         })
     }
 }
@@ -113,11 +122,12 @@ mod tests {
             candidates: 9,
             took: Duration::from_secs(845),
             complete: true,
+            confirmed: Some((2, 3)),
         };
         assert_eq!(
             a.line(),
             "faults 6 → 1, test ops 1,200 → 90, test phase 60s → 12.5s; 23 runs (9 candidates) \
-             in 14m 5s"
+             in 14m 5s; the result failed again in 2 of 3 runs"
         );
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(12), "12");

@@ -9,7 +9,13 @@
 //!    test ops of each key (for `[key value]` workloads).
 //!
 //! The time line comes right after the faults, before the ops: a shorter test phase makes
-//! every later candidate's runs shorter. The current best is always a plan that failed; a
+//! every later candidate's runs shorter.
+//!
+//! 6. **Confirmation**: a candidate that failed once in K runs may fail rarely (a stale
+//!    read needs its ops to meet the partition just so), and the smaller the plan, the more
+//!    so. So the best plan is run K times again; if it does not fail, the best before it is,
+//!    and so on back to the original (whose own run failed). The result is a plan that
+//!    failed twice. The current best is always a plan that failed; a
 //! candidate that fails becomes it. Each candidate's folder (`shrink/candidates/N/`: its
 //! plan, each run's store and log) is removed once it is judged, but for the best's.
 
@@ -48,7 +54,12 @@ pub struct Search<'a> {
     best: Cut,
     best_size: Size,
     best_dir: Option<PathBuf>,
+    /// Every best so far, oldest first (the original first): what confirmation falls back
+    /// to.
+    bests: Vec<(Cut, Size)>,
     candidates: u64,
+    /// Of the last candidate's runs, how many failed.
+    last_failed: u32,
     error: Option<anyhow::Error>,
 }
 
@@ -79,10 +90,12 @@ impl<'a> Search<'a> {
             budget,
             stop,
             say,
+            bests: vec![(best.clone(), best_size)],
             best,
             best_size,
             best_dir: None,
             candidates: 0,
+            last_failed: 0,
             error: None,
         })
     }
@@ -100,6 +113,7 @@ impl<'a> Search<'a> {
         let before = self.best_size;
         let mut complete = self.faults() && self.tail() && self.head();
         complete = complete && self.workers() && self.keys();
+        let confirmed = self.confirm();
         if let Some(e) = self.error.take() {
             return Err(e);
         }
@@ -125,6 +139,7 @@ impl<'a> Search<'a> {
             candidates: self.candidates,
             took: start.elapsed(),
             complete: complete && !self.stop.is_set(),
+            confirmed,
         };
         let path = self.dir.join("account.json");
         std::fs::write(&path, format!("{:#}\n", account.to_json()))
@@ -156,6 +171,7 @@ impl<'a> Search<'a> {
         let tried = self
             .runner
             .try_candidate(&plan, &dir, &mut self.budget, self.stop)?;
+        self.last_failed = tried.failed;
         let verdict = match tried.outcome {
             Outcome::Fails => "fails",
             Outcome::Passes => "passes",
@@ -164,6 +180,9 @@ impl<'a> Search<'a> {
         if tried.outcome == Outcome::Fails {
             if let Some(old) = self.best_dir.replace(dir) {
                 let _ = std::fs::remove_dir_all(old);
+            }
+            if self.bests.last().map(|(c, _)| c) != Some(&cut) {
+                self.bests.push((cut.clone(), size));
             }
             self.best = cut;
             self.best_size = size;
@@ -180,6 +199,44 @@ impl<'a> Search<'a> {
             self.budget.used
         ));
         Ok(tried.outcome)
+    }
+
+    /// Runs the best plan again (K runs); one that does not fail again gives way to the best
+    /// before it. Returns (failed, runs) of the confirming try, or `None` if the result is
+    /// the original (its own run failed) or there was no budget left to confirm it.
+    fn confirm(&mut self) -> Option<(u32, u32)> {
+        while let Some((cut, size)) = self.bests.pop() {
+            if self.bests.is_empty() {
+                // The original: its run failed; nothing smaller held.
+                if self.best != cut {
+                    if let Some(old) = self.best_dir.take() {
+                        let _ = std::fs::remove_dir_all(old);
+                    }
+                }
+                self.best = cut;
+                self.best_size = size;
+                return None;
+            }
+            let before = self.budget.used;
+            match self.try_cut(cut, "the best plan again, to confirm it") {
+                Outcome::Fails => {
+                    let runs = (self.budget.used - before) as u32;
+                    return Some((self.last_failed, runs));
+                }
+                Outcome::Passes => {
+                    // Fall back: the best before it.
+                    if let Some(old) = self.best_dir.take() {
+                        let _ = std::fs::remove_dir_all(old);
+                    }
+                    if let Some((c, s)) = self.bests.last() {
+                        self.best = c.clone();
+                        self.best_size = *s;
+                    }
+                }
+                Outcome::OutOfBudget => return None,
+            }
+        }
+        None
     }
 
     /// ddmin over the items of the best cut that `get` lists, with `set` making a cut of a
