@@ -70,7 +70,7 @@ impl Account {
             match self.confirmed {
                 Some((f, n)) => format!("; the result failed again in {f} of {n} runs"),
                 None if self.after == self.before => String::new(),
-                None => "; the result is not confirmed (no budget left)".into(),
+                None => "; the result is not confirmed (stopped, or no budget left)".into(),
             },
             if self.complete {
                 ""

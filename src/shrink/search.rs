@@ -60,6 +60,8 @@ pub struct Search<'a> {
     candidates: u64,
     /// Of the last candidate's runs, how many failed.
     last_failed: u32,
+    /// Confirming the result: the best itself is run again.
+    confirming: bool,
     error: Option<anyhow::Error>,
 }
 
@@ -96,6 +98,7 @@ impl<'a> Search<'a> {
             best_dir: None,
             candidates: 0,
             last_failed: 0,
+            confirming: false,
             error: None,
         })
     }
@@ -168,6 +171,17 @@ impl<'a> Search<'a> {
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         let plan = dir.join("plan.jsonl");
         let size = cut.write(&self.from, &self.header, &self.parts, &plan)?;
+        // A cut within the best's that keeps as many faults and ops over as long a test
+        // phase keeps the very same lines (keys with no ops left, say): it fails as the best
+        // did, without a run.
+        if size == self.best_size && !self.confirming {
+            let _ = std::fs::remove_dir_all(&dir);
+            self.best = cut;
+            (self.say)(&format!(
+                "candidate {n}: {what}: the same lines as the best plan, which fails; no run"
+            ));
+            return Ok(Outcome::Fails);
+        }
         let tried = self
             .runner
             .try_candidate(&plan, &dir, &mut self.budget, self.stop)?;
@@ -205,6 +219,7 @@ impl<'a> Search<'a> {
     /// before it. Returns (failed, runs) of the confirming try, or `None` if the result is
     /// the original (its own run failed) or there was no budget left to confirm it.
     fn confirm(&mut self) -> Option<(u32, u32)> {
+        self.confirming = true;
         while let Some((cut, size)) = self.bests.pop() {
             if self.bests.is_empty() {
                 // The original: its run failed; nothing smaller held.
