@@ -7,15 +7,14 @@
 //!    everything after it moved earlier.
 //! 4. **Workers**, by ddmin over whole workers' test ops; 5. **keys**, by ddmin over the
 //!    test ops of each key (for `[key value]` workloads).
-//!
-//! The time line comes right after the faults, before the ops: a shorter test phase makes
-//! every later candidate's runs shorter.
-//!
 //! 6. **Confirmation**: a candidate that failed once in K runs may fail rarely (a stale
 //!    read needs its ops to meet the partition just so), and the smaller the plan, the more
 //!    so. So the best plan is run K times again, one run at a time as `squall replay` runs
 //!    it; if it does not fail, the best before it is, and so on back to the original (whose
-//!    own run failed). The result is a plan that failed twice. The current best is always a plan that failed; a
+//!    own run failed). The result is a plan that failed twice.
+//!
+//! The time line comes right after the faults, before the ops: a shorter test phase makes
+//! every later candidate's runs shorter. The current best is always a plan that failed; a
 //! candidate that fails becomes it. Each candidate's folder (`shrink/candidates/N/`: its
 //! plan, each run's store and log) is removed once it is judged, but for the best's.
 
