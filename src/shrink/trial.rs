@@ -78,6 +78,8 @@ impl Runner {
         let mut out_of_budget = false;
         let mut forwarded = false;
         let mut last_log = None;
+        // A run that cannot be started ends the candidate, once those going have stopped.
+        let mut spawn_error: Option<anyhow::Error> = None;
         loop {
             let mut i = 0;
             while i < running.len() {
@@ -94,8 +96,9 @@ impl Runner {
                     }
                 }
             }
-            let wanted = failed == 0 && !stop.is_set() && started < self.runs;
-            if failed > 0 && !forwarded {
+            let wanted =
+                failed == 0 && !stop.is_set() && spawn_error.is_none() && started < self.runs;
+            if (failed > 0 || spawn_error.is_some()) && !forwarded {
                 for r in &running {
                     r.signal(libc::SIGTERM);
                 }
@@ -115,19 +118,36 @@ impl Runner {
                 started += 1;
                 budget.used += 1;
                 let store = dir.join(format!("run{started}"));
-                std::fs::create_dir_all(&store)?;
                 let log = dir.join(format!("run{started}.log"));
                 let mut words: Vec<OsString> = vec!["run".into(), "--plan".into()];
                 words.push(plan.into());
-                words.extend(["--store".into(), store.into_os_string()]);
+                words.extend(["--store".into(), store.clone().into_os_string()]);
                 words.extend(self.extra.iter().cloned());
-                running.push(Running::spawn(&self.exe, &words, u64::from(started), &log)?);
+                let spawned = std::fs::create_dir_all(&store)
+                    .and_then(|()| Running::spawn(&self.exe, &words, u64::from(started), &log));
+                match spawned {
+                    Ok(r) => running.push(r),
+                    Err(e) => {
+                        spawn_error = Some(anyhow::anyhow!(
+                            "start a run of the candidate {}: {e}",
+                            plan.display()
+                        ));
+                        break;
+                    }
+                }
                 last_log = Some(log);
+            }
+            if spawn_error.is_some() && !forwarded {
+                // Passed on at the top of the next round.
+                continue;
             }
             if running.is_empty() && (!wanted || out_of_budget) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(100));
+        }
+        if let Some(e) = spawn_error {
+            return Err(e);
         }
         if started > 0 && verdicts == 0 && failed == 0 && !stop.is_set() {
             let log = last_log
@@ -206,5 +226,35 @@ mod tests {
         );
         assert_eq!(b.used, 5);
         assert!(!dir.exists());
+    }
+
+    #[test]
+    fn a_run_that_cannot_start_is_an_error_naming_the_candidate() {
+        let r = Runner {
+            exe: "squall".into(),
+            extra: Vec::new(),
+            runs: 3,
+            parallel: 3,
+        };
+        let mut b = Budget {
+            used: 0,
+            max_runs: 10,
+            deadline: None,
+        };
+        // A folder inside a file cannot be made.
+        let e = r
+            .try_candidate(
+                Path::new("/x/plan.jsonl"),
+                Path::new("/proc/version/c"),
+                &mut b,
+                &Stop::new(),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("start a run of the candidate /x/plan.jsonl: "),
+            "{e}"
+        );
+        assert_eq!(b.used, 1);
     }
 }
