@@ -48,6 +48,8 @@ pub enum Command {
     Export(cmd::export::ExportArgs),
     /// Write a stored run's report.html again, from its folder.
     Report(cmd::report::ReportArgs),
+    /// Make a failing run's plan smaller while it still fails (RUN_DIR/shrink/plan.jsonl).
+    Shrink(cmd::shrink::ShrinkArgs),
     /// Guest images for the cloud-hypervisor environment.
     #[command(subcommand)]
     Image(cmd::image::ImageCommand),
@@ -93,6 +95,7 @@ pub fn main_with(registry: Registry) -> ! {
         Command::Doctor(args) => doctor::doctor(args),
         Command::Export(args) => export::export(args),
         Command::Report(args) => report::report(args),
+        Command::Shrink(args) => cmd::shrink::shrink(args),
         Command::Image(image::ImageCommand::Build(args)) => crate::image::build_cmd(args),
     };
     match result {

@@ -529,7 +529,7 @@ fn message(e: &toml::de::Error) -> String {
 /// A configuration value that parses but means nothing: which key, the value, and why.
 ///
 /// Shown on its own as the test file would write it (`op_timeout = "0s": must be
-/// positive`); [`crate::cli::Origins`] names the flag or the file it came from instead.
+/// positive`); [`crate::origins::Origins`] names the flag or the file it came from instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidValue {
     /// The test file's key, e.g. `op_timeout` (its flag is `--op-timeout`).

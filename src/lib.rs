@@ -26,7 +26,8 @@
 //! - [`timer`]: a high-resolution sleep; [`log`]: the run's `squall.log`; [`interrupt`]:
 //!   stopping a run (INT, TERM, HUP from its first instant; a history that cannot be written).
 //! - [`histogram`]: constant-memory run statistics; [`plan_file`]: `plan.jsonl` written as
-//!   the run goes.
+//!   the run goes; [`plan_read`]: a plan file read back, run as written (`run --plan`).
+//! - [`shrink`]: a failing plan made smaller while it still fails (`squall shrink`).
 
 pub mod cli;
 pub mod cmd;
@@ -41,6 +42,7 @@ pub mod noop;
 pub mod origins;
 pub mod plan;
 pub mod plan_file;
+pub mod plan_read;
 pub mod primaries;
 pub mod recorder;
 pub mod registry;
@@ -48,6 +50,7 @@ pub mod report;
 pub mod rerun;
 pub mod run;
 pub mod runner;
+pub mod shrink;
 pub mod soak;
 pub mod store;
 pub mod systems;

@@ -19,6 +19,7 @@
 //! fault has healed and the cluster has been quiet.
 
 use crate::config::TestConfig;
+use crate::plan_read::{Header, PlanSource};
 use anyhow::{anyhow, Result};
 use nemeses::{DynNemesis, Fault, Overlapping, Schedule, ScheduleOptions};
 use serde::{Deserialize, Serialize};
@@ -28,7 +29,7 @@ use std::sync::Arc;
 use workloads::{Limit, Merged, Op, PlannedOp, Rng, Stagger, WorkerStream, Workload};
 
 /// The phase an op belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     /// Before the test clock starts.
@@ -70,15 +71,19 @@ impl PlanFault {
     /// which an error names: `plan line 12: kill parameters: missing field `nodes``.
     pub fn from_json(line: usize, text: &str) -> Result<PlanFault> {
         let at = |e: &dyn std::fmt::Display| anyhow!("plan line {line}: {e}");
-        let l: FaultLineIn = serde_json::from_str(text).map_err(|e| at(&e))?;
+        let v: Value = serde_json::from_str(text).map_err(|e| at(&e))?;
+        PlanFault::from_value(v).map_err(|e| at(&e))
+    }
+
+    /// A fault line already parsed as JSON; the problem, if it is not one, without its
+    /// place (for the caller to name).
+    pub fn from_value(v: Value) -> Result<PlanFault, String> {
+        let l: FaultLineIn = serde_json::from_value(v).map_err(|e| e.to_string())?;
         if l.heal < l.t {
-            return Err(at(&format_args!(
-                "heals at {} before it starts at {}",
-                l.heal, l.t
-            )));
+            return Err(format!("heals at {} before it starts at {}", l.heal, l.t));
         }
         Ok(PlanFault {
-            fault: nemeses::decode(&l.fault, &l.params).map_err(|e| at(&e))?,
+            fault: nemeses::decode(&l.fault, &l.params).map_err(|e| e.to_string())?,
             description: l.description,
             start: l.t,
             heal: l.heal,
@@ -123,6 +128,8 @@ pub struct Plan {
     schedule: ScheduleOptions,
     /// Faults of different nemeses overlap, each nemesis on its own stream.
     overlap: bool,
+    /// A plan read from a file: its lines, not the seed's, are the plan.
+    file: Option<Arc<PlanSource>>,
 }
 
 impl std::fmt::Debug for Plan {
@@ -180,7 +187,26 @@ pub fn build(seed: u64, cfg: &TestConfig) -> Result<Plan> {
             fault: (ns(cfg.fault_duration.0), ns(cfg.fault_duration.1)),
         },
         overlap: cfg.overlap,
+        file: None,
     })
+}
+
+/// The plan a plan file holds, run as written ([`crate::plan_read`]): its header's seed and
+/// `cfg` (the header's config, perhaps with where-it-runs options changed), and the file's
+/// lines, checked whole first.
+pub fn from_file(path: &std::path::Path, header: &Header, cfg: &TestConfig) -> Result<Plan> {
+    let source = PlanSource::check(path, header, cfg)?;
+    let mut plan = build(header.seed, cfg)?;
+    if header.json["model"] != plan.model.as_str() {
+        anyhow::bail!(
+            "{}:1: model {} is not the workload's ({})",
+            path.display(),
+            header.json["model"],
+            plan.model
+        );
+    }
+    plan.file = Some(Arc::new(source));
+    Ok(plan)
 }
 
 /// An iterator of plan items that can be sent to a worker task.
@@ -209,6 +235,9 @@ impl Plan {
     /// About how many test ops the plan has (its rate times its length), without drawing
     /// them.
     pub fn expected_test_ops(&self) -> u64 {
+        if let Some(f) = &self.file {
+            return f.test_ops();
+        }
         if self.timing == OpTiming::NoOps {
             return 0;
         }
@@ -258,6 +287,12 @@ impl Plan {
 
     /// The ops of one worker in one phase, in order, drawn as they are asked for.
     pub fn worker_ops(&self, phase: Phase, worker: usize) -> Stream<PlanOp> {
+        if let Some(f) = &self.file {
+            return Box::new(f.lines().filter_map(move |l| match l {
+                PlanLine::Op(p) if p.phase == phase && p.worker == worker => Some(p),
+                _ => None,
+            }));
+        }
         if phase != Phase::Test {
             let ops = self.untimed(phase);
             return Box::new(ops.into_iter().filter(move |p| p.worker == worker));
@@ -271,6 +306,12 @@ impl Plan {
 
     /// Every worker's test ops merged by (time, worker): the order of the plan file.
     pub fn test_ops(&self) -> Stream<PlanOp> {
+        if let Some(f) = &self.file {
+            return Box::new(f.lines().filter_map(|l| match l {
+                PlanLine::Op(p) if p.phase == Phase::Test => Some(p),
+                _ => None,
+            }));
+        }
         if self.timing == OpTiming::NoOps {
             return Box::new(std::iter::empty());
         }
@@ -282,6 +323,12 @@ impl Plan {
     /// The faults, by start time, drawn from random stream `0`; with overlap, nemesis `k`
     /// (in `--nemesis` order) from stream [`OVERLAP_STREAMS`]` + k`.
     pub fn faults(&self) -> Stream<PlanFault> {
+        if let Some(f) = &self.file {
+            return Box::new(f.lines().filter_map(|l| match l {
+                PlanLine::Fault(f) => Some(f),
+                PlanLine::Op(_) => None,
+            }));
+        }
         let names = self.names.clone();
         let (seed, nodes) = (self.seed, self.names.len());
         let schedule: Stream<nemeses::PlannedFault> = if self.overlap {
@@ -310,16 +357,28 @@ impl Plan {
     /// The plan's lines in file order: setup ops; test ops and faults by time (a fault
     /// before the ops at its start time); faults after the last test op; final ops.
     pub fn lines(&self) -> Lines {
-        Lines {
+        if let Some(f) = &self.file {
+            return Lines(LinesOf::File(f.lines()));
+        }
+        Lines(LinesOf::Drawn(Box::new(Drawn {
             setup: self.untimed(Phase::Setup).into_iter(),
             test: self.test_ops().peekable(),
             faults: self.faults().peekable(),
             finals: self.untimed(Phase::Final).into_iter(),
-        }
+        })))
+    }
+
+    /// Whether the plan is a plan file's lines, run as written, rather than its seed's.
+    pub fn is_from_file(&self) -> bool {
+        self.file.is_some()
     }
 
     /// The header line: seed, nodes, model, and the test configuration.
     pub fn header(&self, cfg: &TestConfig) -> std::io::Result<String> {
+        // A plan file's own header stands as written: the run stores the plan it ran.
+        if let Some(f) = &self.file {
+            return Ok(f.header().to_string());
+        }
         // Where things run and are kept (the store, binaries, the environment, snapshots)
         // is not part of what is planned: a plan is the same on any machine and in any
         // environment, so a seed found in VMs replays locally and the other way round.
@@ -390,8 +449,16 @@ impl PlanLine {
     }
 }
 
-/// The plan's lines in file order, drawn lazily ([`Plan::lines`]).
-pub struct Lines {
+/// The plan's lines in file order, drawn lazily ([`Plan::lines`]), or read from its file.
+pub struct Lines(LinesOf);
+
+enum LinesOf {
+    Drawn(Box<Drawn>),
+    File(Stream<PlanLine>),
+}
+
+/// A seed's plan's lines, drawn lazily.
+struct Drawn {
     setup: std::vec::IntoIter<PlanOp>,
     test: std::iter::Peekable<Stream<PlanOp>>,
     faults: std::iter::Peekable<Stream<PlanFault>>,
@@ -401,14 +468,28 @@ pub struct Lines {
 impl Lines {
     /// The final ops still to come, skipping whatever test ops and faults are left (without
     /// drawing them: a cut run's plan file ends its test phase where the run did).
-    pub fn finals(self) -> impl Iterator<Item = PlanLine> {
-        self.finals.map(PlanLine::Op)
+    pub fn finals(self) -> Stream<PlanLine> {
+        match self.0 {
+            LinesOf::Drawn(d) => Box::new(d.finals.map(PlanLine::Op)),
+            LinesOf::File(f) => {
+                Box::new(f.filter(|l| matches!(l, PlanLine::Op(p) if p.phase == Phase::Final)))
+            }
+        }
     }
 }
 
 impl Iterator for Lines {
     type Item = PlanLine;
 
+    fn next(&mut self) -> Option<PlanLine> {
+        match &mut self.0 {
+            LinesOf::Drawn(d) => d.next(),
+            LinesOf::File(f) => f.next(),
+        }
+    }
+}
+
+impl Drawn {
     fn next(&mut self) -> Option<PlanLine> {
         if let Some(p) = self.setup.next() {
             return Some(PlanLine::Op(p));
@@ -528,7 +609,7 @@ mod tests {
             .contains("\"overlap\":true"));
         assert_eq!(text(5, &b), text(5, &b));
         assert_eq!(
-            crate::cli::rerun_command(5, &b),
+            crate::rerun::rerun_command(5, &b),
             "squall run --seed 5 --nemesis partition,pause,bandwidth --overlap --time-limit 60s"
         );
     }

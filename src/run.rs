@@ -47,8 +47,26 @@ pub fn run_test(
     stop: &Stop,
     say: &Say,
 ) -> Result<i32> {
-    let (cfg, stop, say) = (cfg.clone(), stop.clone(), say.clone());
     interrupt::print_line(&format!("seed {seed}"));
+    let plan = plan::build(seed, cfg)?;
+    let rerun = rerun_with(seed, cfg, test);
+    run_plan(cfg, &plan, origins, test, &rerun, stop, say)
+}
+
+/// Runs `plan` (of the test `cfg`, from the test file `test` if any), stopping on `stop`;
+/// `rerun` is the command line that runs it again. The caller has installed the signal
+/// handling ([`interrupt::install`]). Returns the exit code.
+pub fn run_plan(
+    cfg: &TestConfig,
+    plan: &Plan,
+    origins: &crate::origins::Origins,
+    test: Option<&std::path::Path>,
+    rerun: &str,
+    stop: &Stop,
+    say: &Say,
+) -> Result<i32> {
+    let (cfg, stop, say) = (cfg.clone(), stop.clone(), say.clone());
+    let seed = plan.seed;
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         bail!("squall run needs root (it creates network namespaces); run it as root");
@@ -62,7 +80,6 @@ pub fn run_test(
             }
             _ => e,
         })?;
-    let plan = plan::build(seed, &cfg)?;
     crate::primaries::check(&plan.targeting_primaries(), system.as_ref())?;
     if let Some(why) = stop.reason() {
         bail!("{why} before anything was made");
@@ -73,21 +90,20 @@ pub fn run_test(
     std::fs::write(&toml_path, cfg.to_toml())
         .with_context(|| format!("write {}", toml_path.display()))?;
     // Written as the run goes: a plan may be far too long to write (or hold) up front.
-    let plan_file = PlanFile::start(&plan, &cfg, &dir.file("plan.jsonl"))?;
+    let plan_file = PlanFile::start(plan, &cfg, &dir.file("plan.jsonl"))?;
     crate::log::init(&dir.file("squall.log"))?;
     tracing::info!(seed, test = %cfg.test_name(), store = %dir.path.display(), "run starts");
     interrupt::print_line(&format!("store {}", dir.path.display()));
-    let rerun = rerun_with(seed, &cfg, test);
     let interrupted = |when: &str| {
         let why = stop.reason().unwrap_or_else(|| "interrupted".into());
-        crate::report::interrupted(&cfg, &plan, &dir, &format!("{why} {when}"), &rerun)
+        crate::report::interrupted(&cfg, plan, &dir, &format!("{why} {when}"), rerun)
     };
     if stop.is_set() {
         return interrupted("before the cluster was made");
     }
 
     let start = Instant::now();
-    let (env, readiness_factor) = match create_env(&cfg, &plan, &dir, &say, &stop) {
+    let (env, readiness_factor) = match create_env(&cfg, plan, &dir, &say, &stop) {
         Ok(made) => made,
         // Whatever was made is gone already: a failed creation removes it.
         Err(_) if stop.is_set() => return interrupted("while the cluster was made"),
@@ -105,7 +121,7 @@ pub fn run_test(
     // snapshots); the verdict and the rerun line stay the last lines printed.
     let ran = run_cluster(
         &cfg,
-        &plan,
+        plan,
         &system,
         &env,
         &dir,
@@ -121,7 +137,7 @@ pub fn run_test(
         Ok(Ran::Done(mut stats)) => written.and_then(|w| {
             stats.plan_complete = w.complete;
             let post_mortem = || env.post_mortem(&dir.path);
-            crate::report::finish(&cfg, &plan, &dir, &stats, &rerun, &post_mortem)
+            crate::report::finish(&cfg, plan, &dir, &stats, rerun, &post_mortem)
         }),
         Ok(Ran::Interrupted(when)) => interrupted(when),
         Err(e) => Err(e),

@@ -1,7 +1,7 @@
 //! The subcommands, one file each, owning its arguments ([`crate::cli::main_with`] parses
 //! the command line and hands each subcommand to its file): [`run`] (and the test options
-//! `plan` and `soak` share), [`plan`], [`replay`], [`soak`], [`check`], [`clean`], [`bench`],
-//! [`doctor`], [`export`], [`report`], [`image`].
+//! `plan` and `soak` share; [`run_plan`]: `run --plan FILE`), [`plan`], [`replay`], [`soak`],
+//! [`shrink`], [`check`], [`clean`], [`bench`], [`doctor`], [`export`], [`report`], [`image`].
 
 pub mod bench;
 pub mod check;
@@ -13,4 +13,6 @@ pub mod plan;
 pub mod replay;
 pub mod report;
 pub mod run;
+pub mod run_plan;
+pub mod shrink;
 pub mod soak;

@@ -2,6 +2,12 @@
 
 /// Runs `squall plan`; returns the exit code.
 pub fn plan(args: &super::run::TestArgs) -> anyhow::Result<i32> {
+    if args.plan.is_some() {
+        anyhow::bail!(
+            "--plan is for squall run (squall plan prints a seed's plan; squall run --plan FILE \
+             runs a plan file)"
+        );
+    }
     let cfg = args.config()?;
     let seed = args.seed.unwrap_or_else(crate::run::random_seed);
     let plan = crate::plan::build(seed, &cfg)?;

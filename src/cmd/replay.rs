@@ -9,6 +9,9 @@
 //! environment, the binaries) is not part of it: `--store`, `--env` and `-o`
 //! (`-o etcd.binary=PATH`) choose.
 //!
+//! A shrunk plan (`squall shrink`; its header carries `"shrunk"`) is not what its seed gives:
+//! it is replayed as written, as `squall run --plan` runs it ([`crate::plan_read`]).
+//!
 //! `--times K` runs it K times and reports how many runs were not valid: a real cluster is
 //! not deterministic (timing decides which ops meet which faults), so a failure found once
 //! may take several runs to show again. Exit code: the worst verdict (invalid > unknown >
@@ -72,7 +75,8 @@ pub fn read_plan(path: &Path) -> Result<(u64, TestConfig, bool)> {
         if expected.to_json()? != line {
             bail!(
                 "{name} line {n}: differs from the plan seed {seed} and its config give \
-                 (edited, or written by another version of squall)"
+                 (edited, or written by another version of squall; `squall run --plan {name}` \
+                 runs a plan as written)"
             );
         }
     }
@@ -108,7 +112,15 @@ pub fn replay(args: &ReplayArgs) -> Result<i32> {
     });
     let _signals = interrupt::install(stop.clone(), say.clone()).context("handle signals")?;
     let path = plan_file(&args.plan);
-    let (seed, mut cfg, complete) = read_plan(&path)?;
+    // A shrunk plan says so in its header: it is not what its seed gives, so it runs as
+    // written (as `squall run --plan` runs it), not drawn again.
+    let header = crate::plan_read::read_header(&path)?;
+    let edited = header.is_edited();
+    let (seed, mut cfg, complete) = if edited {
+        (header.seed, header.cfg.clone(), true)
+    } else {
+        read_plan(&path)?
+    };
     if let Some(s) = &args.store {
         cfg.store = s.clone();
     }
@@ -119,10 +131,22 @@ pub fn replay(args: &ReplayArgs) -> Result<i32> {
     if args.times == 0 {
         bail!("--times 0: must be at least 1");
     }
+    let (plan, rerun) = if edited {
+        let line = format!(
+            "squall run --plan {}",
+            crate::rerun::shell_word(&path.display().to_string())
+        );
+        (crate::plan::from_file(&path, &header, &cfg)?, line)
+    } else {
+        let rerun = crate::rerun::rerun_with(seed, &cfg, None);
+        (crate::plan::build(seed, &cfg)?, rerun)
+    };
     say(format!(
         "replaying {} (seed {seed}{})",
         path.display(),
-        if complete {
+        if edited {
+            "; a shrunk plan, not what its seed gives: its lines run as written"
+        } else if complete {
             ""
         } else {
             "; the file is a prefix of its plan: the whole plan is replayed"
@@ -135,7 +159,8 @@ pub fn replay(args: &ReplayArgs) -> Result<i32> {
         if args.times > 1 {
             say(format!("replay {i} of {}", args.times));
         }
-        let code = crate::run::run_test(&cfg, &origins, seed, None, &stop, &say)?;
+        crate::interrupt::print_line(&format!("seed {seed}"));
+        let code = crate::run::run_plan(&cfg, &plan, &origins, None, &rerun, &stop, &say)?;
         if code != exit::VALID {
             failed += 1;
         }

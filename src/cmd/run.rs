@@ -26,6 +26,9 @@ pub fn run(args: &TestArgs) -> Result<i32> {
         interrupt::print_line(&msg);
     });
     let _signals = interrupt::install(stop.clone(), say.clone()).context("handle signals")?;
+    if let Some(file) = &args.plan {
+        return crate::cmd::run_plan::run_plan(args, file, &stop, &say);
+    }
     let (cfg, origins) = args.config_with_origins()?;
     let seed = args.seed.unwrap_or_else(crate::run::random_seed);
     crate::run::run_test(&cfg, &origins, seed, args.test.as_deref(), &stop, &say)
@@ -38,6 +41,9 @@ pub struct TestArgs {
     /// printed first.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Run this plan file (or a run folder's plan.jsonl) as written, with its header's test.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
     /// A TOML test file; options given here override its values.
     #[arg(long, value_name = "FILE")]
     pub test: Option<PathBuf>,

@@ -84,6 +84,9 @@ pub fn soak(args: &SoakArgs) -> Result<i32> {
     if let Some(SoakCommand::Merge(m)) = &args.cmd {
         return merge_cmd(m);
     }
+    if args.test.plan.is_some() {
+        bail!("--plan is for squall run (a soak runs seeds; squall run --plan FILE runs a plan)");
+    }
     // From the first instant, as `squall run`: INT, TERM and HUP stop the soak (passed on
     // to its runs), never end it before its runs are torn down.
     let stop = Stop::new();

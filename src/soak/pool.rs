@@ -1,5 +1,6 @@
 //! The seeds' runs: each a `squall run` child process of the current executable (the same
-//! test options, `--seed S`, the seed's own `--store`), up to N at once.
+//! test options, `--seed S`, the seed's own `--store`), up to N at once. A shrink's
+//! candidate runs are such children too (`squall run --plan CANDIDATE`, [`Running::spawn`]).
 //!
 //! A run as a process of its own owns its namespaces, its signal handling and its cleanup
 //! exactly as a run started by hand does; nothing is shared between runs but the host. The
@@ -21,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 
 /// A seed's run in progress.
 pub struct Running {
-    /// The seed.
+    /// The seed (a shrink's run: its number).
     pub seed: u64,
     /// When it started.
     pub started: std::time::Instant,
@@ -38,6 +39,21 @@ impl Running {
         log: &Path,
     ) -> std::io::Result<Running> {
         std::fs::create_dir_all(store)?;
+        let mut words: Vec<std::ffi::OsString> = vec!["run".into()];
+        words.extend(test_args.iter().map(Into::into));
+        words.extend(["--seed".into(), seed.to_string().into(), "--store".into()]);
+        words.push(store.into());
+        Running::spawn(exe, &words, seed, log)
+    }
+
+    /// Starts `exe WORDS` (a `squall` command line), its output to `log`, as the run
+    /// numbered `seed`.
+    pub fn spawn(
+        exe: &Path,
+        words: &[std::ffi::OsString],
+        seed: u64,
+        log: &Path,
+    ) -> std::io::Result<Running> {
         let out = File::create(log)?;
         let err = out.try_clone()?;
         // /proc/self/exe, opened by the child between fork and exec, is the soak's own
@@ -45,12 +61,7 @@ impl Running {
         // every seed runs the same squall. `exe` is only its name.
         let mut cmd = Command::new("/proc/self/exe");
         cmd.arg0(exe)
-            .arg("run")
-            .args(test_args)
-            .arg("--seed")
-            .arg(seed.to_string())
-            .arg("--store")
-            .arg(store)
+            .args(words)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
@@ -74,6 +85,16 @@ impl Running {
     /// Whether the run has ended (and is reaped).
     pub fn ended(&mut self) -> bool {
         !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The run's exit code once it has ended (and is reaped); a run ended by a signal, or
+    /// one that cannot be waited for, is [`crate::exit::ERROR`].
+    pub fn exit_code(&mut self) -> Option<i32> {
+        match self.child.try_wait() {
+            Ok(None) => None,
+            Ok(Some(status)) => Some(status.code().unwrap_or(crate::exit::ERROR)),
+            Err(_) => Some(crate::exit::ERROR),
+        }
     }
 
     /// Passes signal `sig` on to the run.
