@@ -9,7 +9,8 @@ use crate::exit;
 use crate::registry::Registry;
 use clap::{Parser, Subcommand};
 
-pub use crate::cmd::run::{Origins, TestArgs};
+pub use crate::cmd::test_args::TestArgs;
+pub use crate::origins::Origins;
 pub use crate::rerun::{rerun_command, rerun_with};
 
 /// Jepsen-style chaos testing of distributed systems, reproducible from a seed.

@@ -26,7 +26,7 @@
 //! - [`timer`]: a high-resolution sleep; [`log`]: the run's `squall.log`; [`interrupt`]:
 //!   stopping a run (INT, TERM, HUP from its first instant; a history that cannot be written).
 //! - [`histogram`]: constant-memory run statistics; [`plan_file`]: `plan.jsonl` written as
-//!   the run goes; [`plan_read`]: a plan file read back, run as written (`run --plan`).
+//!   the run goes; [`plan::read`]: a plan file read back, run as written (`run --plan`).
 //! - [`shrink`]: a failing plan made smaller while it still fails (`squall shrink`).
 
 pub mod cli;
@@ -42,7 +42,6 @@ pub mod noop;
 pub mod origins;
 pub mod plan;
 pub mod plan_file;
-pub mod plan_read;
 pub mod primaries;
 pub mod recorder;
 pub mod registry;

@@ -1,6 +1,6 @@
 //! The subcommands, one file each, owning its arguments ([`crate::cli::main_with`] parses
-//! the command line and hands each subcommand to its file): [`run`] (and the test options
-//! `plan` and `soak` share; [`run_plan`]: `run --plan FILE`), [`plan`], [`replay`], [`soak`],
+//! the command line and hands each subcommand to its file): [`run`] (the test options `plan`
+//! and `soak` share are [`test_args`]; [`run_plan`]: `run --plan FILE`), [`plan`], [`replay`], [`soak`],
 //! [`shrink`], [`check`], [`clean`], [`bench`], [`doctor`], [`export`], [`report`], [`image`].
 
 pub mod bench;
@@ -16,3 +16,4 @@ pub mod run;
 pub mod run_plan;
 pub mod shrink;
 pub mod soak;
+pub mod test_args;

@@ -1,7 +1,7 @@
 //! `squall plan`: the plan a seed gives, streamed as JSONL on stdout.
 
 /// Runs `squall plan`; returns the exit code.
-pub fn plan(args: &super::run::TestArgs) -> anyhow::Result<i32> {
+pub fn plan(args: &super::test_args::TestArgs) -> anyhow::Result<i32> {
     if args.plan.is_some() {
         anyhow::bail!(
             "--plan is for squall run (squall plan prints a seed's plan; squall run --plan FILE \

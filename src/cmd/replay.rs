@@ -10,7 +10,7 @@
 //! (`-o etcd.binary=PATH`) choose.
 //!
 //! A shrunk plan (`squall shrink`; its header carries `"shrunk"`) is not what its seed gives:
-//! it is replayed as written, as `squall run --plan` runs it ([`crate::plan_read`]).
+//! it is replayed as written, as `squall run --plan` runs it ([`crate::plan::read`]).
 //!
 //! `--times K` runs it K times and reports how many runs were not valid: a real cluster is
 //! not deterministic (timing decides which ops meet which faults), so a failure found once
@@ -114,7 +114,7 @@ pub fn replay(args: &ReplayArgs) -> Result<i32> {
     let path = plan_file(&args.plan);
     // A shrunk plan says so in its header: it is not what its seed gives, so it runs as
     // written (as `squall run --plan` runs it), not drawn again.
-    let header = crate::plan_read::read_header(&path)?;
+    let header = crate::plan::read::read_header(&path)?;
     let edited = header.is_edited();
     let (seed, mut cfg, complete) = if edited {
         (header.seed, header.cfg.clone(), true)
@@ -127,7 +127,7 @@ pub fn replay(args: &ReplayArgs) -> Result<i32> {
     if let Some(e) = args.env {
         cfg.env = e;
     }
-    crate::cmd::run::apply_opts(&mut cfg, &args.opt)?;
+    crate::cmd::test_args::apply_opts(&mut cfg, &args.opt)?;
     if args.times == 0 {
         bail!("--times 0: must be at least 1");
     }
@@ -152,7 +152,7 @@ pub fn replay(args: &ReplayArgs) -> Result<i32> {
             "; the file is a prefix of its plan: the whole plan is replayed"
         }
     ));
-    let origins = crate::cmd::run::Origins::default();
+    let origins = crate::origins::Origins::default();
     let mut worst = exit::VALID;
     let mut failed = 0;
     for i in 1..=args.times {

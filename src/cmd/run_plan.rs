@@ -1,7 +1,7 @@
 //! `squall run --plan FILE|RUN_DIR`: runs a plan file's op and fault lines as written, with
 //! its header's test (nodes, workload, timing), whether or not its seed gives them — a
 //! shrunk plan (`squall shrink`) does not, and an edited one need not. The file is checked
-//! whole first ([`crate::plan_read`]): a line that is not an op or a fault of this test is
+//! whole first ([`crate::plan::read`]): a line that is not an op or a fault of this test is
 //! one error naming `FILE:LINE`, before anything is made. The run stores the plan it ran:
 //! its `plan.jsonl` is the input file (header and lines), as far as the run got.
 //!
@@ -9,8 +9,9 @@
 //! ...): the header says. Where it runs can: `--store`, `--env`, `--cloud-hypervisor`,
 //! `--post-mortem` and plug-in options (`-o etcd.binary=PATH`), as for `squall replay`.
 
-use crate::cmd::run::{Origins, TestArgs};
+use crate::cmd::test_args::TestArgs;
 use crate::interrupt::Stop;
+use crate::origins::Origins;
 use crate::rerun::shell_word;
 use crate::runner::Say;
 use anyhow::{bail, Result};
@@ -55,8 +56,8 @@ pub fn run_plan(args: &TestArgs, file: &Path, stop: &Stop, say: &Say) -> Result<
             given.join(", ")
         );
     }
-    let path = crate::plan_read::plan_file(file);
-    let header = crate::plan_read::read_header(&path)?;
+    let path = crate::plan::read::plan_file(file);
+    let header = crate::plan::read::read_header(&path)?;
     let mut cfg = header.cfg.clone();
     if let Some(s) = &args.store {
         cfg.store = s.clone();
@@ -68,7 +69,7 @@ pub fn run_plan(args: &TestArgs, file: &Path, stop: &Stop, say: &Say) -> Result<
         cfg.cloud_hypervisor = Some(c.clone());
     }
     cfg.post_mortem |= args.post_mortem;
-    crate::cmd::run::apply_opts(&mut cfg, &args.opt)?;
+    crate::cmd::test_args::apply_opts(&mut cfg, &args.opt)?;
     crate::registry::get()
         .check(&cfg)
         .map_err(|e| anyhow::anyhow!("{}:1: {e:#}", path.display()))?;

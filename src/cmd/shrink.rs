@@ -79,7 +79,7 @@ pub fn shrink(args: &ShrinkArgs) -> Result<i32> {
             dir.display()
         );
     }
-    let header = crate::plan_read::read_header(&from)?;
+    let header = crate::plan::read::read_header(&from)?;
     // The whole file is checked as `run --plan` would, before any run starts.
     crate::plan::from_file(&from, &header, &header.cfg)?;
     let parts = Parts::of(&from, &header)?;

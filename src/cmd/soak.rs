@@ -2,7 +2,7 @@
 //! seeds of one test run as `squall run`s, N at once, into a soak folder; and `squall soak
 //! merge DIR...`, soak folders joined into one summary. See [`crate::soak`].
 
-use crate::cmd::run::TestArgs;
+use crate::cmd::test_args::TestArgs;
 use crate::interrupt::{self, Stop};
 use crate::soak::parallel::host_default;
 use crate::soak::pool::{self, Running};

@@ -17,8 +17,8 @@
 //! gives.
 
 use crate::config::format_duration;
+use crate::plan::read::{parse_line, Header};
 use crate::plan::{Phase, PlanLine};
-use crate::plan_read::{parse_line, Header};
 use anyhow::{Context, Result};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -248,7 +248,7 @@ mod tests {
         let plan = crate::plan::build(3, &cfg).unwrap();
         plan.write_jsonl(&cfg, &mut out).unwrap();
         std::fs::write(&from, out).unwrap();
-        let header = crate::plan_read::read_header(&from).unwrap();
+        let header = crate::plan::read::read_header(&from).unwrap();
         let parts = Parts::of(&from, &header).unwrap();
         assert_eq!(parts.faults, plan.faults().count());
         assert_eq!(parts.workers, [0, 1, 2, 3, 4]);
@@ -278,7 +278,7 @@ mod tests {
         };
         let out = d.join("cut.jsonl");
         let size = cut.write(&from, &header, &parts, &out).unwrap();
-        let h = crate::plan_read::read_header(&out).unwrap();
+        let h = crate::plan::read::read_header(&out).unwrap();
         assert!(h.is_edited());
         let plan = crate::plan::from_file(&out, &h, &h.cfg).unwrap();
         assert_eq!(h.cfg.time_limit, Duration::from_nanos(cut.tail - cut.head));

@@ -19,7 +19,7 @@
 //! plan, each run's store and log) is removed once it is judged, but for the best's.
 
 use crate::interrupt::Stop;
-use crate::plan_read::Header;
+use crate::plan::read::Header;
 use crate::shrink::account::Account;
 use crate::shrink::candidate::{secs, Cut, Parts, Size};
 use crate::shrink::ddmin::{ddmin, Outcome};

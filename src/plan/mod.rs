@@ -19,9 +19,11 @@
 //! fault has healed and the cluster has been quiet.
 
 use crate::config::TestConfig;
-use crate::plan_read::{Header, PlanSource};
+pub mod read;
+
 use anyhow::{anyhow, Result};
 use nemeses::{DynNemesis, Fault, Overlapping, Schedule, ScheduleOptions};
+use read::{Header, PlanSource};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Write;
@@ -191,7 +193,7 @@ pub fn build(seed: u64, cfg: &TestConfig) -> Result<Plan> {
     })
 }
 
-/// The plan a plan file holds, run as written ([`crate::plan_read`]): its header's seed and
+/// The plan a plan file holds, run as written ([`crate::plan::read`]): its header's seed and
 /// `cfg` (the header's config, perhaps with where-it-runs options changed), and the file's
 /// lines, checked whole first.
 pub fn from_file(path: &std::path::Path, header: &Header, cfg: &TestConfig) -> Result<Plan> {
