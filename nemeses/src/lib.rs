@@ -3,7 +3,7 @@
 //! - [`target`]: [`FaultTarget`], the few primitives an environment offers (block a link,
 //!   pause, kill, ...), and [`NemesisError`].
 //! - [`nemesis`]: the [`Nemesis`] trait — one fault kind per file, with its own typed
-//!   parameters: [`partition`], [`pause`], [`kill`] (and [`nodes`], the node sets the last
+//!   parameters: [`partition`], [`pause`], [`kill`], [`packet`] (and [`nodes`], the node sets the last
 //!   two act on). Register a new one in [`by_name`]; [`DynNemesis`] is what the registry
 //!   hands out.
 //! - [`fault`]: [`Fault`], one fault as data (a nemesis and its parameters), and
@@ -16,6 +16,7 @@ pub mod guard;
 pub mod kill;
 pub mod nemesis;
 pub mod nodes;
+pub mod packet;
 pub mod partition;
 pub mod pause;
 pub mod schedule;
@@ -26,6 +27,7 @@ pub use guard::FaultGuard;
 pub use kill::Kill;
 pub use nemesis::{read_options, DynNemesis, Nemesis};
 pub use nodes::NodeSet;
+pub use packet::{Behaviour, Direction, Packet, PacketOptions, PacketParams, Targets};
 pub use partition::{Partition, PartitionOptions, PartitionParams, Shape};
 pub use pause::Pause;
 pub use schedule::{schedule, PlannedFault, Schedule, ScheduleOptions};
@@ -34,7 +36,7 @@ pub use target::{FaultTarget, NemesisError};
 use std::sync::Arc;
 
 /// The names [`by_name`] knows, in the order `--help` lists them.
-pub const NAMES: &[&str] = &["partition", "pause", "kill"];
+pub const NAMES: &[&str] = &["partition", "pause", "kill", "packet"];
 
 /// The nemesis called `name`, or `None`.
 pub fn by_name(name: &str) -> Option<Arc<dyn DynNemesis>> {
@@ -42,6 +44,7 @@ pub fn by_name(name: &str) -> Option<Arc<dyn DynNemesis>> {
         "partition" => Some(Arc::new(Partition::default())),
         "pause" => Some(Arc::new(Pause)),
         "kill" => Some(Arc::new(Kill)),
+        "packet" => Some(Arc::new(Packet::default())),
         _ => None,
     }
 }

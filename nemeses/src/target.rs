@@ -63,4 +63,15 @@ pub trait FaultTarget: Send + Sync {
     fn restart(&self, node: usize) -> Result<(), NemesisError>;
     /// Remove every fault: unblock all, resume all, restart all killed nodes.
     fn heal_all(&self) -> Result<(), NemesisError>;
+    /// Shape the packets of `p.links` as `p.behaviour` says, each packet's fate decided
+    /// from `p.seed` (see [`crate::packet`]). The default: unsupported.
+    fn shape(&self, p: &crate::PacketParams) -> Result<(), NemesisError> {
+        let _ = p;
+        Err(NemesisError::Unsupported("packet".into()))
+    }
+    /// Undo [`FaultTarget::shape`]: held packets are released.
+    fn unshape(&self, p: &crate::PacketParams) -> Result<(), NemesisError> {
+        let _ = p;
+        Ok(())
+    }
 }
