@@ -35,6 +35,7 @@ pub mod names;
 pub mod netlink;
 pub mod netns;
 pub mod run_dir;
+pub mod shaper;
 pub mod spawn;
 #[cfg(test)]
 pub(crate) mod testing;
