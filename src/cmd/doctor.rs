@@ -14,6 +14,8 @@
 //! - qdiscs: `tbf` (bandwidth) and `netem` (delay, loss, ...), probed in a throwaway
 //!   namespace (see [`Netlink::qdisc_supported`]); netem is optional, since many kernels
 //!   lack `sch_netem`.
+//! - the `packet` nemesis's backend: `netem`, or the userspace shaper where an NFQUEUE rule
+//!   (`iptables-nft`) is accepted in the throwaway namespace, or why neither.
 //! - etcd, the reference system.
 //! - `--env cloud-hypervisor`: a throwaway VM through create → boot → info Running → pause
 //!   → info Paused → resume → reboot → shutdown (info Created) → delete. Any kernel serves
@@ -147,6 +149,7 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
                     Err(e) => bad(required, &label, e.to_string()),
                 });
             }
+            add(packet_check(s));
         }
         None => add(bad(
             true,
@@ -306,6 +309,23 @@ impl Scratch {
             nl.set_up("lo")?;
             nl.qdisc_supported("lo", kind)
         })
+    }
+}
+
+/// The `packet` nemesis's backend here: netem where the kernel has it, else the userspace
+/// shaper where an NFQUEUE rule is accepted in the throwaway hub, else why not.
+fn packet_check(s: &Scratch) -> Check {
+    use crate::env::shaper::{netem::Backend, rules};
+    let backend = match Backend::choose(matches!(s.qdisc("netem"), Ok(true))) {
+        Backend::Userspace => match rules::probe(&s.ns) {
+            Ok(()) => Backend::Userspace,
+            Err(e) => Backend::Unsupported(format!("no sch_netem, and NFQUEUE refused: {e}")),
+        },
+        b => b,
+    };
+    match backend {
+        Backend::Unsupported(_) => bad(false, "packet nemesis", backend.describe()),
+        b => ok(false, "packet nemesis", b.describe()),
     }
 }
 

@@ -95,6 +95,13 @@ pub fn remove(ns: &str, links: &[(usize, usize)], queue: u16) -> Result<(), EnvE
     result
 }
 
+/// Checks that namespace `ns` (a throwaway one) accepts an NFQUEUE rule: adds one, then
+/// deletes it.
+pub fn probe(ns: &str) -> Result<(), EnvError> {
+    iptables(ns, &rule("-A", 0, 1, 1))?;
+    iptables(ns, &rule("-D", 0, 1, 1))
+}
+
 /// Whether `iptables-nft` is installed (on `PATH`).
 pub fn installed() -> bool {
     Command::new(IPTABLES)
