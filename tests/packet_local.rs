@@ -309,3 +309,155 @@ fn duplicated_and_reordered_packets_arrive_twice_and_out_of_order() {
     assert!((60..=140).contains(&dups), "about half duplicated: {dups}");
     assert!(inversions > 10, "reordered: {inversions}");
 }
+
+fn etcd_installed() -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("etcd").is_file()))
+}
+
+fn squall(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_squall"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A scratch store (never named /tmp/squall-*: that is what `squall clean` looks for).
+fn store(tag: &str) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("sqpkt-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&p);
+    p
+}
+
+/// What run `run` left on the host: its namespaces, its run directory, its processes.
+fn left_by(run: &str) -> Vec<String> {
+    let mut left = Vec::new();
+    let prefix = format!("squall-{run}-");
+    for e in std::fs::read_dir("/run/netns")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.starts_with(&prefix) {
+            left.push(format!("namespace {n}"));
+        }
+    }
+    if std::path::Path::new(&format!("/tmp/squall-{run}")).exists() {
+        left.push(format!("/tmp/squall-{run}"));
+    }
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(&format!("/tmp/squall-{run}/")) {
+            left.push(format!("process {}", e.file_name().to_string_lossy()));
+        }
+    }
+    left
+}
+
+fn host_rules() -> String {
+    let out = Command::new("ip").args(["rule"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &host_ruleset()
+}
+
+#[test]
+fn an_etcd_run_with_packet_faults_is_valid_and_leaves_nothing() {
+    require_env!();
+    if !etcd_installed() {
+        eprintln!("skipped: etcd not installed");
+        return;
+    }
+    let host = host_rules();
+    let dir = store("run");
+    let d = dir.to_str().unwrap();
+    let out = squall(&[
+        "run",
+        "--nemesis",
+        "packet",
+        "--time-limit",
+        "15s",
+        "--seed",
+        "4",
+        "--store",
+        d,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("fault  packet "), "{text}");
+    assert!(text.contains("verdict: valid"), "{text}");
+    let run = text
+        .split("(run ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap()
+        .to_string();
+    assert_eq!(left_by(&run), Vec::<String>::new());
+    assert_eq!(host_rules(), host, "host namespace untouched");
+}
+
+#[test]
+fn kill_9_in_a_packet_fault_then_clean_leaves_nothing() {
+    require_env!();
+    if !etcd_installed() {
+        eprintln!("skipped: etcd not installed");
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    let host = host_rules();
+    let dir = store("kill");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_squall"))
+        .args([
+            "run",
+            "--nemesis",
+            "packet",
+            "--time-limit",
+            "30s",
+            "--seed",
+            "4",
+            "--store",
+        ])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut run = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(r) = line.split("(run ").nth(1) {
+            run = r.split(')').next().map(str::to_string);
+        }
+        if line.starts_with("fault  packet") || Instant::now() > deadline {
+            break;
+        }
+    }
+    let run = run.expect("a run id");
+    // Mid-fault: the rules are there and the shaper holds packets.
+    let hub = format!("squall-{run}-hub");
+    let rules = netns::run_in(&hub, || {
+        Ok(Command::new("iptables-nft")
+            .args(["-S", "FORWARD"])
+            .output()
+            .unwrap())
+    })
+    .unwrap();
+    assert!(String::from_utf8_lossy(&rules.stdout).contains("NFQUEUE"));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let out = squall(&["clean"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(left_by(&run), Vec::<String>::new());
+    assert_eq!(host_rules(), host, "host namespace untouched");
+}
