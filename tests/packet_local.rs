@@ -461,3 +461,51 @@ fn kill_9_in_a_packet_fault_then_clean_leaves_nothing() {
     assert_eq!(left_by(&run), Vec::<String>::new());
     assert_eq!(host_rules(), host, "host namespace untouched");
 }
+
+/// Figures, not a test (nothing asserted on time): `cargo test --release --test
+/// packet_local -- --ignored --nocapture shaper_figures`. The shaper passing every packet
+/// (a fault with no behaviour) on both directions between two nodes: the round trip it adds
+/// (two traversals), and how many packets a second it forwards under a UDP flood.
+#[test]
+#[ignore]
+fn shaper_figures() {
+    require_env!();
+    let pair = Pair::new();
+    let base = median(pair.n1_to_n2(300));
+    let p = fault(Direction::Both, vec![(0, 1), (1, 0)], Behaviour::default());
+    let t = Instant::now();
+    pair.env.shape(&p).unwrap();
+    let in_force = t.elapsed();
+    let shaped = median(pair.n1_to_n2(300));
+    // Flood n1 -> n2 for 1 s (replies come back through the shaper too).
+    let (sent, answered) = netns::run_in(&pair.env.node_ns(0), || {
+        let s = UdpSocket::bind("0.0.0.0:0").unwrap();
+        s.set_nonblocking(true).unwrap();
+        let to = SocketAddrV4::new(pair.env.node_addr(1), PORT);
+        let (mut sent, mut got) = (0u64, 0u64);
+        let mut buf = [0u8; 64];
+        let end = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < end {
+            if s.send_to(&0u32.to_be_bytes(), to).is_ok() {
+                sent += 1;
+            }
+            while s.recv(&mut buf).is_ok() {
+                got += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        while s.recv(&mut buf).is_ok() {
+            got += 1;
+        }
+        Ok((sent, got))
+    })
+    .unwrap();
+    pair.env.unshape(&p).unwrap();
+    eprintln!(
+        "shaper pass-through: RTT median {base:?} -> {shaped:?} (+{:?} per traversal); \
+         fault in force in {in_force:?}; flood: {sent} sent, {answered} echoed in 1 s \
+         ({} shaped packets/s, both ways)",
+        shaped.saturating_sub(base) / 2,
+        answered * 2
+    );
+}

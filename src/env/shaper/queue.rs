@@ -9,9 +9,10 @@
 //! A corrupted packet has one byte past its IP header flipped (the transport checksum then
 //! fails at the receiver, as with netem).
 //!
-//! `nfq`'s socket offers no descriptor to wait on, so the loop reads without blocking and
-//! sleeps [`IDLE`] when nothing came: up to that much is added to a packet arriving into an
-//! idle queue. Stopping (heal, teardown, drop) accepts every held packet at once, unbinds
+//! The loop reads without blocking, then waits in `poll(2)` on the queue's socket until a
+//! packet comes or the next held one is due (at most [`IDLE`], to notice a stop). `nfq`
+//! does not expose that socket, so [`open_queue`] finds it: the one `NETLINK_NETFILTER`
+//! socket that appeared while the queue was opened, under a process-wide lock. Stopping (heal, teardown, drop) accepts every held packet at once, unbinds
 //! and ends the thread; a process killed outright takes its queue with it, and the rules'
 //! `--queue-bypass` lets packets through until the namespace goes.
 
@@ -28,8 +29,8 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// How long the loop sleeps when no packet came and none is due sooner.
-pub const IDLE: Duration = Duration::from_micros(100);
+/// How long the loop waits at most when no packet came and none is due sooner.
+pub const IDLE: Duration = Duration::from_millis(20);
 
 /// What a shaper did, counted as it goes.
 #[derive(Debug, Default)]
@@ -152,6 +153,8 @@ impl Ord for Held {
 
 struct Loop {
     q: Queue,
+    /// The queue's socket, to wait on (owned by `q`).
+    fd: libc::c_int,
     queue: u16,
     decider: Decider,
     raw: RawSocket,
@@ -163,7 +166,7 @@ struct Loop {
 impl Loop {
     fn open(queue: u16, b: Behaviour, seed: u64, counts: Arc<Counts>) -> Result<Loop, EnvError> {
         let what = |s: &str| format!("NFQUEUE {queue}: {s}");
-        let mut q = Queue::open().map_err(|e| EnvError::io(what("open"), e))?;
+        let (mut q, fd) = open_queue().map_err(|e| EnvError::io(what("open"), e))?;
         q.bind(queue).map_err(|e| EnvError::io(what("bind"), e))?;
         // A full queue accepts rather than drops: overload must not look like a fault.
         q.set_fail_open(queue, true)
@@ -173,6 +176,7 @@ impl Loop {
         q.set_nonblocking(true);
         Ok(Loop {
             q,
+            fd,
             queue,
             decider: Decider::new(b, seed),
             raw: RawSocket::open().map_err(|e| EnvError::io(what("raw socket"), e))?,
@@ -209,7 +213,7 @@ impl Loop {
                     .held
                     .peek()
                     .map(|h| h.0.due.saturating_duration_since(now));
-                std::thread::sleep(next.map_or(IDLE, |d| d.min(IDLE)));
+                self.wait(next.map_or(IDLE, |d| d.min(IDLE)));
             }
         }
         // Release everything held, in due order.
@@ -218,6 +222,21 @@ impl Loop {
         }
         let _ = self.q.unbind(self.queue);
         tracing::info!(queue = self.queue, counts = %self.counts.summary(), "packet shaper stopped");
+    }
+
+    /// Waits until the queue's socket is readable or `limit` has passed.
+    fn wait(&self, limit: Duration) {
+        let mut pfd = libc::pollfd {
+            fd: self.fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ts = libc::timespec {
+            tv_sec: limit.as_secs() as libc::time_t,
+            tv_nsec: limit.subsec_nanos().into(),
+        };
+        // SAFETY: one valid pollfd and timespec for the duration of the call.
+        unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
     }
 
     fn handle(&mut self, mut msg: Message) {
@@ -274,6 +293,55 @@ impl Loop {
             tracing::warn!(queue = self.queue, error = %e, "packet shaper: verdict failed");
         }
     }
+}
+
+/// Opens an NFQUEUE socket and finds its descriptor: the `NETLINK_NETFILTER` socket that
+/// was not there before. The lock keeps two shapers of this process from opening at once;
+/// nothing else in squall opens such sockets.
+fn open_queue() -> io::Result<(Queue, libc::c_int)> {
+    static OPENING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = OPENING.lock().unwrap_or_else(|e| e.into_inner());
+    let before = netfilter_sockets();
+    let q = Queue::open()?;
+    let new: Vec<_> = netfilter_sockets()
+        .into_iter()
+        .filter(|fd| !before.contains(fd))
+        .collect();
+    match new[..] {
+        [fd] => Ok((q, fd)),
+        _ => Err(io::Error::other(format!(
+            "cannot tell the queue's socket among {new:?}"
+        ))),
+    }
+}
+
+/// This process's open `NETLINK_NETFILTER` sockets.
+fn netfilter_sockets() -> Vec<libc::c_int> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    let int_opt = |fd: libc::c_int, opt: libc::c_int| {
+        let mut v: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt into an int of the size given; a non-socket just fails.
+        let r = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&mut v as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        (r == 0).then_some(v)
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<libc::c_int>().ok())
+        .filter(|&fd| {
+            int_opt(fd, libc::SO_DOMAIN) == Some(libc::AF_NETLINK)
+                && int_opt(fd, libc::SO_PROTOCOL) == Some(libc::NETLINK_NETFILTER)
+        })
+        .collect()
 }
 
 /// Flips one byte past the IPv4 header of `packet` (chosen by `at`); false if there is none.
