@@ -401,16 +401,10 @@ fn an_etcd_run_with_packet_faults_is_valid_and_leaves_nothing() {
     assert_eq!(host_rules(), host, "host namespace untouched");
 }
 
-#[test]
-fn kill_9_in_a_packet_fault_then_clean_leaves_nothing() {
-    require_env!();
-    if !etcd_installed() {
-        eprintln!("skipped: etcd not installed");
-        return;
-    }
+/// Starts `squall run --nemesis packet` storing in `dir`; returns it and its run id once
+/// its first packet fault is in force, with the hub's NFQUEUE rules checked present.
+fn run_until_packet_fault(dir: &std::path::Path) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
-    let host = host_rules();
-    let dir = store("kill");
     let mut child = Command::new(env!("CARGO_BIN_EXE_squall"))
         .args([
             "run",
@@ -422,24 +416,25 @@ fn kill_9_in_a_packet_fault_then_clean_leaves_nothing() {
             "4",
             "--store",
         ])
-        .arg(&dir)
+        .arg(dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let mut run = None;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(r) = line.split("(run ").nth(1) {
             run = r.split(')').next().map(str::to_string);
         }
-        if line.starts_with("fault  packet") || Instant::now() > deadline {
+        if line.starts_with("fault  packet") {
             break;
         }
     }
+    // Keep reading (and dropping) its output so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     let run = run.expect("a run id");
-    // Mid-fault: the rules are there and the shaper holds packets.
     let hub = format!("squall-{run}-hub");
     let rules = netns::run_in(&hub, || {
         Ok(Command::new("iptables-nft")
@@ -449,6 +444,39 @@ fn kill_9_in_a_packet_fault_then_clean_leaves_nothing() {
     })
     .unwrap();
     assert!(String::from_utf8_lossy(&rules.stdout).contains("NFQUEUE"));
+    (child, run)
+}
+
+#[test]
+fn ctrl_c_in_a_packet_fault_heals_and_leaves_nothing() {
+    require_env!();
+    if !etcd_installed() {
+        eprintln!("skipped: etcd not installed");
+        return;
+    }
+    let host = host_rules();
+    let dir = store("int");
+    let (mut child, run) = run_until_packet_fault(&dir);
+    // SAFETY: plain kill(2) on our child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(status.code(), Some(3), "interrupted runs exit 3");
+    assert_eq!(left_by(&run), Vec::<String>::new());
+    assert_eq!(host_rules(), host, "host namespace untouched");
+}
+
+#[test]
+fn kill_9_in_a_packet_fault_then_clean_leaves_nothing() {
+    require_env!();
+    if !etcd_installed() {
+        eprintln!("skipped: etcd not installed");
+        return;
+    }
+    let host = host_rules();
+    let dir = store("kill");
+    // Mid-fault: the rules are there and the shaper holds packets.
+    let (mut child, run) = run_until_packet_fault(&dir);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let out = squall(&["clean"]);
