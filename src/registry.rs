@@ -236,7 +236,7 @@ mod tests {
     fn the_builtin_registry_has_squalls_plug_ins_in_order() {
         let r = Registry::builtin();
         assert_eq!(r.workload_names(), "bank, cas-register, set");
-        assert_eq!(r.nemesis_names(), "kill, partition, pause");
+        assert_eq!(r.nemesis_names(), "kill, packet, partition, pause");
         assert!(r.has_system("etcd"));
         let w = r.make_workload("set", &WorkloadOptions::keys(3)).unwrap();
         assert_eq!(w.name(), "set");

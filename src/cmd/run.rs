@@ -279,7 +279,7 @@ mod tests {
                     nemesis: vec!["partition".into(), "flood".into()],
                     ..TestConfig::default()
                 },
-                "unknown nemesis \"flood\" (known: kill, partition, pause)",
+                "unknown nemesis \"flood\" (known: kill, packet, partition, pause)",
             ),
             (
                 TestConfig {
