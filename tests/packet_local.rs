@@ -254,6 +254,25 @@ fn a_loss_fault_drops_about_its_rate_and_heal_all_ends_it() {
 }
 
 #[test]
+fn corrupted_packets_fail_their_checksum_at_the_receiver() {
+    require_env!();
+    let pair = Pair::new();
+    let b = Behaviour {
+        corrupt: 30,
+        ..Behaviour::default()
+    };
+    let p = fault(Direction::Out, vec![(0, 1)], b);
+    pair.env.shape(&p).unwrap();
+    let n = 400;
+    let answered = pair.n1_to_n2(n).len();
+    pair.env.unshape(&p).unwrap();
+    // A UDP datagram with a flipped byte fails its checksum and is dropped by node 2.
+    let lost = 1.0 - answered as f64 / f64::from(n);
+    eprintln!("corrupt 30% n1->n2: {lost:.3} of {n} probes lost");
+    assert!((0.18..=0.42).contains(&lost), "lost {lost}");
+}
+
+#[test]
 fn duplicated_and_reordered_packets_arrive_twice_and_out_of_order() {
     require_env!();
     let pair = Pair::new();

@@ -12,8 +12,8 @@
 //! The loop reads without blocking, then waits in `poll(2)` on the queue's socket until a
 //! packet comes or the next held one is due (at most [`IDLE`], to notice a stop). `nfq`
 //! does not expose that socket, so `open_queue` finds it: the one `NETLINK_NETFILTER`
-//! socket that appeared while the queue was opened, under a process-wide lock. Stopping (heal, teardown, drop) accepts every held packet at once, unbinds
-//! and ends the thread; a process killed outright takes its queue with it, and the rules'
+//! socket that appeared while the queue was opened, under a process-wide lock. Stopping
+//! (heal, teardown, drop) accepts every held packet at once, unbinds and ends the thread; a process killed outright takes its queue with it, and the rules'
 //! `--queue-bypass` lets packets through until the namespace goes.
 
 use super::decide::{Decider, Fate};
