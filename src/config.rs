@@ -50,6 +50,8 @@ pub enum EnvKind {
     Local,
     /// Each node a Cloud Hypervisor VM.
     CloudHypervisor,
+    /// Each node a QEMU VM (KVM where it boots guests, else software emulation).
+    Qemu,
 }
 
 impl EnvKind {
@@ -58,6 +60,7 @@ impl EnvKind {
         match self {
             EnvKind::Local => "local",
             EnvKind::CloudHypervisor => "cloud-hypervisor",
+            EnvKind::Qemu => "qemu",
         }
     }
 }
@@ -99,6 +102,12 @@ pub struct TestConfig {
     /// Shortest and longest healthy window between faults.
     #[serde(with = "duration_pair")]
     pub healthy_duration: (Duration, Duration),
+    /// Faults of different nemeses overlap (Jepsen's combined nemesis): each nemesis keeps
+    /// its own schedule of faults and healthy windows, so a partition may start while a
+    /// node is paused. Off (the default): one fault at a time. Written in a plan's header
+    /// only when on, so default plans keep their bytes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub overlap: bool,
     /// Quiet time after the final heal, before the final reads.
     #[serde(with = "duration_text")]
     pub quiet: Duration,
@@ -107,7 +116,7 @@ pub struct TestConfig {
     /// How long the cluster may take to become ready.
     #[serde(with = "duration_text")]
     pub ready_timeout: Duration,
-    /// Where the nodes run: `local` or `cloud-hypervisor`.
+    /// Where the nodes run: `local`, `cloud-hypervisor` or `qemu`.
     pub env: EnvKind,
     /// The cloud-hypervisor binary (default: `cloud-hypervisor` on PATH).
     pub cloud_hypervisor: Option<PathBuf>,
@@ -138,6 +147,7 @@ impl Default for TestConfig {
             op_timeout: Duration::from_millis(1000),
             fault_duration: (Duration::from_secs(3), Duration::from_secs(6)),
             healthy_duration: (Duration::from_secs(2), Duration::from_secs(5)),
+            overlap: false,
             quiet: Duration::from_secs(3),
             store: PathBuf::from("store"),
             ready_timeout: Duration::from_secs(30),
@@ -444,7 +454,7 @@ impl TestConfig {
         {
             return path("cloud_hypervisor", Path::new(""), "must not be empty");
         }
-        if self.env == EnvKind::Local {
+        if self.env != EnvKind::CloudHypervisor {
             if let Some(p) = &self.cloud_hypervisor {
                 return path(
                     "cloud_hypervisor",

@@ -12,7 +12,8 @@
 //!   arguments (`run`, `plan`, `replay`, `soak`, `check`, `clean`, `bench`, `doctor`,
 //!   `export`, `report`, `image`); [`cli`]: the subcommands; [`config`]: the test
 //!   configuration and duration parsing.
-//! - [`plan`]: the seeded plan; [`runner`]: executes it; [`recorder`]: the history file.
+//! - [`plan`]: the seeded plan; [`runner`]: executes it; [`recorder`]: the history file;
+//!   [`primaries`]: the fault target of a run, with the system's leader hook.
 //! - [`env`]: where nodes run (network namespaces, the hub, faults); [`systems`]: adapters.
 //! - [`vm`]: the Cloud Hypervisor environment; [`image`]: its guest images.
 //! - [`soak`]: many seeds of a test, summarised (`squall soak`).
@@ -40,6 +41,7 @@ pub mod noop;
 pub mod origins;
 pub mod plan;
 pub mod plan_file;
+pub mod primaries;
 pub mod recorder;
 pub mod registry;
 pub mod report;

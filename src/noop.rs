@@ -51,4 +51,13 @@ impl FaultTarget for NoTarget {
     fn heal_all(&self) -> Result<(), NemesisError> {
         Ok(())
     }
+    fn link_down(&self, _: usize) -> Result<(), NemesisError> {
+        Ok(())
+    }
+    fn rate_limit(&self, _: usize, _: &nemeses::RateLimit) -> Result<(), NemesisError> {
+        Ok(())
+    }
+    fn shape(&self, _: &nemeses::PacketParams) -> Result<(), NemesisError> {
+        Ok(())
+    }
 }

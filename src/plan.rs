@@ -3,7 +3,7 @@
 //! A plan lists every client op (phase, logical time, worker, f, key, value) and every fault
 //! (nemesis, parameters, start, heal). It is built from the workload's generators and the
 //! nemesis schedule, each on its own ChaCha8 stream of the seed:
-//! - stream `0`: the nemesis schedule;
+//! - stream `0`: the nemesis schedule (with `overlap`, stream `2^32 + k` for nemesis `k`);
 //! - stream `1 + w`: worker `w`'s ops.
 //!
 //! So changing `--nemesis` does not change the client ops, and adding a worker does not
@@ -20,7 +20,7 @@
 
 use crate::config::TestConfig;
 use anyhow::{anyhow, Result};
-use nemeses::{DynNemesis, Fault, Schedule, ScheduleOptions};
+use nemeses::{DynNemesis, Fault, Overlapping, Schedule, ScheduleOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Write;
@@ -121,6 +121,8 @@ pub struct Plan {
     end: u64,
     nemeses: Vec<Arc<dyn DynNemesis>>,
     schedule: ScheduleOptions,
+    /// Faults of different nemeses overlap, each nemesis on its own stream.
+    overlap: bool,
 }
 
 impl std::fmt::Debug for Plan {
@@ -134,6 +136,10 @@ impl std::fmt::Debug for Plan {
             .finish_non_exhaustive()
     }
 }
+
+/// The first random stream of the overlapping nemesis schedules, far above the workers'
+/// streams (`1 + worker`).
+pub const OVERLAP_STREAMS: u64 = 1 << 32;
 
 /// Node names `n1..nN`.
 pub fn node_names(n: usize) -> Vec<String> {
@@ -173,6 +179,7 @@ pub fn build(seed: u64, cfg: &TestConfig) -> Result<Plan> {
             healthy: (ns(cfg.healthy_duration.0), ns(cfg.healthy_duration.1)),
             fault: (ns(cfg.fault_duration.0), ns(cfg.fault_duration.1)),
         },
+        overlap: cfg.overlap,
     })
 }
 
@@ -180,6 +187,15 @@ pub fn build(seed: u64, cfg: &TestConfig) -> Result<Plan> {
 pub type Stream<T> = Box<dyn Iterator<Item = T> + Send>;
 
 impl Plan {
+    /// The nemeses whose faults may target `primaries` (the system must name its leader).
+    pub fn targeting_primaries(&self) -> Vec<&'static str> {
+        self.nemeses
+            .iter()
+            .filter(|n| n.needs_primaries())
+            .map(|n| n.name())
+            .collect()
+    }
+
     /// The number of client workers.
     pub fn workers(&self) -> usize {
         self.workers
@@ -263,15 +279,26 @@ impl Plan {
         Box::new(Merged::new(streams).map(move |p| plan.test_op(p)))
     }
 
-    /// The faults, by start time, drawn from random stream `0`.
+    /// The faults, by start time, drawn from random stream `0`; with overlap, nemesis `k`
+    /// (in `--nemesis` order) from stream [`OVERLAP_STREAMS`]` + k`.
     pub fn faults(&self) -> Stream<PlanFault> {
         let names = self.names.clone();
-        let schedule = Schedule::new(
-            self.nemeses.clone(),
-            Rng::new(self.seed, 0),
-            self.names.len(),
-            self.schedule,
-        );
+        let (seed, nodes) = (self.seed, self.names.len());
+        let schedule: Stream<nemeses::PlannedFault> = if self.overlap {
+            Box::new(Overlapping::new(
+                self.nemeses.clone(),
+                |k| Rng::new(seed, OVERLAP_STREAMS + k as u64),
+                nodes,
+                self.schedule,
+            ))
+        } else {
+            Box::new(Schedule::new(
+                self.nemeses.clone(),
+                Rng::new(seed, 0),
+                nodes,
+                self.schedule,
+            ))
+        };
         Box::new(schedule.map(move |f| PlanFault {
             description: f.fault.describe(&names),
             fault: f.fault,
@@ -471,6 +498,39 @@ mod tests {
         let faults = |c: &TestConfig| -> Vec<PlanFault> { build(3, c).unwrap().faults().collect() };
         assert_eq!(ops(&a), ops(&b));
         assert_ne!(faults(&a), faults(&b));
+    }
+
+    #[test]
+    fn overlap_overlaps_the_faults_keeps_the_ops_and_says_so_in_the_header() {
+        let a = TestConfig {
+            nemesis: vec!["partition".into(), "pause".into(), "bandwidth".into()],
+            time_limit: std::time::Duration::from_secs(60),
+            ..TestConfig::default()
+        };
+        let b = TestConfig {
+            overlap: true,
+            ..a.clone()
+        };
+        let faults = |c: &TestConfig| -> Vec<PlanFault> { build(5, c).unwrap().faults().collect() };
+        let overlapping =
+            |fs: &[PlanFault]| fs.windows(2).filter(|w| w[1].start < w[0].heal).count();
+        assert_eq!(overlapping(&faults(&a)), 0, "one at a time");
+        let fb = faults(&b);
+        assert!(overlapping(&fb) > 0, "{fb:?}");
+        assert!(fb.windows(2).all(|w| w[0].start <= w[1].start));
+        let ops = |c: &TestConfig| build(5, c).unwrap().test_ops().collect::<Vec<_>>();
+        assert_eq!(ops(&a), ops(&b));
+        assert!(!text(5, &a).lines().next().unwrap().contains("overlap"));
+        assert!(text(5, &b)
+            .lines()
+            .next()
+            .unwrap()
+            .contains("\"overlap\":true"));
+        assert_eq!(text(5, &b), text(5, &b));
+        assert_eq!(
+            crate::cli::rerun_command(5, &b),
+            "squall run --seed 5 --nemesis partition,pause,bandwidth --overlap --time-limit 60s"
+        );
     }
 
     #[test]

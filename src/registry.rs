@@ -155,7 +155,9 @@ impl Registry {
         let Some(n) = self.nemeses.get(name) else {
             bail!("unknown nemesis {name:?} (known: {})", self.nemesis_names());
         };
-        Ok(n.configure(&cfg.options_json(name))?)
+        let n = n.configure(&cfg.options_json(name))?;
+        n.fits(cfg.nodes)?;
+        Ok(n)
     }
 
     /// Whether `name` is a plug-in of any kind (a test file's table must name one).
@@ -206,6 +208,10 @@ impl Registry {
     pub fn nemesis_names(&self) -> String {
         join(self.nemeses.keys())
     }
+    /// The nemeses' names, in order.
+    pub fn nemeses(&self) -> impl Iterator<Item = &str> {
+        self.nemeses.keys().map(String::as_str)
+    }
     /// The systems' names.
     pub fn systems(&self) -> impl Iterator<Item = &str> {
         self.systems.keys().map(String::as_str)
@@ -236,7 +242,10 @@ mod tests {
     fn the_builtin_registry_has_squalls_plug_ins_in_order() {
         let r = Registry::builtin();
         assert_eq!(r.workload_names(), "bank, cas-register, set");
-        assert_eq!(r.nemesis_names(), "kill, packet, partition, pause");
+        assert_eq!(
+            r.nemesis_names(),
+            "bandwidth, isolate, kill, packet, partition, pause"
+        );
         assert!(r.has_system("etcd"));
         let w = r.make_workload("set", &WorkloadOptions::keys(3)).unwrap();
         assert_eq!(w.name(), "set");

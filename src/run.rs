@@ -63,6 +63,7 @@ pub fn run_test(
             _ => e,
         })?;
     let plan = plan::build(seed, &cfg)?;
+    crate::primaries::check(&plan.targeting_primaries(), system.as_ref())?;
     if let Some(why) = stop.reason() {
         bail!("{why} before anything was made");
     }
@@ -86,25 +87,33 @@ pub fn run_test(
     }
 
     let start = Instant::now();
-    let env = match create_env(&cfg, &plan, &dir, &say, &stop) {
-        Ok(env) => env,
+    let (env, readiness_factor) = match create_env(&cfg, &plan, &dir, &say, &stop) {
+        Ok(made) => made,
         // Whatever was made is gone already: a failed creation removes it.
         Err(_) if stop.is_set() => return interrupted("while the cluster was made"),
         Err(e) => return Err(e),
     };
-    let ready_hint = origins.ready_timeout_hint(cfg.ready_timeout);
+    let ready_timeout = cfg.ready_timeout * readiness_factor;
+    let ready_hint = match readiness_factor {
+        1 => origins.ready_timeout_hint(cfg.ready_timeout),
+        k => format!(
+            "{}; it was stretched ×{k} for emulated VMs",
+            origins.ready_timeout_hint(cfg.ready_timeout)
+        ),
+    };
     // The check runs before teardown, so an invalid run can still be post-mortemed (VM
     // snapshots); the verdict and the rerun line stay the last lines printed.
     let ran = run_cluster(
         &cfg,
         &plan,
-        system.as_ref(),
+        &system,
         &env,
         &dir,
         start,
         &plan_file.progress(),
         &say,
         &stop,
+        ready_timeout,
         &ready_hint,
     );
     let written = plan_file.finish();
@@ -138,21 +147,58 @@ enum Ran {
     Interrupted(&'static str),
 }
 
-/// Creates the run's environment (its nodes are not started yet).
+/// The VMM a VM environment runs its VMs with.
+struct VmDriver {
+    driver: Arc<dyn crate::vm::driver::VmmDriver>,
+    binary: std::path::PathBuf,
+    /// How the VMs run, for the person (e.g. the accelerator and why).
+    about: String,
+    /// How much the readiness deadlines are stretched (software emulation is slower).
+    readiness_factor: u32,
+}
+
+/// The VMM of `cfg.env`, or `None` for the `local` environment.
+fn vm_driver(cfg: &TestConfig) -> Result<Option<VmDriver>> {
+    use crate::config::EnvKind;
+    Ok(match cfg.env {
+        EnvKind::Local => None,
+        EnvKind::CloudHypervisor => {
+            let binary = crate::vm::locate_ch(cfg.cloud_hypervisor.as_deref())?;
+            Some(VmDriver {
+                driver: Arc::new(crate::vm::ch::CloudHypervisor::new(&binary)),
+                binary,
+                about: "KVM".into(),
+                readiness_factor: 1,
+            })
+        }
+        EnvKind::Qemu => {
+            let binary = crate::vm::locate_qemu(None)?;
+            let (accel, why) = crate::vm::qemu::Accel::detect();
+            Some(VmDriver {
+                driver: Arc::new(crate::vm::qemu::Qemu::new(&binary, accel)),
+                binary,
+                about: format!("QEMU with {accel}, {why}"),
+                readiness_factor: accel.readiness_factor(),
+            })
+        }
+    })
+}
+
+/// Creates the run's environment (its nodes are not started yet), and how much its
+/// readiness deadlines are stretched (1 but for emulated VMs).
 fn create_env(
     cfg: &TestConfig,
     plan: &Plan,
     dir: &RunDir,
     say: &Say,
     stop: &Stop,
-) -> Result<Arc<dyn Environment>> {
+) -> Result<(Arc<dyn Environment>, u32)> {
     let run_id = crate::env::names::new_run_id();
     let mut logs = Vec::new();
     for name in &plan.names {
         logs.push(dir.node_log(name)?);
     }
-    if cfg.env == crate::config::EnvKind::CloudHypervisor {
-        let ch = crate::vm::locate_ch(cfg.cloud_hypervisor.as_deref())?;
+    if let Some(vm) = vm_driver(cfg)? {
         let cache = std::path::Path::new(crate::image::DEFAULT_CACHE);
         let image = match crate::image::find(&cfg.system, cache) {
             Some(image) => image,
@@ -169,14 +215,25 @@ fn create_env(
         if stop.is_set() {
             bail!("interrupted");
         }
-        let opts = crate::vm::VmOptions::new(ch, crate::vm::BootFiles::from(&image));
+        let opts = crate::vm::VmOptions::new(crate::vm::BootFiles::from(&image));
+        let slower = if vm.readiness_factor > 1 {
+            format!(
+                "; {}: readiness deadlines ×{} ({})",
+                vm.about,
+                vm.readiness_factor,
+                crate::config::format_duration(cfg.ready_timeout * vm.readiness_factor)
+            )
+        } else {
+            format!(" ({})", vm.about)
+        };
         say(format!(
-            "creating {} VMs (run {run_id}, image {}): hub squall-{run_id}-hub, {}",
+            "creating {} VMs (run {run_id}, image {}): hub squall-{run_id}-hub, {}{slower}",
             plan.names.len(),
             image.hash,
-            opts.ch_binary.display()
+            vm.binary.display(),
         ));
-        return Ok(crate::vm::create(&run_id, plan.names.clone(), logs, &opts)?);
+        let env = crate::vm::create(&run_id, plan.names.clone(), logs, vm.driver, &opts)?;
+        return Ok((env, vm.readiness_factor));
     }
     let stopped = || stop.is_set();
     // Run ids are 24 random bits: two runs at once (a soak's) may draw the same one. The
@@ -193,7 +250,7 @@ fn create_env(
                 say(format!("run id {run_id} is taken ({e}): drawing another"));
                 run_id = crate::env::names::new_run_id();
             }
-            r => return Ok(Arc::new(r?)),
+            r => return Ok((Arc::new(r?), 1)),
         }
     }
     unreachable!("the loop returns by its fifth attempt")
@@ -205,13 +262,14 @@ fn create_env(
 fn run_cluster(
     cfg: &TestConfig,
     plan: &Plan,
-    system: &dyn System,
+    system: &Arc<dyn System>,
     env: &Arc<dyn Environment>,
     dir: &RunDir,
     start: Instant,
     progress: &Arc<Progress>,
     say: &Say,
     stop: &Stop,
+    ready_timeout: std::time::Duration,
     ready_hint: &str,
 ) -> Result<Ran> {
     let cluster = ClusterInfo {
@@ -252,7 +310,7 @@ fn run_cluster(
         let t = Instant::now();
         let mut s = stop.subscribe();
         tokio::select! {
-            r = system.wait_ready(&cluster, cfg.ready_timeout) => {
+            r = system.wait_ready(&cluster, ready_timeout) => {
                 if let Err(e) = r {
                     let e = anyhow::anyhow!("cluster not ready: {e:#} ({ready_hint})");
                     return Err(match env.not_ready_hint() {
@@ -271,7 +329,7 @@ fn run_cluster(
         // Cluster formation, where the system needs it; its result goes to every client.
         let mut s = stop.subscribe();
         let state = tokio::select! {
-            r = system.setup(&cluster, cfg.ready_timeout) => r.context("cluster setup")?,
+            r = system.setup(&cluster, ready_timeout) => r.context("cluster setup")?,
             e = first_exit(env.as_ref()) => return Err(e),
             _ = s.wait_for(|v| *v) => return Ok(Ran::Interrupted("during cluster setup")),
         };
@@ -284,7 +342,14 @@ fn run_cluster(
                 )
             })
             .collect();
-        let target: Arc<dyn FaultTarget> = env.clone();
+        let target: Arc<dyn FaultTarget> = Arc::new(crate::primaries::WithPrimaries {
+            env: env.clone(),
+            system: system.clone(),
+            cluster: cluster.clone(),
+            state: state.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            timeout: cfg.op_timeout,
+        });
         let opts = RunOptions {
             quiet: cfg.quiet,
             op_timeout: cfg.op_timeout,

@@ -210,9 +210,13 @@ pub async fn execute(
 
     // Heal everything, even what no guard knows about (belt and braces).
     let t = target.clone();
-    let err = nemesis_call(&recorder, "heal-all", serde_json::Value::Null, move || {
-        t.heal_all()
-    })
+    let err = nemesis_call(
+        &recorder,
+        "heal-all",
+        serde_json::Value::Null,
+        move || t.heal_all(),
+        |_| serde_json::Value::Null,
+    )
     .await
     .err();
     if let Some(e) = err {
@@ -380,6 +384,14 @@ struct NemesisResult {
 /// Starts and heals the plan's faults at their times. Returns how many started, their
 /// delays from planned start to being in force, and the errors met (the first
 /// [`FAULT_ERRORS_KEPT`]).
+///
+/// Faults may overlap (`overlap`: each nemesis on its own schedule), so this is a small
+/// event loop: the next event is the earliest of the next fault's start and the heals of
+/// the faults in force (a heal first at a tie, so a fault that ends as another begins is
+/// gone first). One fault at a time is the special case where they alternate. On a stop,
+/// every fault in force is healed (its guard), then the run's final heal-all follows.
+/// A fault whose nodes are decided at start (`primaries`) is recorded as applied: the
+/// completion of `start-<nemesis>` carries the resolved description.
 async fn run_nemesis(
     plan: Plan,
     target: Arc<dyn FaultTarget>,
@@ -390,83 +402,131 @@ async fn run_nemesis(
     say: Say,
 ) -> NemesisResult {
     let mut delays = Histogram::default();
-    let mut in_force = 0;
+    let mut started = 0;
     let mut errors = Vec::new();
     let mut error = |e: String| {
         if errors.len() < FAULT_ERRORS_KEPT {
             errors.push(e);
         }
     };
-    for f in plan.faults() {
-        let due = t0 + Duration::from_nanos(f.start);
-        tokio::select! {
-            _ = timer::sleep_until(due) => {}
-            _ = stop.wait_for(|v| *v) => break,
+    let mut faults = plan.faults().peekable();
+    // Faults in force: heal time, the nemesis, the resolved description, the guard.
+    let mut in_force: Vec<(u64, &'static str, String, FaultGuard)> = Vec::new();
+    loop {
+        let next_heal = in_force
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, f)| f.0)
+            .map(|(i, f)| (f.0, i));
+        let next_start = faults.peek().map(|f| f.start);
+        let heal_now = match (next_heal, next_start) {
+            (None, None) => break,
+            (Some((h, _)), Some(s)) => h <= s,
+            (h, _) => h.is_some(),
+        };
+        let at = if heal_now {
+            next_heal.map(|h| h.0)
+        } else {
+            next_start
         }
+        .expect("an event is due");
+        let stopped = tokio::select! {
+            _ = timer::sleep_until(t0 + Duration::from_nanos(at)) => false,
+            _ = stop.wait_for(|v| *v) => true,
+        };
+        if stopped {
+            break;
+        }
+        if heal_now {
+            let (_, nemesis, desc, g) = in_force.swap_remove(next_heal.expect("due").1);
+            heal(&recorder, nemesis, desc, g, &say, &mut error).await;
+            continue;
+        }
+        let f = faults.next().expect("peeked");
         progress.reached(f.start);
-        let start_f = format!("start-{}", f.fault.nemesis());
+        let nemesis = f.fault.nemesis();
+        let start_f = format!("start-{nemesis}");
         let desc = serde_json::Value::String(f.description.clone());
         let (fault, t) = (f.fault.clone(), target.clone());
-        let started = nemesis_call(&recorder, &start_f, desc.clone(), move || {
-            FaultGuard::start(fault, t)
-        })
+        let names = plan.names.clone();
+        let due = t0 + Duration::from_nanos(f.start);
+        let result = nemesis_call(
+            &recorder,
+            &start_f,
+            desc,
+            move || FaultGuard::start(fault, t),
+            move |g: &FaultGuard| serde_json::Value::String(g.fault().describe(&names)),
+        )
         .await;
         let delay = Instant::now().saturating_duration_since(due);
-        let guard = match started {
+        match result {
             Ok(g) => {
-                in_force += 1;
+                started += 1;
                 delays.record(delay.as_nanos() as u64);
+                let applied = g.fault().describe(&plan.names);
                 say(format!(
-                    "fault  {} — in force at {:.2}s",
-                    f.description,
+                    "fault  {applied} — in force at {:.2}s",
                     (f.start as f64 / 1e9) + delay.as_secs_f64()
                 ));
-                Some(g)
+                in_force.push((f.heal, nemesis, applied, g));
             }
             Err(e) => {
                 say(format!("fault  {} — could not start: {e}", f.description));
                 error(format!("{}: {e}", f.description));
-                None
             }
-        };
-        let heal_due = t0 + Duration::from_nanos(f.heal);
-        let stopped = tokio::select! {
-            _ = timer::sleep_until(heal_due) => false,
-            _ = stop.wait_for(|v| *v) => true,
-        };
-        if let Some(g) = guard {
-            let stop_f = format!("stop-{}", f.fault.nemesis());
-            let err = nemesis_call(&recorder, &stop_f, desc, move || g.heal())
-                .await
-                .err();
-            match err {
-                None => say(format!("healed {}", f.description)),
-                Some(e) => {
-                    say(format!("healing {} failed: {e}", f.description));
-                    error(format!("heal {}: {e}", f.description));
-                }
-            }
-        }
-        if stopped {
-            break;
         }
     }
+    // Stopped (or done): whatever is still in force heals now, latest-started first.
+    while let Some((_, nemesis, desc, g)) = in_force.pop() {
+        heal(&recorder, nemesis, desc, g, &say, &mut error).await;
+    }
     NemesisResult {
-        started: in_force,
+        started,
         delays,
         errors,
+    }
+}
+
+/// Heals one fault in force, recorded as `stop-<nemesis>` with what it was.
+async fn heal(
+    recorder: &Recorder,
+    nemesis: &str,
+    desc: String,
+    g: FaultGuard,
+    say: &Say,
+    error: &mut impl FnMut(String),
+) {
+    let stop_f = format!("stop-{nemesis}");
+    let value = serde_json::Value::String(desc.clone());
+    let err = nemesis_call(
+        recorder,
+        &stop_f,
+        value.clone(),
+        move || g.heal(),
+        move |_| value,
+    )
+    .await
+    .err();
+    match err {
+        None => say(format!("healed {desc}")),
+        Some(e) => {
+            say(format!("healing {desc} failed: {e}"));
+            error(format!("heal {desc}: {e}"));
+        }
     }
 }
 
 /// Records a nemesis operation around `op` (run on the blocking pool: environments are
 /// synchronous): an `invoke`, then an `info` carrying the error if any (Jepsen records
 /// nemesis completions as `info`), then an fsync — fault boundaries are where a crash would
-/// hurt most.
+/// hurt most. The `info`'s value is `done(result)` when `op` succeeded (what was applied),
+/// else the invoke's value.
 async fn nemesis_call<T: Send + 'static>(
     recorder: &Recorder,
     f: &str,
     value: serde_json::Value,
     op: impl FnOnce() -> Result<T, nemeses::NemesisError> + Send + 'static,
+    done: impl FnOnce(&T) -> serde_json::Value,
 ) -> Result<T, String> {
     recorder.record(
         EventType::Invoke,
@@ -482,6 +542,7 @@ async fn nemesis_call<T: Send + 'static>(
         Err(e) => Err(e.to_string()),
     };
     let error = result.as_ref().err().cloned();
+    let value = result.as_ref().map_or(value, done);
     recorder.record(EventType::Info, Process::Nemesis, f, value, error, None);
     recorder.sync();
     result

@@ -2,25 +2,13 @@
 //! driving a real 3-node etcd through etcdctl, as a user runs it (a short run, no faults
 //! but a partition). Needs root and Debian's etcd and etcdctl; skipped, saying why, without.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 fn skip_reason() -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("needs root (network namespaces)".into());
-    }
-    for bin in ["etcd", "etcdctl"] {
-        let found = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
-            .unwrap_or(false);
-        if !found {
-            return Some(format!(
-                "{bin} not installed (apt-get install -y etcd-server etcd-client)"
-            ));
-        }
-    }
-    None
+    common::skip_reason_with(&[("etcdctl", "apt-get install -y etcd-client")])
 }
 
 #[test]

@@ -6,227 +6,15 @@
 //! process, no /tmp/squall-* folder, and the host namespace's links, routes and rules as
 //! they were.
 
+mod common;
+
+use common::{
+    assert_clean, bin, history, host_network, latest, leftovers, mounts, run, store, text, Host,
+};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Output, Stdio};
-use std::sync::Mutex;
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
-
-/// One cluster at a time: the machine has 2 cores, and leak checks look machine-wide.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn skip_reason() -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("needs root (network namespaces)".into());
-    }
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join("etcd").is_file()))
-        .unwrap_or(false);
-    if !found {
-        return Some("etcd not installed (apt-get install -y etcd-server etcd-client)".into());
-    }
-    None
-}
-
-macro_rules! require_env {
-    () => {
-        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(why) = skip_reason() {
-            eprintln!("skipped: {why}");
-            return;
-        }
-    };
-}
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_squall")
-}
-
-fn store(tag: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("sqe2e-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    p
-}
-
-/// What the host looks like from outside squall: its links, routes and rules.
-fn host_network() -> String {
-    let mut s = String::new();
-    for args in [
-        &["-o", "link"][..],
-        &["route"][..],
-        &["rule"][..],
-        &["-6", "route"][..],
-    ] {
-        let o = Command::new("ip").args(args).output().expect("ip");
-        // Link statistics change; keep names and flags only.
-        for line in String::from_utf8_lossy(&o.stdout).lines() {
-            s.push_str(line.split(" link/").next().unwrap_or(line));
-            s.push('\n');
-        }
-    }
-    s
-}
-
-/// The run id in `squall-<run>-...` / `squall-<run>`, if it looks like one.
-fn run_of(name: &str) -> Option<&str> {
-    let rest = name.strip_prefix("squall-")?;
-    let run = rest.split(['-', '/']).next()?;
-    (!run.is_empty()
-        && run
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()))
-    .then_some(run)
-}
-
-/// Whether run `run` belongs to a live process: another squall (or test) working on this
-/// machine at the same time. The runs of these tests are over when they are checked, so
-/// what a live process owns is not theirs to judge.
-fn owned_by_live_process(run: &str) -> bool {
-    let owner = std::fs::read_to_string(format!("/tmp/squall-{run}/.squall-owner"));
-    let Some(pid) = owner
-        .ok()
-        .and_then(|o| o.split_whitespace().next().map(str::to_string))
-    else {
-        return false;
-    };
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat.rsplit(") ").next().and_then(|r| r.chars().next());
-    !stat.is_empty() && state != Some('Z')
-}
-
-/// Everything a squall run may leave on the host: its namespaces, run directories, etcd
-/// processes (found by their data directory) and mounts — minus what belongs to runs of
-/// other live processes.
-fn leftovers_now() -> Vec<String> {
-    let mut left = Vec::new();
-    let mine = |name: &str| run_of(name).is_some_and(|r| !owned_by_live_process(r));
-    if let Ok(rd) = std::fs::read_dir("/run/netns") {
-        for e in rd.flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if n.starts_with("squall-") && mine(&n) {
-                left.push(format!("namespace {n}"));
-            }
-        }
-    }
-    if let Ok(rd) = std::fs::read_dir("/tmp") {
-        for e in rd.flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if n.starts_with("squall-") && mine(&n) {
-                left.push(format!("/tmp/{n}"));
-            }
-        }
-    }
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        // A killed process is gone once reaped; a zombie (state Z) waiting for init is not a
-        // process left running.
-        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-        let state = stat.rsplit(") ").next().and_then(|r| r.chars().next());
-        if state == Some('Z') {
-            continue;
-        }
-        let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
-        if comm.trim() != "etcd" {
-            continue;
-        }
-        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        // squall's nodes keep their data in /tmp/squall-<run>/<node>.
-        if let Some(i) = cmdline.find("/tmp/squall-") {
-            if mine(&cmdline[i + 5..]) {
-                left.push(format!(
-                    "etcd process {}: {cmdline}",
-                    e.file_name().to_string_lossy()
-                ));
-            }
-        }
-    }
-    for mount in mounts() {
-        let ours = mount
-            .strip_prefix("/run/netns/")
-            .is_none_or(|ns| !ns.starts_with("squall-") || mine(ns));
-        if ours {
-            left.push(format!("mount {mount}"));
-        }
-    }
-    left
-}
-
-/// The mount points of this mount namespace (`/run/netns` itself, a mount point by
-/// iproute2's convention once any named namespace was made, is not a leftover).
-fn mounts() -> Vec<String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
-        .filter(|m| m != "/run/netns")
-        .collect()
-}
-
-/// The host as a test found it: its network, and what was there already (a leftover that
-/// predates the test, e.g. of a run another engineer killed, is not this test's).
-struct Host {
-    network: String,
-    before: Vec<String>,
-}
-
-impl Host {
-    fn now() -> Host {
-        Host {
-            network: host_network(),
-            before: leftovers_now(),
-        }
-    }
-
-    /// What was left since the test began.
-    fn leftovers(&self) -> Vec<String> {
-        leftovers_now()
-            .into_iter()
-            .filter(|l| !self.before.contains(l))
-            .collect()
-    }
-}
-
-fn leftovers(host: &Host) -> Vec<String> {
-    host.leftovers()
-}
-
-fn assert_clean(host: &Host) {
-    // SIGKILLed processes take a moment to exit.
-    let deadline = Instant::now() + Duration::from_secs(3);
-    let mut left = host.leftovers();
-    while !left.is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-        left = host.leftovers();
-    }
-    assert!(left.is_empty(), "left behind: {left:?}");
-    assert_eq!(host_network(), host.network, "the host namespace changed");
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).output().expect("run squall")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn latest(store: &Path) -> PathBuf {
-    std::fs::canonicalize(store.join("latest")).expect("latest link")
-}
-
-/// The history file of a run, one JSON value per event.
-fn history(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("history.jsonl"))
-        .expect("history.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
 
 /// The nemesis completions (`info`) of `f` in a history, with their error if any.
 fn nemesis_completions(h: &[serde_json::Value], f: &str) -> Vec<Option<String>> {
@@ -1095,4 +883,294 @@ fn a_run_with_faults_writes_a_report_with_both_plots_their_fault_bands_and_every
     assert_eq!(std::fs::read_to_string(&page).unwrap(), html);
     assert_clean(&host);
     let _ = std::fs::remove_dir_all(&st);
+}
+
+/// Runs squall with `args` and hands each line it prints to `on_line` as it comes (so the
+/// kernel's state can be looked at while a fault is in force); returns its exit status and
+/// everything it printed.
+fn follow(args: &[&str], mut on_line: impl FnMut(&str)) -> (ExitStatus, String) {
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    for line in out.lines() {
+        let line = line.unwrap();
+        on_line(&line);
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    (child.wait().unwrap(), seen)
+}
+
+/// The run id a run prints: `creating 3 nodes (run ab12cd): ...`.
+fn run_id(line: &str) -> Option<String> {
+    let rest = line.split("(run ").nth(1)?;
+    Some(rest.split(')').next()?.to_string())
+}
+
+/// `ip -n NS ARGS...` (`tc` for `tc` args), its output.
+fn in_hub(run: &str, cmd: &str, args: &[&str]) -> String {
+    let ns = format!("squall-{run}-hub");
+    let o = Command::new("ip")
+        .args(["netns", "exec", &ns, cmd])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Node `nK`'s address, `198.18.K.2`.
+fn addr_of(name: &str) -> String {
+    format!("198.18.{}.2", &name[1..])
+}
+
+/// squall's partition rules in the hub, as `(from, to)` addresses.
+fn hub_rules(run: &str) -> Vec<(String, String)> {
+    in_hub(run, "ip", &["rule", "show"])
+        .lines()
+        .filter(|l| l.starts_with("100:") && l.contains("blackhole"))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let at = |k: &str| w[w.iter().position(|x| *x == k).unwrap() + 1].to_string();
+            (at("from"), at("to"))
+        })
+        .collect()
+}
+
+#[test]
+fn combined_faults_overlap_show_in_the_kernel_while_in_force_and_the_run_is_valid() {
+    require_env!();
+    let host = Host::now();
+    let st = store("combined");
+    // Seed 7's plan: a one-way partition n1 -> n2 n3 from 2.6 s, bandwidth on n2 from
+    // 2.6 s, isolate n1 from 3.0 s, a pause of the primaries from 3.0 s: all in force at
+    // once between 3.0 and 6.1 s.
+    let args = [
+        "--seed",
+        "7",
+        "--time-limit",
+        "10s",
+        "--nemesis",
+        "partition,isolate,bandwidth,pause",
+        "--overlap",
+        "-o",
+        "partition.shapes=[\"one-way\",\"bridge\"]",
+        "-o",
+        "pause.targets=[\"primaries\"]",
+        "--store",
+        st.to_str().unwrap(),
+    ];
+    let plan = run(&[&["plan"][..], &args].concat());
+    let plan_text = String::from_utf8_lossy(&plan.stdout).into_owned();
+    assert!(
+        plan_text.contains("\"description\":\"partition one-way: n1 -> n2 n3 dropped"),
+        "seed 7's plan changed: pick a seed with a one-way partition\n{plan_text}"
+    );
+    let mut run_of_test = None;
+    let mut checked = Vec::new();
+    let (status, seen) = follow(&[&["run"][..], &args].concat(), |line| {
+        if let Some(r) = run_id(line).filter(|_| line.starts_with("creating")) {
+            run_of_test = Some(r);
+        }
+        let Some(run) = run_of_test.as_deref() else {
+            return;
+        };
+        let link = |node: &str| format!("sq{run}h{}", &node[1..]);
+        if let Some(rest) = line.strip_prefix("fault  partition one-way: ") {
+            // Exactly the one direction: n1 -> n2 and n1 -> n3, nothing back.
+            let (from, rest) = rest.split_once(" -> ").unwrap();
+            let to = rest.split(" dropped").next().unwrap();
+            let mut want: Vec<(String, String)> =
+                to.split(' ').map(|t| (addr_of(from), addr_of(t))).collect();
+            want.sort();
+            let mut rules = hub_rules(run);
+            rules.sort();
+            assert_eq!(rules, want, "{line}");
+            checked.push("one-way in force");
+        } else if line.starts_with("healed partition one-way") {
+            assert_eq!(hub_rules(run), vec![], "{line}");
+            checked.push("one-way healed");
+        } else if let Some(rest) = line.strip_prefix("fault  isolate ") {
+            let node = rest.split(':').next().unwrap();
+            let shown = in_hub(run, "ip", &["link", "show", &link(node)]);
+            assert!(shown.contains("state DOWN"), "{line}: {shown}");
+            checked.push("isolate in force");
+        } else if let Some(rest) = line.strip_prefix("healed isolate ") {
+            let node = rest.split(':').next().unwrap();
+            let shown = in_hub(run, "ip", &["link", "show", &link(node)]);
+            assert!(!shown.contains("state DOWN"), "{line}: {shown}");
+            checked.push("isolate healed");
+        } else if let Some(rest) = line.strip_prefix("fault  bandwidth ") {
+            let node = rest.split(':').next().unwrap();
+            let q = in_hub(run, "tc", &["qdisc", "show", "dev", &link(node)]);
+            assert!(
+                q.contains("tbf") && q.contains("rate 10Mbit"),
+                "{line}: {q}"
+            );
+            checked.push("bandwidth in force");
+        } else if let Some(rest) = line.strip_prefix("healed bandwidth ") {
+            let node = rest.split(':').next().unwrap();
+            let q = in_hub(run, "tc", &["qdisc", "show", "dev", &link(node)]);
+            assert!(!q.contains("tbf"), "{line}: {q}");
+            checked.push("bandwidth healed");
+        }
+    });
+    assert_eq!(status.code(), Some(0), "{seen}");
+    assert!(seen.contains("verdict: valid"), "{seen}");
+    for what in [
+        "one-way in force",
+        "one-way healed",
+        "isolate in force",
+        "isolate healed",
+        "bandwidth in force",
+        "bandwidth healed",
+    ] {
+        assert!(checked.contains(&what), "never checked {what}: {seen}");
+    }
+    // The history says what was applied: the one-way partition as a direction, and the
+    // node the pause of the primaries hit (the leader when it started).
+    let h = history(&latest(&st));
+    let completion = |f: &str| {
+        h.iter()
+            .find(|e| e["process"] == "nemesis" && e["type"] == "info" && e["f"] == f)
+            .unwrap_or_else(|| panic!("no {f} in the history"))
+            .clone()
+    };
+    for f in ["partition", "isolate", "bandwidth", "pause"] {
+        for what in ["start", "stop"] {
+            let e = completion(&format!("{what}-{f}"));
+            assert!(e["error"].is_null(), "{e}");
+        }
+    }
+    let oneway = completion("start-partition");
+    assert!(
+        oneway["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("partition one-way: n1 -> n2 n3 dropped"),
+        "{oneway}"
+    );
+    let paused = completion("start-pause");
+    let v = paused["value"].as_str().unwrap();
+    assert!(
+        v.starts_with("pause n") && v.ends_with(" (primaries)"),
+        "the history must name the leader paused: {paused}"
+    );
+    // Faults overlapped: more than one started before the first healed.
+    let first_stop = h
+        .iter()
+        .position(|e| e["f"].as_str().is_some_and(|f| f.starts_with("stop-")))
+        .unwrap();
+    let starts_before = h[..first_stop]
+        .iter()
+        .filter(|e| e["type"] == "info" && e["f"].as_str().is_some_and(|f| f.starts_with("start-")))
+        .count();
+    assert_eq!(starts_before, 4, "all four faults in force at once");
+    assert_eq!(nemesis_completions(&h, "heal-all"), vec![None]);
+    assert_clean(&host);
+    let _ = std::fs::remove_dir_all(&st);
+}
+
+#[test]
+fn kill_9_during_isolate_and_bandwidth_then_clean_removes_them() {
+    require_env!();
+    let host = Host::now();
+    let st = store("kill9-links");
+    // Long faults after a short healthy window: both are in force together.
+    let mut child = Command::new(bin())
+        .args([
+            "run",
+            "--seed",
+            "3",
+            "--time-limit",
+            "60s",
+            "--nemesis",
+            "isolate,bandwidth",
+            "--overlap",
+            "--healthy-duration",
+            "1s..2s",
+            "--fault-duration",
+            "30s..40s",
+            "--store",
+            st.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut run, mut faults, mut line) = (None, Vec::new(), String::new());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while faults.len() < 2 && Instant::now() < deadline {
+        line.clear();
+        if out.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if line.starts_with("creating") {
+            run = run_id(&line);
+        }
+        if let Some(rest) = line.strip_prefix("fault  ") {
+            faults.push(rest.to_string());
+        }
+    }
+    let run = run.expect("the run id is printed");
+    assert_eq!(faults.len(), 2, "{faults:?}");
+    child.kill().unwrap(); // SIGKILL: no guard, no heal-all
+    child.wait().unwrap();
+    // Both faults outlive squall in the hub it left behind...
+    let node = |kind: &str| {
+        let f = faults.iter().find(|f| f.starts_with(kind)).unwrap();
+        let n = f[kind.len() + 1..].split(':').next().unwrap().to_string();
+        format!("sq{run}h{}", &n[1..])
+    };
+    let shown = in_hub(&run, "ip", &["link", "show", &node("isolate")]);
+    assert!(shown.contains("state DOWN"), "{shown}");
+    let q = in_hub(&run, "tc", &["qdisc", "show", "dev", &node("bandwidth")]);
+    assert!(q.contains("tbf"), "{q}");
+    // ...and `squall clean` removes them with it; the host never saw them.
+    let out = run_squall_clean();
+    assert!(
+        out.contains(&format!("deleted namespace squall-{run}-hub")),
+        "{out}"
+    );
+    assert_clean(&host);
+    let _ = std::fs::remove_dir_all(&st);
+}
+
+fn run_squall_clean() -> String {
+    let out = run(&["clean"]);
+    assert!(out.status.success(), "{}", text(&out));
+    text(&out)
+}
+
+#[test]
+fn primaries_on_a_system_without_a_leader_hook_is_refused_before_anything_runs() {
+    require_env!();
+    let host = Host::now();
+    let test = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/command-etcdctl.toml");
+    let out = run(&[
+        "run",
+        "--test",
+        test,
+        "--nemesis",
+        "pause,isolate",
+        "-o",
+        "isolate.targets=[\"one\",\"primaries\"]",
+        "--time-limit",
+        "5s",
+        "--store",
+        store("noleader").to_str().unwrap(),
+    ]);
+    let t = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("[isolate] targets = [\"primaries\"]: system command has no leader hook"),
+        "{t}"
+    );
+    assert!(!t.contains("creating"), "nothing may be made: {t}");
+    assert_clean(&host);
 }

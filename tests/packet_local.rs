@@ -409,6 +409,11 @@ fn an_etcd_run_with_packet_faults_is_valid_and_leaves_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("fault  packet "), "{text}");
+    assert!(!text.contains("could not start"), "{text}");
+    assert!(
+        text.contains("packet faults: median ok-op latency"),
+        "{text}"
+    );
     assert!(text.contains("verdict: valid"), "{text}");
     let run = text
         .split("(run ")

@@ -6,44 +6,28 @@
 //! Needs root and Debian's etcd; skipped, saying why, without them. Runs are short (a few
 //! seconds each) so the suite stays quick.
 
+mod common;
+
+use common::{text, Host};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// One soak at a time: the machine has 2 cores, and leak checks look machine-wide.
-static SERIAL: Mutex<()> = Mutex::new(());
+/// What these tests need beyond root and etcd.
+const NEEDS: &[(&str, &str)] = &[("python3", "it parses the JUnit XML")];
 
-fn skip_reason() -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("needs root (network namespaces)".into());
-    }
-    let on_path = |bin: &str| {
-        std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
-            .unwrap_or(false)
-    };
-    if !on_path("etcd") {
-        return Some("etcd not installed (apt-get install -y etcd-server etcd-client)".into());
-    }
-    if !on_path("python3") {
-        return Some("python3 not installed (it parses the JUnit XML)".into());
-    }
-    None
+/// Nothing left on the host since `host` (see `common`), and no squall still running from
+/// one of this test process's scratch folders.
+fn assert_clean(host: &Host) {
+    host.assert_clean();
+    let mine = format!("-{}/", std::process::id());
+    let left: Vec<String> = common::processes_mentioning("/sqsoak-")
+        .into_iter()
+        .filter(|p| p.contains(&mine))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
-macro_rules! require_env {
-    () => {
-        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(why) = skip_reason() {
-            eprintln!("skipped: {why}");
-            return;
-        }
-    };
-}
-
-/// A scratch folder (not named like a run's `/tmp/squall-*`, which the leak check reads).
 fn scratch(tag: &str) -> PathBuf {
     let p = std::env::temp_dir().join(format!("sqsoak-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&p);
@@ -60,14 +44,6 @@ fn squall(args: &[&str], env: &[(&str, &str)]) -> Output {
     }
     cmd.envs(env.iter().copied());
     cmd.output().expect("run squall")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn json(path: &Path) -> serde_json::Value {
@@ -98,86 +74,6 @@ fn runs_of(soak_dir: &Path, seed: u64) -> usize {
                 .count()
         })
         .unwrap_or(0)
-}
-
-/// What squall runs may leave on the host: namespaces, run folders and etcd processes of
-/// runs whose owner is no longer alive (another engineer's live run is not ours to judge).
-fn leftovers_now() -> Vec<String> {
-    let live = |run: &str| {
-        let owner = std::fs::read_to_string(format!("/tmp/squall-{run}/.squall-owner"));
-        let pid = owner
-            .ok()
-            .and_then(|o| o.split_whitespace().next().map(str::to_string));
-        pid.is_some_and(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            !stat.is_empty() && stat.rsplit(") ").next().and_then(|r| r.chars().next()) != Some('Z')
-        })
-    };
-    let run_of = |name: &str| -> Option<String> {
-        let rest = name.strip_prefix("squall-")?;
-        Some(rest.split(['-', '/']).next()?.to_string())
-    };
-    let mine = |name: &str| run_of(name).is_some_and(|r| !live(&r));
-    let mut left = Vec::new();
-    for (dir, what) in [("/run/netns", "namespace"), ("/tmp", "/tmp/")] {
-        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if n.starts_with("squall-") && mine(&n) {
-                left.push(format!("{what} {n}"));
-            }
-        }
-    }
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-        if stat.rsplit(") ").next().and_then(|r| r.chars().next()) == Some('Z') {
-            continue;
-        }
-        let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
-        if comm.trim() != "etcd" && comm.trim() != "squall" {
-            continue;
-        }
-        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if let Some(i) = cmdline.find("/tmp/squall-") {
-            if mine(&cmdline[i + 5..]) {
-                left.push(format!(
-                    "process {}: {cmdline}",
-                    e.file_name().to_string_lossy()
-                ));
-            }
-        }
-        // A seed's run the soak did not wait for.
-        if cmdline.contains("/sqsoak-") && cmdline.contains(&format!("-{}/", std::process::id())) {
-            left.push(format!(
-                "process {}: {cmdline}",
-                e.file_name().to_string_lossy()
-            ));
-        }
-    }
-    left
-}
-
-struct Host(Vec<String>);
-
-impl Host {
-    fn now() -> Host {
-        Host(leftovers_now())
-    }
-
-    fn assert_clean(&self) {
-        let deadline = Instant::now() + Duration::from_secs(3);
-        loop {
-            let left: Vec<String> = leftovers_now()
-                .into_iter()
-                .filter(|l| !self.0.contains(l))
-                .collect();
-            if left.is_empty() {
-                return;
-            }
-            assert!(Instant::now() < deadline, "left behind: {left:?}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
 }
 
 /// A JUnit file as python3's xml.etree reads it: per testcase, its name, its failure's (or
@@ -227,7 +123,7 @@ const STALE: &[&str] = &[
 
 #[test]
 fn a_soak_finds_stale_reads_grouped_by_signature_writes_junit_and_resumes() {
-    require_env!();
+    require_env!(NEEDS);
     let host = Host::now();
     let dir = scratch("stale");
     let soak_dir = dir.join("soak");
@@ -239,7 +135,7 @@ fn a_soak_finds_stale_reads_grouped_by_signature_writes_junit_and_resumes() {
     let out = squall(&args, &[]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
-    host.assert_clean();
+    assert_clean(&host);
 
     let soak = json(&soak_dir.join("soak.json"));
     let v = verdicts(&soak);
@@ -343,13 +239,13 @@ fn a_soak_finds_stale_reads_grouped_by_signature_writes_junit_and_resumes() {
         "{}",
         text(&other)
     );
-    host.assert_clean();
+    assert_clean(&host);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn shards_merged_give_the_single_soaks_seeds_and_verdicts() {
-    require_env!();
+    require_env!(NEEDS);
     let host = Host::now();
     let dir = scratch("shards");
     // No faults and linearizable reads: every verdict is valid, so the shards' verdicts
@@ -435,13 +331,13 @@ fn shards_merged_give_the_single_soaks_seeds_and_verdicts() {
         "{}",
         text(&mixed)
     );
-    host.assert_clean();
+    assert_clean(&host);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_ctrl_c_is_passed_on_to_the_runs_and_waited_for() {
-    require_env!();
+    require_env!(NEEDS);
     let host = Host::now();
     let dir = scratch("int");
     let soak_dir = dir.join("soak");
@@ -483,7 +379,7 @@ fn a_ctrl_c_is_passed_on_to_the_runs_and_waited_for() {
     // Stopped early: not valid, and no seed after the first two was started.
     assert_eq!(out.status.code(), Some(2), "{t}");
     assert!(t.contains("interrupted by SIGINT"), "{t}");
-    host.assert_clean();
+    assert_clean(&host);
     let soak = json(&soak_dir.join("soak.json"));
     assert_eq!(soak["complete"], false);
     let rows = soak["seeds"].as_array().unwrap();

@@ -16,7 +16,7 @@ use std::sync::Arc;
 ///
 /// ```
 /// use nemeses::{decode, Fault, Kill, NodeSet};
-/// let f = Fault::new(Kill, NodeSet { nodes: vec![0, 2] });
+/// let f = Fault::new(Kill::default(), NodeSet::of(vec![0, 2]));
 /// assert_eq!(f.nemesis(), "kill");
 /// assert_eq!(f.params_json().to_string(), r#"{"nodes":[0,2]}"#);
 /// assert_eq!(f.params::<NodeSet>().unwrap().nodes, [0, 2]);
@@ -27,7 +27,7 @@ pub struct Fault(Arc<dyn AnyFault>);
 
 impl Fault {
     /// The fault `params` of `nemesis`.
-    pub fn new<N: Nemesis + 'static>(nemesis: N, params: N::Params) -> Fault {
+    pub fn new<N: Nemesis + Clone + 'static>(nemesis: N, params: N::Params) -> Fault {
         Fault(Arc::new(Typed { nemesis, params }))
     }
 
@@ -59,6 +59,12 @@ impl Fault {
     /// Heals the fault on `target` (idempotent).
     pub fn heal(&self, target: &dyn FaultTarget) -> Result<(), NemesisError> {
         self.0.heal(target)
+    }
+
+    /// The fault as it applies now on `target` ([`Nemesis::resolve`]): itself, unless the
+    /// plan left something to decide at start (the nodes of a `primaries` fault).
+    pub fn resolve(&self, target: &dyn FaultTarget) -> Result<Fault, NemesisError> {
+        self.0.resolve(target)
     }
 }
 
@@ -96,6 +102,7 @@ trait AnyFault: Send + Sync {
     fn describe(&self, names: &[String]) -> String;
     fn start(&self, target: &dyn FaultTarget) -> Result<(), NemesisError>;
     fn heal(&self, target: &dyn FaultTarget) -> Result<(), NemesisError>;
+    fn resolve(&self, target: &dyn FaultTarget) -> Result<Fault, NemesisError>;
     fn eq_any(&self, other: &dyn AnyFault) -> bool;
     fn fmt_debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 }
@@ -105,7 +112,7 @@ struct Typed<N: Nemesis> {
     params: N::Params,
 }
 
-impl<N: Nemesis + 'static> AnyFault for Typed<N> {
+impl<N: Nemesis + Clone + 'static> AnyFault for Typed<N> {
     fn nemesis(&self) -> &'static str {
         self.nemesis.name()
     }
@@ -130,6 +137,11 @@ impl<N: Nemesis + 'static> AnyFault for Typed<N> {
 
     fn heal(&self, target: &dyn FaultTarget) -> Result<(), NemesisError> {
         self.nemesis.heal(&self.params, target)
+    }
+
+    fn resolve(&self, target: &dyn FaultTarget) -> Result<Fault, NemesisError> {
+        let params = self.nemesis.resolve(&self.params, target)?;
+        Ok(Fault::new(self.nemesis.clone(), params))
     }
 
     fn eq_any(&self, other: &dyn AnyFault) -> bool {
@@ -184,13 +196,14 @@ mod tests {
             (
                 "kill",
                 json!({"nodes": [1], "node": 2}),
-                "kill parameters: unknown field `node`, expected `nodes`",
+                "kill parameters: unknown field `node`, expected `nodes` or `target`",
             ),
             (
                 "partition",
                 json!({"shape": "ring", "groups": [], "blocks": []}),
                 "partition parameters: unknown variant `ring`, expected one of \
-                 `majority-minority`, `isolate`, `majorities-ring`",
+                 `majority-minority`, `isolate`, `majorities-ring`, `one-way`, `bridge`, \
+                 `grudge`",
             ),
             (
                 "partition",
@@ -212,20 +225,27 @@ mod tests {
 
     #[test]
     fn faults_are_equal_only_with_the_same_nemesis_and_parameters() {
-        let nodes = |v: &[usize]| NodeSet { nodes: v.to_vec() };
-        assert_eq!(Fault::new(Kill, nodes(&[1])), Fault::new(Kill, nodes(&[1])));
-        assert_ne!(Fault::new(Kill, nodes(&[1])), Fault::new(Kill, nodes(&[2])));
+        let nodes = |v: &[usize]| NodeSet::of(v.to_vec());
+        let (kill, pause) = (Kill::default(), Pause::default());
+        assert_eq!(
+            Fault::new(kill.clone(), nodes(&[1])),
+            Fault::new(kill.clone(), nodes(&[1]))
+        );
+        assert_ne!(
+            Fault::new(kill.clone(), nodes(&[1])),
+            Fault::new(kill.clone(), nodes(&[2]))
+        );
         // Same parameters' type and value, other nemesis: another fault.
         assert_ne!(
-            Fault::new(Kill, nodes(&[1])),
-            Fault::new(Pause, nodes(&[1]))
+            Fault::new(kill, nodes(&[1])),
+            Fault::new(pause.clone(), nodes(&[1]))
         );
-        let f = Fault::new(Pause, nodes(&[0, 2]));
+        let f = Fault::new(pause, nodes(&[0, 2]));
         assert_eq!(f.params::<NodeSet>(), Some(&nodes(&[0, 2])));
         assert!(f.params::<crate::PartitionParams>().is_none());
         assert_eq!(
             format!("{f:?}"),
-            "Fault { nemesis: \"pause\", params: NodeSet { nodes: [0, 2] } }"
+            "Fault { nemesis: \"pause\", params: NodeSet { nodes: [0, 2], target: None } }"
         );
     }
 

@@ -14,8 +14,11 @@ pub struct FaultGuard {
 }
 
 impl FaultGuard {
-    /// Starts the fault. On error, whatever part of it was applied is healed again.
+    /// Starts the fault, resolved first ([`Fault::resolve`]: the guard holds, and heals,
+    /// the fault as it was applied). On error, whatever part of it was applied is healed
+    /// again.
     pub fn start(fault: Fault, target: Arc<dyn FaultTarget>) -> Result<FaultGuard, NemesisError> {
+        let fault = fault.resolve(target.as_ref())?;
         let g = FaultGuard {
             fault,
             target,
@@ -26,7 +29,7 @@ impl FaultGuard {
         Ok(g)
     }
 
-    /// The fault in force.
+    /// The fault in force, as it was applied (resolved).
     pub fn fault(&self) -> &Fault {
         &self.fault
     }
@@ -107,12 +110,7 @@ mod tests {
     }
 
     fn kill(nodes: &[usize]) -> Fault {
-        Fault::new(
-            Kill,
-            NodeSet {
-                nodes: nodes.to_vec(),
-            },
-        )
+        Fault::new(Kill::default(), NodeSet::of(nodes.to_vec()))
     }
 
     #[test]

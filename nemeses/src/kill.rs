@@ -1,14 +1,17 @@
 //! Kill: crash one or more nodes (SIGKILL for a process, power-off for a VM) and start them
 //! again on heal, on the same data. What was not fsynced is lost, as in a real crash.
 
-use crate::nemesis::{node_list, Nemesis};
-use crate::nodes::NodeSet;
-use crate::target::{FaultTarget, NemesisError};
+use crate::nemesis::Nemesis;
+use crate::nodes::{NodeOptions, NodeSet};
+use crate::target::{Capability, FaultTarget, NemesisError};
 use workloads::Rng;
 
-/// The kill nemesis.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Kill;
+/// The kill nemesis. Its option, in the test file's `[kill]` table: `targets`
+/// ([`NodeOptions`]).
+#[derive(Clone, Debug, Default)]
+pub struct Kill {
+    options: NodeOptions,
+}
 
 impl Nemesis for Kill {
     type Params = NodeSet;
@@ -18,11 +21,11 @@ impl Nemesis for Kill {
     }
 
     fn generate(&self, rng: &mut Rng, nodes: usize) -> NodeSet {
-        NodeSet::some(rng, nodes)
+        self.options.draw(rng, nodes)
     }
 
     fn describe(&self, p: &NodeSet, names: &[String]) -> String {
-        format!("kill {}", node_list(&p.nodes, names))
+        format!("kill {}", p.describe(names))
     }
 
     fn start(&self, p: &NodeSet, target: &dyn FaultTarget) -> Result<(), NemesisError> {
@@ -30,6 +33,24 @@ impl Nemesis for Kill {
             target.kill(n)?;
         }
         Ok(())
+    }
+
+    fn with_options(&self, options: &serde_json::Value) -> Result<Self, NemesisError> {
+        Ok(Kill {
+            options: crate::nemesis::read_options("kill", options)?,
+        })
+    }
+
+    fn resolve(&self, p: &NodeSet, target: &dyn FaultTarget) -> Result<NodeSet, NemesisError> {
+        p.resolve(target)
+    }
+
+    fn needs_primaries(&self) -> bool {
+        self.options.needs_primaries()
+    }
+
+    fn needs(&self) -> Vec<Capability> {
+        vec![Capability::Crash]
     }
 
     fn heal(&self, p: &NodeSet, target: &dyn FaultTarget) -> Result<(), NemesisError> {

@@ -9,7 +9,7 @@
 //! ([`by_name`](crate::by_name)) hands out, implemented for every nemesis.
 
 use crate::fault::Fault;
-use crate::target::{FaultTarget, NemesisError};
+use crate::target::{Capability, FaultTarget, NemesisError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize as _, Serialize};
 use serde_json::Value;
@@ -22,14 +22,14 @@ use workloads::Rng;
 /// ```
 /// use nemeses::{Kill, Nemesis, NodeSet};
 /// use workloads::Rng;
-/// let p: NodeSet = Kill.generate(&mut Rng::new(1, 0), 3);
+/// let p: NodeSet = Kill::default().generate(&mut Rng::new(1, 0), 3);
 /// let names = ["n1", "n2", "n3"].map(String::from);
-/// assert!(Kill.describe(&p, &names).starts_with("kill n"));
+/// assert!(Kill::default().describe(&p, &names).starts_with("kill n"));
 /// ```
 pub trait Nemesis: Send + Sync {
     /// One fault's parameters (which nodes, which shape, ...). The plan file writes them
     /// as JSON (through [`serde_json::Value`], so with sorted keys) and reads them back.
-    type Params: Serialize + DeserializeOwned + Debug + PartialEq + Send + Sync + 'static;
+    type Params: Serialize + DeserializeOwned + Debug + Clone + PartialEq + Send + Sync + 'static;
 
     /// Its name, as given to `--nemesis`.
     fn name(&self) -> &'static str;
@@ -41,6 +41,31 @@ pub trait Nemesis: Send + Sync {
     fn start(&self, params: &Self::Params, target: &dyn FaultTarget) -> Result<(), NemesisError>;
     /// Heals it. Idempotent: healing twice, or healing a fault that never started, is fine.
     fn heal(&self, params: &Self::Params, target: &dyn FaultTarget) -> Result<(), NemesisError>;
+
+    /// The fault as it applies now, just before it starts: what the plan could not decide
+    /// (the nodes of a `primaries` fault) asked of `target`. The default: `params` as they
+    /// are. Heal acts on what this returned.
+    fn resolve(
+        &self,
+        params: &Self::Params,
+        _target: &dyn FaultTarget,
+    ) -> Result<Self::Params, NemesisError> {
+        Ok(params.clone())
+    }
+    /// Whether, as configured, its faults may target `primaries` (the system must then
+    /// have a leader hook: checked when the test is configured).
+    fn needs_primaries(&self) -> bool {
+        false
+    }
+    /// What it needs of an environment, for `squall doctor`.
+    fn needs(&self) -> Vec<Capability> {
+        Vec::new()
+    }
+    /// Whether its options fit a cluster of `nodes` nodes (a grudge naming `n7` does not
+    /// fit three). Checked when the test is configured.
+    fn fits(&self, _nodes: usize) -> Result<(), NemesisError> {
+        Ok(())
+    }
 
     /// This nemesis as the test's `[name]` table configures it (`options`: a JSON object,
     /// empty when the test has none). A nemesis with options reads them into its own type
@@ -95,6 +120,12 @@ pub trait DynNemesis: Send + Sync {
     fn decode(&self, params: &Value) -> Result<Fault, NemesisError>;
     /// This nemesis configured by its `[name]` table ([`Nemesis::with_options`]).
     fn configure(&self, options: &Value) -> Result<Arc<dyn DynNemesis>, NemesisError>;
+    /// [`Nemesis::needs_primaries`].
+    fn needs_primaries(&self) -> bool;
+    /// [`Nemesis::needs`].
+    fn needs(&self) -> Vec<Capability>;
+    /// [`Nemesis::fits`].
+    fn fits(&self, nodes: usize) -> Result<(), NemesisError>;
 }
 
 impl<N: Nemesis + Clone + 'static> DynNemesis for N {
@@ -116,6 +147,18 @@ impl<N: Nemesis + Clone + 'static> DynNemesis for N {
 
     fn configure(&self, options: &Value) -> Result<Arc<dyn DynNemesis>, NemesisError> {
         Ok(Arc::new(Nemesis::with_options(self, options)?))
+    }
+
+    fn needs_primaries(&self) -> bool {
+        Nemesis::needs_primaries(self)
+    }
+
+    fn needs(&self) -> Vec<Capability> {
+        Nemesis::needs(self)
+    }
+
+    fn fits(&self, nodes: usize) -> Result<(), NemesisError> {
+        Nemesis::fits(self, nodes)
     }
 }
 

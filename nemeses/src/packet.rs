@@ -279,6 +279,10 @@ impl Nemesis for Packet {
         target.unshape(p)
     }
 
+    fn needs(&self) -> Vec<crate::Capability> {
+        vec![crate::Capability::PacketShaping]
+    }
+
     fn with_options(&self, options: &serde_json::Value) -> Result<Self, NemesisError> {
         let o: PacketOptions = read_options("packet", options)?;
         for (name, p) in [

@@ -2,14 +2,17 @@
 //! on heal. A paused node keeps its connections open but answers nothing: clients see
 //! timeouts (`info`), peers see a node that stopped mid-sentence.
 
-use crate::nemesis::{node_list, Nemesis};
-use crate::nodes::NodeSet;
-use crate::target::{FaultTarget, NemesisError};
+use crate::nemesis::Nemesis;
+use crate::nodes::{NodeOptions, NodeSet};
+use crate::target::{Capability, FaultTarget, NemesisError};
 use workloads::Rng;
 
-/// The pause nemesis.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Pause;
+/// The pause nemesis. Its option, in the test file's `[pause]` table: `targets`
+/// ([`NodeOptions`]).
+#[derive(Clone, Debug, Default)]
+pub struct Pause {
+    options: NodeOptions,
+}
 
 impl Nemesis for Pause {
     type Params = NodeSet;
@@ -19,11 +22,11 @@ impl Nemesis for Pause {
     }
 
     fn generate(&self, rng: &mut Rng, nodes: usize) -> NodeSet {
-        NodeSet::some(rng, nodes)
+        self.options.draw(rng, nodes)
     }
 
     fn describe(&self, p: &NodeSet, names: &[String]) -> String {
-        format!("pause {}", node_list(&p.nodes, names))
+        format!("pause {}", p.describe(names))
     }
 
     fn start(&self, p: &NodeSet, target: &dyn FaultTarget) -> Result<(), NemesisError> {
@@ -31,6 +34,24 @@ impl Nemesis for Pause {
             target.pause(n)?;
         }
         Ok(())
+    }
+
+    fn with_options(&self, options: &serde_json::Value) -> Result<Self, NemesisError> {
+        Ok(Pause {
+            options: crate::nemesis::read_options("pause", options)?,
+        })
+    }
+
+    fn resolve(&self, p: &NodeSet, target: &dyn FaultTarget) -> Result<NodeSet, NemesisError> {
+        p.resolve(target)
+    }
+
+    fn needs_primaries(&self) -> bool {
+        self.options.needs_primaries()
+    }
+
+    fn needs(&self) -> Vec<Capability> {
+        vec![Capability::Freeze]
     }
 
     fn heal(&self, p: &NodeSet, target: &dyn FaultTarget) -> Result<(), NemesisError> {

@@ -6,6 +6,11 @@
 //! when empty, so every kind of fault occurs before any repeats (a 30 s test with three
 //! nemeses sees all three); durations are drawn uniformly from their ranges. No fault outlives the test phase. Pure: the same seed
 //! and options give the same schedule.
+//!
+//! With overlap ([`Overlapping`], Jepsen's combined nemesis): each nemesis keeps a schedule
+//! of its own — its faults alternating with healthy windows, from its own random stream —
+//! and the schedules run side by side, merged by start time. Faults of different kinds
+//! then overlap (a partition starts while a node is paused); faults of one kind never do.
 
 use crate::fault::Fault;
 use crate::nemesis::DynNemesis;
@@ -107,6 +112,50 @@ impl<N: std::ops::Deref<Target = T>, T: DynNemesis + ?Sized> Iterator for Schedu
     }
 }
 
+/// Several schedules side by side, merged by start time (ties: the earlier schedule
+/// first): the faults of [`Schedule`]s that each deal from one nemesis, overlapping.
+pub struct Overlapping<N> {
+    lanes: Vec<Schedule<N>>,
+    /// Each lane's next fault, drawn ahead.
+    heads: Vec<Option<PlannedFault>>,
+}
+
+impl<N: std::ops::Deref<Target = T>, T: DynNemesis + ?Sized> Overlapping<N> {
+    /// Nemesis `k` of `nemeses` on its own schedule, drawn from `rngs(k)`.
+    pub fn new(
+        nemeses: Vec<N>,
+        mut rngs: impl FnMut(usize) -> Rng,
+        nodes: usize,
+        opts: ScheduleOptions,
+    ) -> Self {
+        let mut lanes: Vec<Schedule<N>> = nemeses
+            .into_iter()
+            .enumerate()
+            .map(|(k, n)| Schedule::new(vec![n], rngs(k), nodes, opts))
+            .collect();
+        let heads = lanes.iter_mut().map(Iterator::next).collect();
+        Overlapping { lanes, heads }
+    }
+}
+
+impl<N: std::ops::Deref<Target = T>, T: DynNemesis + ?Sized> Iterator for Overlapping<N> {
+    type Item = PlannedFault;
+
+    fn next(&mut self) -> Option<PlannedFault> {
+        let mut best: Option<(u64, usize)> = None;
+        for (k, head) in self.heads.iter().enumerate() {
+            if let Some(f) = head {
+                if best.is_none_or(|(t, _)| f.start < t) {
+                    best = Some((f.start, k));
+                }
+            }
+        }
+        let k = best?.1;
+        let next = self.lanes[k].next();
+        std::mem::replace(&mut self.heads[k], next)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,7 +169,7 @@ mod tests {
             fault: (2_000, 5_000),
         };
         let s = schedule(
-            &[&Partition::default(), &Pause, &Kill],
+            &[&Partition::default(), &Pause::default(), &Kill::default()],
             &mut Rng::new(4, 9),
             3,
             &opts,
@@ -148,13 +197,14 @@ mod tests {
             fault: (2_000, 5_000),
         };
         let whole = schedule(
-            &[&Partition::default(), &Kill],
+            &[&Partition::default(), &Kill::default()],
             &mut Rng::new(8, 0),
             5,
             &opts,
         );
         let partition = Partition::default();
-        let nemeses: Vec<&dyn DynNemesis> = vec![&partition, &Kill];
+        let kill = Kill::default();
+        let nemeses: Vec<&dyn DynNemesis> = vec![&partition, &kill];
         let streamed: Vec<PlannedFault> = Schedule::new(nemeses, Rng::new(8, 0), 5, opts).collect();
         assert!(whole.len() > 10);
         assert_eq!(whole, streamed);
@@ -168,9 +218,55 @@ mod tests {
             healthy: (1_000, 3_000),
             fault: (2_000, 5_000),
         };
-        let nemeses: Vec<&dyn DynNemesis> = vec![&Pause];
+        let pause = Pause::default();
+        let nemeses: Vec<&dyn DynNemesis> = vec![&pause];
         let mut s = Schedule::new(nemeses, Rng::new(1, 0), 3, opts);
         assert_eq!(s.nth(100_000).map(|f| f.fault.nemesis()), Some("pause"));
+    }
+
+    #[test]
+    fn overlapping_schedules_overlap_across_kinds_never_within_one() {
+        let opts = ScheduleOptions {
+            end: 120_000,
+            healthy: (1_000, 3_000),
+            fault: (2_000, 5_000),
+        };
+        let (p, k) = (Partition::default(), Kill::default());
+        let nemeses: Vec<&dyn DynNemesis> = vec![&p, &k];
+        let all: Vec<PlannedFault> =
+            Overlapping::new(nemeses.clone(), |i| Rng::new(3, 100 + i as u64), 3, opts).collect();
+        // Merged by start.
+        assert!(all.windows(2).all(|w| w[0].start <= w[1].start));
+        // Within a kind: its own alternation of healthy windows and faults.
+        for kind in ["partition", "kill"] {
+            let mine: Vec<_> = all.iter().filter(|f| f.fault.nemesis() == kind).collect();
+            assert!(mine.len() >= 10, "{kind}: {}", mine.len());
+            let mut prev = 0;
+            for f in mine {
+                assert!(f.start >= prev + 1_000 && f.heal <= 120_000, "{f:?}");
+                prev = f.heal;
+            }
+        }
+        // Across kinds: some faults are in force at once.
+        let overlaps = all
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| all[i + 1..].iter().any(|g| g.start < f.heal))
+            .count();
+        assert!(overlaps > 0);
+        // Each lane is the plain schedule of its nemesis alone, on its own stream.
+        let kills: Vec<_> =
+            Schedule::new(vec![&k as &dyn DynNemesis], Rng::new(3, 101), 3, opts).collect();
+        let merged_kills: Vec<_> = all
+            .iter()
+            .filter(|f| f.fault.nemesis() == "kill")
+            .cloned()
+            .collect();
+        assert_eq!(kills, merged_kills);
+        // Deterministic.
+        let again: Vec<PlannedFault> =
+            Overlapping::new(nemeses, |i| Rng::new(3, 100 + i as u64), 3, opts).collect();
+        assert_eq!(all, again);
     }
 
     #[test]

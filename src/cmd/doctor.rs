@@ -1,5 +1,6 @@
 //! `squall doctor`: what this host supports, one ✓/✗ line per check, and for
-//! `--env cloud-hypervisor` the lifecycle of a throwaway VM, step by step with timings.
+//! `--env cloud-hypervisor` or `--env qemu` the lifecycle of a throwaway VM, step by step
+//! with timings.
 //!
 //! Checks and why they matter:
 //! - root, network namespaces and veth links: every run builds its hub with them.
@@ -9,16 +10,18 @@
 //!   which boots only guest kernels built for it (a stock kernel never prints a byte); the
 //!   CPUID `hypervisor` flag in `/proc/cpuinfo` marks a host that is itself a VM (KVM here
 //!   is then nested).
-//! - the `cloud-hypervisor` binary and its version; TAP devices (made in a throwaway
-//!   namespace).
+//! - the `cloud-hypervisor` binary and its version; `qemu-system-x86_64` and its version,
+//!   and the accelerator QEMU would use (KVM where `/dev/kvm` boots stock guests, TCG —
+//!   software emulation — otherwise: [`crate::vm::qemu::Accel::detect`]); TAP devices
+//!   (made in a throwaway namespace). With `--env qemu` KVM is not required.
 //! - qdiscs: `tbf` (bandwidth) and `netem` (delay, loss, ...), probed in a throwaway
 //!   namespace (see [`Netlink::qdisc_supported`]); netem is optional, since many kernels
 //!   lack `sch_netem`.
-//! - the `packet` nemesis's backend: `netem`, or the userspace shaper where an NFQUEUE rule
-//!   (`iptables-nft`) is accepted in the throwaway namespace, or why neither.
 //! - etcd, the reference system.
-//! - `--env cloud-hypervisor`: a throwaway VM through create → boot → info Running → pause
-//!   → info Paused → resume → reboot → shutdown (info Created) → delete. Any kernel serves
+//! - each nemesis: whether it can run here, and through which backend ([`nemeses`]).
+//! - `--env cloud-hypervisor|qemu`: a throwaway VM through create → boot → info Running →
+//!   pause → info Paused (→ snapshot to a file, QEMU) → resume → reboot → shutdown (info
+//!   Created) → delete. Any kernel serves
 //!   for the lifecycle: the built guest image if there is one, else the host's
 //!   `/boot/vmlinuz-*`, else a stub kernel ([`crate::vm::stub_kernel`]).
 //!
@@ -31,16 +34,19 @@ use crate::env::netlink::Netlink;
 use crate::env::{netns, EnvError};
 use crate::vm::ch::CloudHypervisor;
 use crate::vm::driver::{Launch, VmSpec, VmState, Vmm, VmmDriver};
+use crate::vm::qemu::{Accel, Qemu};
 use crate::vm::{self, stub_kernel, BootFiles};
 use std::fs;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod nemeses;
+
 /// Options of `squall doctor`.
 #[derive(clap::Args, Debug)]
 pub struct DoctorArgs {
-    /// The environment to check for: local or cloud-hypervisor.
+    /// The environment to check for: local, cloud-hypervisor or qemu.
     #[arg(long, default_value = "local")]
     pub env: String,
     /// The cloud-hypervisor binary (default: `cloud-hypervisor` on PATH).
@@ -85,11 +91,15 @@ impl Check {
 
 /// Runs the checks for `args.env`, prints them, and returns the exit code.
 pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
-    let vm_env = match args.env.as_str() {
-        "local" => false,
-        "cloud-hypervisor" => true,
-        other => anyhow::bail!("unknown environment {other:?}: want local or cloud-hypervisor"),
+    let (ch_env, qemu_env) = match args.env.as_str() {
+        "local" => (false, false),
+        "cloud-hypervisor" => (true, false),
+        "qemu" => (false, true),
+        other => {
+            anyhow::bail!("unknown environment {other:?}: want local, cloud-hypervisor or qemu")
+        }
     };
+    let vm_env = ch_env || qemu_env;
     println!("squall doctor --env {}", args.env);
     let mut checks = Vec::new();
     let mut add = |c: Check| {
@@ -110,22 +120,44 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
             "squall creates network namespaces: run it as root".into()
         },
     });
-    add(kvm_check(vm_env));
+    add(kvm_check(ch_env));
     let ch = vm::locate_ch(args.cloud_hypervisor.as_deref());
     add(match &ch {
         Ok(path) => match CloudHypervisor::new(path).binary_version() {
             Ok(version) => {
                 let version = version.lines().next().unwrap_or_default().to_string();
                 ok(
-                    vm_env,
+                    ch_env,
                     "cloud-hypervisor",
                     format!("{} ({version})", path.display()),
                 )
             }
-            Err(e) => bad(vm_env, "cloud-hypervisor", e.to_string()),
+            Err(e) => bad(ch_env, "cloud-hypervisor", e.to_string()),
         },
-        Err(e) => bad(vm_env, "cloud-hypervisor", e.to_string()),
+        Err(e) => bad(ch_env, "cloud-hypervisor", e.to_string()),
     });
+    let (accel, accel_why) = Accel::detect();
+    let qemu = vm::locate_qemu(None)
+        .map_err(|e| e.to_string())
+        .and_then(|path| {
+            let version = Qemu::new(&path, accel)
+                .binary_version()
+                .map_err(|e| e.to_string())?;
+            add(ok(
+                qemu_env,
+                vm::qemu::BINARY,
+                format!("{} ({version})", path.display()),
+            ));
+            add(ok(
+                qemu_env,
+                "QEMU accelerator",
+                format!("{accel}: {accel_why}"),
+            ));
+            Ok(Qemu::new(path, accel))
+        });
+    if let Err(e) = &qemu {
+        add(bad(qemu_env, vm::qemu::BINARY, e.clone()));
+    }
 
     // Network checks, in a throwaway namespace.
     let scratch = if root { Scratch::new().ok() } else { None };
@@ -149,7 +181,6 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
                     Err(e) => bad(required, &label, e.to_string()),
                 });
             }
-            add(packet_check(s));
         }
         None => add(bad(
             true,
@@ -180,13 +211,35 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
         }
     }
 
-    if vm_env {
+    println!("nemeses (--env {}):", args.env);
+    let vmm = if ch_env {
+        Some(("cloud-hypervisor", ch.is_ok()))
+    } else if qemu_env {
+        Some((vm::qemu::BINARY, qemu.is_ok()))
+    } else {
+        None
+    };
+    for c in nemeses::checks(scratch.as_ref(), vmm) {
+        add(c);
+    }
+
+    if ch_env {
         match (&ch, &scratch) {
-            (Ok(binary), Some(s)) => lifecycle(binary, s, &mut add),
+            (Ok(binary), Some(s)) => lifecycle(&CloudHypervisor::new(binary), s, &mut add),
             _ => add(bad(
                 true,
                 "VM lifecycle",
                 "skipped: needs the cloud-hypervisor binary and root".into(),
+            )),
+        }
+    }
+    if qemu_env {
+        match (&qemu, &scratch) {
+            (Ok(driver), Some(s)) => lifecycle(driver, s, &mut add),
+            _ => add(bad(
+                true,
+                "VM lifecycle",
+                format!("skipped: needs {} and root", vm::qemu::BINARY),
             )),
         }
     }
@@ -248,8 +301,7 @@ fn kvm_check(required: bool) -> Check {
             format!("/dev/kvm answers API version {version}, not 12"),
         );
     }
-    let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let pvm = Path::new("/sys/module/kvm_pvm").exists() || release.contains("pvm");
+    let pvm = crate::vm::qemu::cmdline::kvm_is_paravirtual();
     let nested = fs::read_to_string("/proc/cpuinfo").is_ok_and(|c| {
         c.lines()
             .any(|l| l.starts_with("flags") && l.split_whitespace().any(|f| f == "hypervisor"))
@@ -312,23 +364,6 @@ impl Scratch {
     }
 }
 
-/// The `packet` nemesis's backend here: netem where the kernel has it, else the userspace
-/// shaper where an NFQUEUE rule is accepted in the throwaway hub, else why not.
-fn packet_check(s: &Scratch) -> Check {
-    use crate::env::shaper::{netem::Backend, rules};
-    let backend = match Backend::choose(matches!(s.qdisc("netem"), Ok(true))) {
-        Backend::Userspace => match rules::probe(&s.ns) {
-            Ok(()) => Backend::Userspace,
-            Err(e) => Backend::Unsupported(format!("no sch_netem, and NFQUEUE refused: {e}")),
-        },
-        b => b,
-    };
-    match backend {
-        Backend::Unsupported(_) => bad(false, "packet nemesis", backend.describe()),
-        b => ok(false, "packet nemesis", b.describe()),
-    }
-}
-
 impl Drop for Scratch {
     fn drop(&mut self) {
         if let Ok(id) = netns::id(&self.ns) {
@@ -371,6 +406,16 @@ fn lifecycle_kernel(dir: &Path) -> Result<(BootFiles, String), String> {
             label,
         ));
     }
+    stub_lifecycle_kernel(dir).map(|(boot, label)| {
+        (
+            boot,
+            format!("{label} (no guest image, no /boot/vmlinuz-*)"),
+        )
+    })
+}
+
+/// The stub PVH kernel, written into `dir`.
+fn stub_lifecycle_kernel(dir: &Path) -> Result<(BootFiles, String), String> {
     let kernel = dir.join("stub-kernel");
     stub_kernel::write(&kernel).map_err(|e| format!("write {}: {e}", kernel.display()))?;
     Ok((
@@ -378,14 +423,21 @@ fn lifecycle_kernel(dir: &Path) -> Result<(BootFiles, String), String> {
             kernel,
             initramfs: None,
         },
-        "a stub PVH kernel (no guest image, no /boot/vmlinuz-*)".into(),
+        "a stub PVH kernel".into(),
     ))
 }
 
 /// The lifecycle of a throwaway VM, one check per step, each handed to `add` as soon as
 /// it is done (so a hanging step shows where).
-fn lifecycle(binary: &Path, scratch: &Scratch, add: &mut dyn FnMut(Check)) {
-    let (boot, label) = match lifecycle_kernel(&scratch.dir) {
+fn lifecycle(driver: &dyn VmmDriver, scratch: &Scratch, add: &mut dyn FnMut(Check)) {
+    // QEMU really runs the guest (under TCG too): the stub kernel halts and stays put,
+    // where a real image's init, given no node to start, could power the VM off midway.
+    let kernel = if driver.name() == "qemu" {
+        stub_lifecycle_kernel(&scratch.dir)
+    } else {
+        lifecycle_kernel(&scratch.dir)
+    };
+    let (boot, label) = match kernel {
         Ok(k) => k,
         Err(e) => return add(bad(true, "VM lifecycle", e)),
     };
@@ -406,14 +458,13 @@ fn lifecycle(binary: &Path, scratch: &Scratch, add: &mut dyn FnMut(Check)) {
         mac: vm::env::mac(0),
         serial: scratch.dir.join("doctor-serial.log"),
     };
-    let driver = CloudHypervisor::new(binary);
     let t = Instant::now();
     let started = driver.start(&Launch {
         name: "doctor",
         dir: &scratch.dir,
         netns: &ns,
         log: &log,
-        timeout: Duration::from_secs(5),
+        timeout: Duration::from_secs(10),
     });
     let mut vmm: Box<dyn Vmm> = match started {
         Ok(mut v) => {
@@ -447,13 +498,26 @@ fn lifecycle(binary: &Path, scratch: &Scratch, add: &mut dyn FnMut(Check)) {
         ("info: Created", |v, _| expect(v, VmState::Created)),
         ("delete", |v, _| v.delete().map_err(|e| e.to_string())),
     ];
-    for (label, f) in steps {
+    let snapshot_dir = scratch.dir.join("doctor-snapshot");
+    for (i, (label, f)) in steps.into_iter().enumerate() {
         let t = Instant::now();
         let c = step(label, t, f(vmm.as_mut(), &spec));
         let failed = !c.ok;
         add(c);
         if failed {
             break;
+        }
+        // QEMU snapshots a paused VM into a file (CH cannot inside this host's KVM).
+        if i == 4 && driver.name() == "qemu" {
+            let t = Instant::now();
+            let made = fs::create_dir_all(&snapshot_dir)
+                .map_err(|e| e.to_string())
+                .and_then(|()| vmm.snapshot(&snapshot_dir).map_err(|e| e.to_string()));
+            let mut c = step("snapshot (migrate to a file)", t, made);
+            if let Ok(m) = fs::metadata(snapshot_dir.join("vm.state")) {
+                c.detail = format!("{} KiB", m.len() / 1024);
+            }
+            add(c);
         }
     }
     let t = Instant::now();
@@ -485,14 +549,26 @@ mod tests {
     #[test]
     fn rejects_an_unknown_environment() {
         let args = DoctorArgs {
-            env: "qemu".into(),
+            env: "xen".into(),
             cloud_hypervisor: None,
         };
         let e = doctor(&args).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown environment \"qemu\": want local or cloud-hypervisor"
+            "unknown environment \"xen\": want local, cloud-hypervisor or qemu"
         );
+    }
+
+    #[test]
+    fn qemu_lifecycle_passes_where_qemu_is_installed() {
+        if crate::vm::qemu::tests::qemu_binary().is_none() {
+            return;
+        }
+        let args = DoctorArgs {
+            env: "qemu".into(),
+            cloud_hypervisor: None,
+        };
+        assert_eq!(doctor(&args).unwrap(), 0);
     }
 
     #[test]

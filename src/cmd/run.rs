@@ -62,7 +62,7 @@ pub struct TestArgs {
     /// Length of the test phase, e.g. 30s, 5m [default: 30s].
     #[arg(long, value_parser = parse_duration)]
     pub time_limit: Option<Duration>,
-    /// Faults, comma-separated: partition, pause, kill; or `none` [default: partition,pause,kill].
+    /// Faults, comma-separated: partition, pause, kill, isolate, bandwidth; or `none` [default: partition,pause,kill].
     #[arg(long)]
     pub nemesis: Option<String>,
     /// How reads are served: linearizable, or serializable (from a node's own state: may
@@ -98,8 +98,8 @@ pub struct TestArgs {
     /// How long the cluster may take to become ready [default: 30s].
     #[arg(long, value_parser = parse_duration)]
     pub ready_timeout: Option<Duration>,
-    /// Where the nodes run: local (processes in network namespaces) or cloud-hypervisor
-    /// (VMs; needs `squall image build --system etcd` first) [default: local].
+    /// Where the nodes run: local (processes in network namespaces), cloud-hypervisor or
+    /// qemu (VMs; the guest image is built on first use) [default: local].
     #[arg(long, value_enum)]
     pub env: Option<crate::config::EnvKind>,
     /// The cloud-hypervisor binary [default: cloud-hypervisor on PATH].
@@ -109,6 +109,10 @@ pub struct TestArgs {
     /// local nodes' data directories as .tar.gz); an invalid run always keeps them.
     #[arg(long)]
     pub post_mortem: bool,
+    /// Faults of different nemeses overlap, each nemesis on its own schedule (the test
+    /// file's `overlap = true`).
+    #[arg(long)]
+    pub overlap: bool,
 }
 
 impl TestArgs {
@@ -163,6 +167,10 @@ impl TestArgs {
         if self.post_mortem {
             c.post_mortem = true;
             origins.flags.insert("post_mortem");
+        }
+        if self.overlap {
+            c.overlap = true;
+            origins.flags.insert("overlap");
         }
         if let Some(n) = &self.name {
             c.name = Some(n.clone());
@@ -279,7 +287,7 @@ mod tests {
                     nemesis: vec!["partition".into(), "flood".into()],
                     ..TestConfig::default()
                 },
-                "unknown nemesis \"flood\" (known: kill, packet, partition, pause)",
+                "unknown nemesis \"flood\" (known: bandwidth, isolate, kill, packet, partition, pause)",
             ),
             (
                 TestConfig {

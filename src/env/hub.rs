@@ -1,6 +1,7 @@
 //! The hub of one run, shared by every environment: its name and run directory, its
 //! namespace (held open: processes that must run in it `setns` into it), the netlink
-//! socket opened inside it, and the partition rules.
+//! socket opened inside it, the hub side of each node's link (for the link faults of
+//! [`super::links`]), and the partition rules.
 //!
 //! Whatever runs the nodes (processes, VMs), node-to-node traffic crosses the run's hub
 //! namespace, so a partition is the same thing everywhere: a FIB rule `from A to B
@@ -25,6 +26,8 @@ pub struct Hub {
     /// The hub namespace, open. `None` before it is made and after teardown.
     ns: Mutex<Option<File>>,
     nl: Mutex<Option<Netlink>>,
+    /// The hub side of each node's link (a veth or a TAP), in node order, once made.
+    links: Mutex<Vec<String>>,
 }
 
 impl Hub {
@@ -38,6 +41,7 @@ impl Hub {
             names,
             ns: Mutex::new(None),
             nl: Mutex::new(None),
+            links: Mutex::new(Vec::new()),
         }
     }
 
@@ -81,6 +85,29 @@ impl Hub {
             Some(ns) => f(ns),
             None => Err(EnvError::Invalid(format!("{what}: torn down"))),
         }
+    }
+
+    /// Records the hub side of each node's link, in node order.
+    pub fn set_links(&self, links: Vec<String>) {
+        *lock(&self.links) = links;
+    }
+
+    /// The hub side of node `node`'s link, and the node's name.
+    pub fn link(&self, node: usize, what: &str) -> Result<(String, String), NemesisError> {
+        let name = self.names.get(node).cloned();
+        let link = lock(&self.links).get(node).cloned();
+        match (name, link) {
+            (Some(n), Some(l)) => Ok((l, n)),
+            _ => Err(failed(
+                format!("{what} node {node}"),
+                EnvError::Invalid(format!("no node {node}")),
+            )),
+        }
+    }
+
+    /// The hub side of every node's link.
+    pub fn links(&self) -> Vec<String> {
+        lock(&self.links).clone()
     }
 
     /// Gives the hub its netlink socket (opened inside the hub namespace).

@@ -1,7 +1,8 @@
 //! One environment over node backends: [`HubEnv`] is everything a run's cluster has in
 //! common whatever runs its nodes — the run directory's claim, the hub namespace and a link
 //! per node into it with the hub's address on it, partitions, the shape of every fault,
-//! heal-all, teardown — and a [`NodeBackend`] is what differs: how a node's link is made
+//! the link faults (down, rate limit), heal-all, teardown — and a [`NodeBackend`] is what
+//! differs: how a node's link is made
 //! and how a node is started, paused, resumed, killed, restarted and stopped. `local`
 //! ([`super::local::ProcessBackend`]: a process in a namespace, a veth) and
 //! `cloud-hypervisor` ([`crate::vm::env::VmBackend`]: a VMM in the hub, a TAP) are the two.
@@ -112,10 +113,6 @@ pub trait NodeBackend: Send + Sync + 'static {
     fn restart(&self, hub: &Hub, n: &mut Self::Node) -> Result<(), EnvError>;
     /// Heal-all's restart: starts node `n` again if it was killed or exited on its own.
     fn revive(&self, hub: &Hub, n: &mut Self::Node) -> Result<(), EnvError>;
-    /// Heal-all's first step: undoes what the backend's own network faults did.
-    fn rejoin(&self, _hub: &Hub, _n: &mut Self::Node) -> Result<(), EnvError> {
-        Ok(())
-    }
     /// Node `n`, if it stopped on its own, described for a person with where to look.
     fn exited(&self, n: &Self::Node) -> Option<String>;
     /// Why node `n` may not be ready, when readiness times out.
@@ -200,6 +197,7 @@ impl<B: NodeBackend> HubEnv<B> {
             .iter()
             .map(|n| self.backend.hub_link(hub, n))
             .collect();
+        hub.set_links(links.iter().map(|l| l.name.clone()).collect());
 
         check()?;
         let name = hub.name();
@@ -458,11 +456,27 @@ impl<B: NodeBackend> FaultTarget for HubEnv<B> {
         self.fault(node, "restart", |b, n| b.restart(&self.hub, n))
     }
 
+    fn link_down(&self, node: usize) -> Result<(), NemesisError> {
+        self.hub.link_state(node, false)
+    }
+
+    fn link_up(&self, node: usize) -> Result<(), NemesisError> {
+        self.hub.link_state(node, true)
+    }
+
+    fn rate_limit(&self, node: usize, limit: &nemeses::RateLimit) -> Result<(), NemesisError> {
+        self.hub.rate_limit(node, limit)
+    }
+
+    fn unlimit(&self, node: usize) -> Result<(), NemesisError> {
+        self.hub.unlimit(node)
+    }
+
     fn heal_all(&self) -> Result<(), NemesisError> {
         let mut result = self.hub.unblock_all();
+        result = result.and(self.hub.heal_links());
         result = result.and(self.packet.heal_all(&self.hub));
         for node in 0..self.names().len() {
-            result = result.and(self.fault(node, "rejoin", |b, n| b.rejoin(&self.hub, n)));
             result = result.and(self.resume(node));
             result = result.and(self.fault(node, "restart", |b, n| b.revive(&self.hub, n)));
         }

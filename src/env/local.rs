@@ -763,6 +763,96 @@ mod tests {
         drop(env);
     }
 
+    /// `ip -n <ns> ARGS...`, its output.
+    fn ip_in(ns: &str, args: &[&str]) -> String {
+        let o = Command::new("ip")
+            .args(["-n", ns])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    #[test]
+    fn link_faults_isolate_and_rate_limit_in_the_hub() {
+        if !is_root() {
+            return;
+        }
+        let before = host_network();
+        let run = new_run_id();
+        let env = LocalEnv::create(&run, names(2), logs(&run, 2)).expect("create");
+        let hub = env.hub_ns().to_string();
+        let ns1 = env.node_ns(0);
+        for i in 0..2 {
+            env.start_node(i, &server(&env.names()[i])).unwrap();
+            wait_greet(&hub, i);
+        }
+        let link = hub_link_name(&run, 1);
+        let show = || ip_in(&hub, &["link", "show", &link]);
+        let qdisc = || {
+            let o = Command::new("ip")
+                .args(["netns", "exec", &hub, "tc", "qdisc", "show", "dev", &link])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+
+        // Link down, twice: the node is cut off from the hub and from its peer.
+        env.link_down(1).unwrap();
+        env.link_down(1).unwrap();
+        assert!(show().contains("state DOWN"), "{}", show());
+        assert!(
+            greet(&hub, 1, SHORT).is_err(),
+            "clients reach an isolated node"
+        );
+        assert!(
+            greet(&ns1, 1, SHORT).is_err(),
+            "a peer reaches an isolated node"
+        );
+        assert_eq!(
+            greet(&hub, 0, SHORT).unwrap(),
+            "n1",
+            "the other node is fine"
+        );
+        env.link_up(1).unwrap();
+        env.link_up(1).unwrap();
+        assert!(!show().contains("state DOWN"), "{}", show());
+        assert_eq!(wait_greet(&hub, 1), "n2");
+        assert_eq!(wait_greet(&ns1, 1), "n2");
+
+        // A rate limit: tbf at the root of the hub side, replaced by a second call.
+        let limit = |rate_bits| nemeses::RateLimit {
+            rate_bits,
+            burst_bytes: 4096,
+            latency_us: 400_000,
+        };
+        env.rate_limit(1, &limit(20_000_000)).unwrap();
+        env.rate_limit(1, &limit(10_000_000)).unwrap();
+        let q = qdisc();
+        assert!(q.contains("qdisc tbf") && q.contains("rate 10Mbit"), "{q}");
+        assert!(q.contains("burst 4Kb") && q.contains("lat 400ms"), "{q}");
+        assert_eq!(q.matches("qdisc tbf").count(), 1, "{q}");
+        assert_eq!(greet(&hub, 1, SHORT).unwrap(), "n2", "shaped, not cut");
+        env.unlimit(1).unwrap();
+        env.unlimit(1).unwrap();
+        assert!(!qdisc().contains("tbf"), "{}", qdisc());
+
+        // heal_all undoes both.
+        env.link_down(0).unwrap();
+        env.rate_limit(1, &limit(10_000_000)).unwrap();
+        env.heal_all().unwrap();
+        assert!(!qdisc().contains("tbf"), "{}", qdisc());
+        assert!(!ip_in(&hub, &["link", "show", "state", "down"]).contains("sq"));
+        assert_eq!(wait_greet(&hub, 0), "n1");
+
+        // The host saw none of it.
+        env.link_down(1).unwrap();
+        env.rate_limit(0, &limit(10_000_000)).unwrap();
+        env.teardown().unwrap();
+        assert_eq!(run_namespaces(&run), Vec::<String>::new());
+        assert_eq!(host_network(), before, "host network changed");
+    }
+
     #[test]
     fn drop_tears_down() {
         if !is_root() {

@@ -32,6 +32,7 @@ pub mod archive;
 pub mod clean;
 pub mod hub;
 pub mod hub_env;
+pub mod links;
 pub mod local;
 pub mod names;
 pub mod netlink;

@@ -378,10 +378,6 @@ impl Netlink {
 // Added for the VM environment and `squall doctor`.
 impl Netlink {
     /// Sets link `name` down (`ip link set NAME down`): isolates whatever is behind it.
-    #[allow(
-        dead_code,
-        reason = "isolate is not a nemesis yet; the VM environment offers it"
-    )]
     pub fn set_down(&mut self, name: &str) -> Result<(), EnvError> {
         let index = self.link_index(name)?;
         let mut msg = LinkMessage::default();
@@ -425,6 +421,92 @@ impl Netlink {
                 );
                 Ok(true)
             }
+        }
+    }
+}
+
+/// `struct tc_ratespec` (linux/pkt_sched.h): 12 bytes.
+fn ratespec(rate: u32) -> [u8; 12] {
+    const TC_LINKLAYER_ETHERNET: u8 = 1;
+    let mut b = [0u8; 12];
+    // cell_log 0, linklayer: Ethernet (so the kernel needs no rate table), overhead 0,
+    // cell_align 0, mpu 0, then the rate in bytes per second.
+    b[1] = TC_LINKLAYER_ETHERNET;
+    b[8..12].copy_from_slice(&rate.to_ne_bytes());
+    b
+}
+
+// The bandwidth nemesis's qdisc.
+impl Netlink {
+    /// Replaces the root qdisc of link `name` by `tbf` (`tc qdisc replace dev NAME root tbf
+    /// rate R burst B limit L`): `rate` in bytes per second, `burst` (the bucket) and
+    /// `limit` (the queue behind it) in bytes. Idempotent: a second call replaces the first.
+    ///
+    /// The options are the kernel's own (`TCA_TBF_PARMS`, a `struct tc_tbf_qopt`, plus
+    /// `TCA_TBF_BURST` in bytes and `TCA_TBF_RATE64` above 4 GB/s): with the rate's link
+    /// layer given, the kernel computes its tables itself (no `TCA_TBF_RTAB`, which only
+    /// `tc` computes).
+    pub fn set_tbf(
+        &mut self,
+        name: &str,
+        rate: u64,
+        burst: u32,
+        limit: u32,
+    ) -> Result<(), EnvError> {
+        use netlink_packet_core::DefaultNla;
+        use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage, TcOption};
+        const TCA_TBF_PARMS: u16 = 1;
+        const TCA_TBF_RATE64: u16 = 4;
+        const TCA_TBF_BURST: u16 = 6;
+        const NSEC_PER_TICK: u64 = 64; // PSCHED_SHIFT 6
+        let index = self.link_index(name)?;
+        let rate32 = u32::try_from(rate).unwrap_or(u32::MAX);
+        // struct tc_tbf_qopt { rate, peakrate: tc_ratespec; limit, buffer, mtu: u32 }.
+        let mut parms = Vec::with_capacity(36);
+        parms.extend_from_slice(&ratespec(rate32));
+        parms.extend_from_slice(&ratespec(0));
+        parms.extend_from_slice(&limit.to_ne_bytes());
+        // The bucket as time at `rate`, in scheduler ticks (TCA_TBF_BURST overrides it).
+        let buffer_ns = u64::from(burst) * 1_000_000_000 / rate.max(1);
+        let ticks = u32::try_from(buffer_ns / NSEC_PER_TICK).unwrap_or(u32::MAX);
+        parms.extend_from_slice(&ticks.to_ne_bytes());
+        parms.extend_from_slice(&0u32.to_ne_bytes());
+        let mut options = vec![
+            TcOption::Other(DefaultNla::new(TCA_TBF_PARMS, parms)),
+            TcOption::Other(DefaultNla::new(TCA_TBF_BURST, burst.to_ne_bytes().to_vec())),
+        ];
+        if rate > u64::from(u32::MAX) {
+            options.push(TcOption::Other(DefaultNla::new(
+                TCA_TBF_RATE64,
+                rate.to_ne_bytes().to_vec(),
+            )));
+        }
+        let mut msg = TcMessage::with_index(index as i32);
+        msg.header.parent = TcHandle::ROOT;
+        msg.attributes.push(TcAttribute::Kind("tbf".into()));
+        msg.attributes.push(TcAttribute::Options(options));
+        self.request(
+            &format!("set tbf on {name}"),
+            RouteNetlinkMessage::NewQueueDiscipline(msg),
+            NLM_F_CREATE | netlink_packet_core::NLM_F_REPLACE,
+        )
+    }
+
+    /// Removes the root qdisc of link `name` (`tc qdisc del dev NAME root`), back to the
+    /// link's default. Idempotent: a link with its default qdisc is left as it is.
+    pub fn del_root_qdisc(&mut self, name: &str) -> Result<(), EnvError> {
+        use netlink_packet_route::tc::{TcHandle, TcMessage};
+        let index = self.link_index(name)?;
+        let mut msg = TcMessage::with_index(index as i32);
+        msg.header.parent = TcHandle::ROOT;
+        match self.request(
+            &format!("delete root qdisc on {name}"),
+            RouteNetlinkMessage::DelQueueDiscipline(msg),
+            0,
+        ) {
+            // "Cannot delete qdisc with handle of zero": nothing but the default is there.
+            Err(e) if matches!(e.errno(), Some(libc::ENOENT) | Some(libc::EINVAL)) => Ok(()),
+            r => r,
         }
     }
 }

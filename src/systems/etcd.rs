@@ -40,6 +40,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{timeout_at, Instant};
 use workloads::{BankOp, BoxFuture, Client, Op, Outcome, RegisterOp, SetOp};
 
+mod leader;
 mod ops;
 
 /// etcd's default client port.
@@ -360,6 +361,22 @@ impl System for Etcd {
         client.workload = self.workload;
         Arc::new(client)
     }
+
+    fn has_leader_hook(&self) -> bool {
+        true
+    }
+
+    fn primaries<'a>(
+        &'a self,
+        cluster: &'a ClusterInfo,
+        _state: &'a serde_json::Value,
+        timeout: Duration,
+    ) -> BoxFuture<'a, anyhow::Result<Vec<usize>>> {
+        let addrs = (0..cluster.names.len())
+            .map(|i| self.client_addr(cluster, i))
+            .collect();
+        Box::pin(leader::primaries(addrs, timeout))
+    }
 }
 
 /// A register client bound to one etcd node, over its JSON gateway.
@@ -474,7 +491,7 @@ impl EtcdClient {
             "key": Self::etcd_key(key),
             "serializable": self.read_mode == ReadMode::Serializable,
         });
-        let bytes = self.call("range", &body).await?;
+        let bytes = self.call("kv/range", &body).await?;
         let resp: RangeResponse = serde_json::from_slice(&bytes)
             .map_err(|e| Failure::Unknown(format!("unparseable range response: {e}")))?;
         match resp.kvs.first() {
@@ -489,7 +506,7 @@ impl EtcdClient {
             "value": B64.encode(value.to_string()),
         });
         // A 200 from the gateway means the gRPC call returned success: the put was applied.
-        self.call("put", &body).await.map(drop)
+        self.call("kv/put", &body).await.map(drop)
     }
 
     /// Compare-and-set; `Ok(false)` when the compare was false (nothing was written).
@@ -504,14 +521,14 @@ impl EtcdClient {
             }],
             "success": [{"request_put": {"key": key, "value": B64.encode(new.to_string())}}],
         });
-        let bytes = self.call("txn", &body).await?;
+        let bytes = self.call("kv/txn", &body).await?;
         // The txn was executed; only its answer says which branch. Without it, unknown.
         let resp: TxnResponse = serde_json::from_slice(&bytes)
             .map_err(|e| Failure::Unknown(format!("unparseable txn response: {e}")))?;
         Ok(resp.succeeded)
     }
 
-    /// POSTs `body` to `/v3/kv/<path>` and returns the body of a 200 answer.
+    /// POSTs `body` to `/v3/<path>` and returns the body of a 200 answer.
     ///
     /// The whole call is bounded by the client's timeout. Running out of time while still
     /// connecting means no byte of the request was sent (→ [`Failure::NotApplied`]); running
@@ -534,7 +551,7 @@ impl EtcdClient {
                     Ok(Ok(conn)) => (conn, false),
                 },
             };
-            let request = Request::post(format!("/v3/kv/{path}"))
+            let request = Request::post(format!("/v3/{path}"))
                 .header(header::HOST, self.addr.to_string())
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Full::new(body.clone()))

@@ -8,7 +8,8 @@
 //! clients need, such as a ticket or the endpoints — is handed to every
 //! [`System::client`]. [`System::ops`] names the op vocabularies its clients speak;
 //! [`System::image_binaries`] what a guest image must carry; [`System::doctor`] what
-//! `squall doctor` checks on the host.
+//! `squall doctor` checks on the host; [`System::primaries`], optional, which nodes lead
+//! (for faults that target `primaries`).
 
 pub mod command;
 pub mod etcd;
@@ -84,6 +85,25 @@ pub trait System: Send + Sync {
     /// What `squall doctor` checks on the host for this system: a label and the finding
     /// (`Ok` with a detail such as the version, or `Err` saying what is wrong).
     fn doctor(&self) -> Vec<(String, Result<String, String>)>;
+
+    /// Whether [`System::primaries`] can name the leader: faults that target `primaries`
+    /// need it, and are refused before a run starts on a system without it.
+    fn has_leader_hook(&self) -> bool {
+        false
+    }
+    /// The leader hook: the nodes that lead right now (for Raft, those that believe they
+    /// are leader; there may briefly be two), asked when a fault targeting `primaries`
+    /// starts, within `timeout`. `state` is what [`System::setup`] returned. Nodes that do
+    /// not answer are not primaries.
+    fn primaries<'a>(
+        &'a self,
+        _cluster: &'a ClusterInfo,
+        _state: &'a Value,
+        _timeout: Duration,
+    ) -> BoxFuture<'a, anyhow::Result<Vec<usize>>> {
+        let name = self.name();
+        Box::pin(async move { anyhow::bail!("system {name} has no leader hook") })
+    }
 }
 
 /// The error of a system that is defined by a test file (the `command` system's `[command]`

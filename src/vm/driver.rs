@@ -1,7 +1,7 @@
 //! The VMM-driver seam: what the VM environment needs from a virtual machine monitor.
 //!
-//! Cloud Hypervisor ([`crate::vm::ch`]) is the driver built now; QEMU over QMP can be the
-//! next, as one more file implementing these two traits. A driver only starts the VMM
+//! Cloud Hypervisor ([`crate::vm::ch`], over its REST API) and QEMU ([`crate::vm::qemu`],
+//! over QMP) implement these two traits. A driver only starts the VMM
 //! process and drives its one VM through the lifecycle. Everything else stays in the
 //! environment, identical for every driver: the guest image and its command line, the TAP
 //! devices and the hub, readiness (the serial log), faults on the network, cleanup of

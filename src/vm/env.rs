@@ -1,4 +1,4 @@
-//! The VM environment: each node is a VM (one VMM process per VM, Cloud Hypervisor now),
+//! The VM environment: each node is a VM (one VMM process per VM, any [`super::driver`]),
 //! linked into the run's hub namespace by a TAP device: [`VmBackend`], a backend of
 //! [`crate::env::hub_env::HubEnv`], which owns what every environment shares.
 //!
@@ -25,8 +25,8 @@
 //!
 //! Faults: partitions as in `local`; pause/resume → the VMM's pause/resume; kill → the
 //! VMM process is SIGKILLed (the VM dies like a machine losing power; its data disk
-//! stays), restart → a new VMM process defines and boots the same VM again; isolate →
-//! the TAP down ([`VmEnv::isolate`]). Readiness is the system's own check; when it
+//! stays), restart → a new VMM process defines and boots the same VM again; isolate and
+//! bandwidth → the TAP down, or a `tbf` on it (the hub's link faults, as for veths). Readiness is the system's own check; when it
 //! times out, [`Environment::not_ready_hint`] says which guests never printed their
 //! readiness line and shows their last serial lines.
 
@@ -164,17 +164,6 @@ impl VmBackend {
     }
 }
 
-/// Sets node `n`'s TAP up or down.
-fn tap_state(hub: &Hub, n: &Node, up: bool) -> Result<(), EnvError> {
-    hub.with(|nl| {
-        if up {
-            nl.set_up(&n.tap)
-        } else {
-            nl.set_down(&n.tap)
-        }
-    })
-}
-
 impl NodeBackend for VmBackend {
     type Node = Node;
     const KIND: &'static str = "VM";
@@ -309,11 +298,6 @@ impl NodeBackend for VmBackend {
         self.restart(hub, n)
     }
 
-    /// The TAP up again (undoes [`VmEnv::isolate`]).
-    fn rejoin(&self, hub: &Hub, n: &mut Node) -> Result<(), EnvError> {
-        tap_state(hub, n, true)
-    }
-
     fn exited(&self, n: &Node) -> Option<String> {
         matches!(n.status, NodeStatus::Exited(_)).then(|| {
             format!(
@@ -416,19 +400,6 @@ impl VmEnv {
         })
         .ok()
         .flatten()
-    }
-
-    /// Cuts node `node` off the network: its TAP goes down (the seed document's
-    /// `ip link set ch-tapN down`). Idempotent.
-    #[allow(dead_code, reason = "not a nemesis yet")]
-    pub fn isolate(&self, node: usize) -> Result<(), EnvError> {
-        self.on_node(node, |n| tap_state(&self.hub, n, false))?
-    }
-
-    /// Undoes [`VmEnv::isolate`]. Idempotent.
-    #[allow(dead_code, reason = "not a nemesis yet")]
-    pub fn rejoin(&self, node: usize) -> Result<(), EnvError> {
-        self.on_node(node, |n| tap_state(&self.hub, n, true))?
     }
 }
 
@@ -817,16 +788,41 @@ mod tests {
                 .count(),
             1
         );
-        env.isolate(1).unwrap();
-        assert!(env.isolate(7).is_err());
+        // Isolate and bandwidth act on the TAP, in the hub, as on a veth.
+        let tap = env.tap(1);
+        let ip = |args: &[&str]| {
+            let o = std::process::Command::new("ip")
+                .args(["netns", "exec", &hub])
+                .args(args)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        // Admin state: `UP` among the flags (a TAP no VMM holds has no carrier anyway).
+        let admin_up = || ip(&["ip", "-o", "link", "show", &tap]).contains(",UP");
+        assert!(admin_up());
+        env.link_down(1).unwrap();
+        env.link_down(1).unwrap();
+        assert!(!admin_up(), "{}", ip(&["ip", "link", "show", &tap]));
+        assert!(env.link_down(7).is_err());
+        let limit = nemeses::RateLimit {
+            rate_bits: 10_000_000,
+            burst_bytes: 4096,
+            latency_us: 400_000,
+        };
+        env.rate_limit(1, &limit).unwrap();
+        let q = ip(&["tc", "qdisc", "show", "dev", &tap]);
+        assert!(q.contains("tbf") && q.contains("rate 10Mbit"), "{q}");
 
-        // heal_all undoes partitions, isolation, pauses and kills at once.
+        // heal_all undoes partitions, isolation, rate limits, pauses and kills at once.
         env.pause(0).unwrap();
         env.kill(1).unwrap();
         take();
         env.heal_all().unwrap();
         assert_eq!(take(), ["resume n1", "start n2", "create n2", "boot n2"]);
         assert!(rules().iter().all(|r| r.priority != RULE_PRIORITY));
+        assert!(admin_up(), "{}", ip(&["ip", "link", "show", &tap]));
+        assert!(!ip(&["tc", "qdisc", "show", "dev", &tap]).contains("tbf"));
         for i in 0..2 {
             assert_eq!(env.vm_state(i).unwrap(), VmState::Running);
         }
@@ -960,8 +956,8 @@ mod tests {
         assert!(rules().iter().all(|r| r.priority != RULE_PRIORITY));
 
         // Isolate: the TAP goes down and comes back.
-        env.isolate(2).unwrap();
-        env.rejoin(2).unwrap();
+        env.link_down(2).unwrap();
+        env.link_up(2).unwrap();
 
         // Kill and restart: a new VMM boots the same VM; the old serial log is kept.
         let pid = env.vmm_pid(2).unwrap();

@@ -1,10 +1,12 @@
-//! Nodes as virtual machines: the `cloud-hypervisor` environment.
+//! Nodes as virtual machines: the `cloud-hypervisor` and `qemu` environments.
 //!
 //! Map of this module:
 //! - [`driver`]: the VMM-driver seam ([`driver::VmmDriver`] starts VMM processes,
-//!   [`driver::Vmm`] drives one VM through its lifecycle). One file per VMM:
+//!   [`driver::Vmm`] drives one VM through its lifecycle). One module per VMM:
 //! - [`ch`]: Cloud Hypervisor — its process, its REST client ([`ch::api`]) and the API's
 //!   JSON types ([`ch::types`]).
+//! - [`qemu`]: QEMU — its command line and accelerator ([`qemu::cmdline`]) and a QMP
+//!   client ([`qemu::qmp`]).
 //! - [`env`]: [`env::VmBackend`], the VM backend of the one hub environment
 //!   ([`crate::env::hub_env::HubEnv`]; [`env::VmEnv`] is the two together): a TAP and a
 //!   VMM per node, their faults, readiness hints, post-mortem snapshots.
@@ -12,13 +14,14 @@
 //!   line, data disk, readiness line); [`stub_kernel`]: a halting PVH guest for lifecycle
 //!   checks where no real kernel is at hand.
 //!
-//! [`create`] makes the environment `squall run --env cloud-hypervisor` uses, and
-//! [`locate_ch`] finds the binary.
+//! [`create`] makes the environment `squall run --env cloud-hypervisor|qemu` uses over a
+//! driver; [`locate_ch`] and [`locate_qemu`] find the binaries.
 
 pub mod ch;
 pub mod driver;
 pub mod env;
 pub mod guest;
+pub mod qemu;
 pub mod stub_kernel;
 pub mod tap;
 
@@ -31,11 +34,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How `squall run --env cloud-hypervisor` makes its VMs.
+/// How `squall run --env cloud-hypervisor|qemu` makes its VMs.
 #[derive(Clone, Debug)]
 pub struct VmOptions {
-    /// The `cloud-hypervisor` binary ([`locate_ch`]).
-    pub ch_binary: PathBuf,
     /// The guest kernel and initramfs (the image `squall image build` made).
     pub image: BootFiles,
     /// vCPUs per VM.
@@ -49,10 +50,9 @@ pub struct VmOptions {
 }
 
 impl VmOptions {
-    /// Defaults for `image` run by `ch_binary`: 1 vCPU, 512 MiB, a 1 GiB data disk.
-    pub fn new(ch_binary: PathBuf, image: BootFiles) -> Self {
+    /// Defaults for `image`: 1 vCPU, 512 MiB, a 1 GiB data disk.
+    pub fn new(image: BootFiles) -> Self {
         VmOptions {
-            ch_binary,
             image,
             cpus: 1,
             memory_mb: 512,
@@ -62,13 +62,14 @@ impl VmOptions {
     }
 }
 
-/// Creates the VM environment of run `run_id` (see [`env`]): one Cloud Hypervisor VM per
-/// name in `names`, VMM output appended to `logs[i]`, serial console beside it. No VM is
-/// started yet ([`Environment::start_node`] boots one).
+/// Creates the VM environment of run `run_id` (see [`env`]): one VM per name in `names`,
+/// each run by its own process of `driver`, VMM output appended to `logs[i]`, serial
+/// console beside it. No VM is started yet ([`Environment::start_node`] boots one).
 pub fn create(
     run_id: &str,
     names: Vec<String>,
     logs: Vec<PathBuf>,
+    driver: Arc<dyn driver::VmmDriver>,
     opts: &VmOptions,
 ) -> Result<Arc<dyn Environment>, EnvError> {
     for (what, path) in [
@@ -84,7 +85,6 @@ pub fn create(
             }
         }
     }
-    let driver = Arc::new(ch::CloudHypervisor::new(&opts.ch_binary));
     let config = env::VmConfig {
         boot: opts.image.clone(),
         cpus: opts.cpus,
@@ -120,6 +120,27 @@ pub fn locate_ch(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     bail!(
         "cloud-hypervisor not found on PATH: pass --cloud-hypervisor PATH (no package registry \
          carries it; build it from github.com/cloud-hypervisor/cloud-hypervisor)"
+    )
+}
+
+/// The `qemu-system-x86_64` binary: `explicit` if given, else the first on `PATH`.
+pub fn locate_qemu(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = explicit {
+        if is_executable(path) {
+            return Ok(path.to_path_buf());
+        }
+        bail!("qemu binary {} not found or not executable", path.display());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(qemu::BINARY);
+        if is_executable(&candidate) {
+            return Ok(candidate);
+        }
+    }
+    bail!(
+        "{} not found on PATH (apt-get install qemu-system-x86)",
+        qemu::BINARY
     )
 }
 

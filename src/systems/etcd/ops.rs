@@ -36,7 +36,7 @@ impl EtcdClient {
             "range_end": B64.encode(prefix_end(prefix)),
             "serializable": self.read_mode == super::ReadMode::Serializable,
         });
-        let bytes = self.call("range", &body).await?;
+        let bytes = self.call("kv/range", &body).await?;
         let resp: RangeResponse = serde_json::from_slice(&bytes)
             .map_err(|e| Failure::Unknown(format!("unparseable range response: {e}")))?;
         let decode = |b64: &str| -> Result<String, Failure> {
@@ -90,7 +90,7 @@ impl EtcdClient {
                         }})
                     })
                     .collect();
-                match self.call("txn", &json!({ "success": puts })).await {
+                match self.call("kv/txn", &json!({ "success": puts })).await {
                     Ok(_) => Outcome::Ok(op.value.clone()),
                     Err(e) => write_failure(e),
                 }
@@ -128,7 +128,7 @@ impl EtcdClient {
                     "compare": [compare(&from_key, old_from), compare(&to_key, old_to)],
                     "success": [put(&from_key, old_from - amount), put(&to_key, old_to + amount)],
                 });
-                let resp = match self.call("txn", &body).await {
+                let resp = match self.call("kv/txn", &body).await {
                     Ok(bytes) => bytes,
                     Err(e) => return write_failure(e),
                 };
