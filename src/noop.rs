@@ -57,4 +57,7 @@ impl FaultTarget for NoTarget {
     fn rate_limit(&self, _: usize, _: &nemeses::RateLimit) -> Result<(), NemesisError> {
         Ok(())
     }
+    fn shape(&self, _: &nemeses::PacketParams) -> Result<(), NemesisError> {
+        Ok(())
+    }
 }

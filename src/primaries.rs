@@ -89,6 +89,12 @@ impl FaultTarget for WithPrimaries {
     fn unlimit(&self, node: usize) -> Result<(), NemesisError> {
         self.env.unlimit(node)
     }
+    fn shape(&self, p: &nemeses::PacketParams) -> Result<(), NemesisError> {
+        self.env.shape(p)
+    }
+    fn unshape(&self, p: &nemeses::PacketParams) -> Result<(), NemesisError> {
+        self.env.unshape(p)
+    }
 
     fn primaries(&self) -> Result<Vec<usize>, NemesisError> {
         let failed = |cause: String| NemesisError::Failed {

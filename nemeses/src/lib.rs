@@ -7,7 +7,8 @@
 //!   [`kill`], [`isolate`] (a node's link down), [`bandwidth`] (a `tbf` rate limit); and
 //!   [`nodes`], the node sets and target specs (`one | minority | majority | all |
 //!   primaries`) the node faults act on. Register a new one in [`by_name`]; [`DynNemesis`]
-//!   is what the registry hands out.
+//!   is what the registry hands out. [`packet`]: delay, loss, duplication, reordering and
+//!   corruption between nodes.
 //! - [`fault`]: [`Fault`], one fault as data (a nemesis and its parameters), and
 //!   [`decode`], the way back from a plan file's `fault` and `params`.
 //! - [`schedule`]: when faults start and heal, with healthy windows between them.
@@ -20,6 +21,7 @@ pub mod isolate;
 pub mod kill;
 pub mod nemesis;
 pub mod nodes;
+pub mod packet;
 pub mod partition;
 pub mod pause;
 pub mod schedule;
@@ -32,6 +34,7 @@ pub use isolate::Isolate;
 pub use kill::Kill;
 pub use nemesis::{read_options, DynNemesis, Nemesis};
 pub use nodes::{NodeOptions, NodeSet, Targets};
+pub use packet::{Behaviour, Direction, Packet, PacketOptions, PacketParams};
 pub use partition::{Partition, PartitionOptions, PartitionParams, Shape};
 pub use pause::Pause;
 pub use schedule::{schedule, Overlapping, PlannedFault, Schedule, ScheduleOptions};
@@ -40,7 +43,14 @@ pub use target::{Capability, FaultTarget, NemesisError, RateLimit};
 use std::sync::Arc;
 
 /// The names [`by_name`] knows, in the order `--help` lists them.
-pub const NAMES: &[&str] = &["partition", "pause", "kill", "isolate", "bandwidth"];
+pub const NAMES: &[&str] = &[
+    "partition",
+    "pause",
+    "kill",
+    "isolate",
+    "bandwidth",
+    "packet",
+];
 
 /// The nemesis called `name`, or `None`.
 pub fn by_name(name: &str) -> Option<Arc<dyn DynNemesis>> {
@@ -50,6 +60,7 @@ pub fn by_name(name: &str) -> Option<Arc<dyn DynNemesis>> {
         "kill" => Some(Arc::new(Kill::default())),
         "isolate" => Some(Arc::new(Isolate::default())),
         "bandwidth" => Some(Arc::new(Bandwidth::default())),
+        "packet" => Some(Arc::new(Packet::default())),
         _ => None,
     }
 }

@@ -94,6 +94,17 @@ pub trait FaultTarget: Send + Sync {
     fn primaries(&self) -> Result<Vec<usize>, NemesisError> {
         Err(NemesisError::Unsupported("naming the primaries".into()))
     }
+    /// Shape the packets of `p.links` as `p.behaviour` says, each packet's fate decided
+    /// from `p.seed` (see [`crate::packet`]). The default: unsupported.
+    fn shape(&self, p: &crate::PacketParams) -> Result<(), NemesisError> {
+        let _ = p;
+        Err(NemesisError::Unsupported("packet".into()))
+    }
+    /// Undo [`FaultTarget::shape`]: held packets are released.
+    fn unshape(&self, p: &crate::PacketParams) -> Result<(), NemesisError> {
+        let _ = p;
+        Ok(())
+    }
 }
 
 /// A rate limit on a link, as `tc ... tbf rate R burst B latency L` gives it.
@@ -136,4 +147,6 @@ pub enum Capability {
     LinkState,
     /// A queueing discipline of this kind on a node's link in the hub (`tbf`, `netem`).
     Qdisc(&'static str),
+    /// Shaping node-to-node packets in the hub: `netem`, or the userspace shaper (NFQUEUE).
+    PacketShaping,
 }

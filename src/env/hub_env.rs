@@ -17,6 +17,7 @@ use super::hub::{failed, lock, Hub};
 use super::names::{check_names, hub_addr, node_addr, validate_run_id, NAME_PREFIX};
 use super::netlink::Netlink;
 use super::run_dir::{claim_run_dir, remove_run_dir};
+use super::shaper::Shapers;
 use super::{netns, EnvError, Environment};
 use crate::systems::NodeCommand;
 use nemeses::{FaultTarget, NemesisError};
@@ -134,6 +135,7 @@ pub struct HubEnv<B: NodeBackend> {
     pub(crate) backend: B,
     nodes: Mutex<Vec<B::Node>>,
     torn_down: AtomicBool,
+    packet: Shapers,
 }
 
 impl<B: NodeBackend> HubEnv<B> {
@@ -158,6 +160,7 @@ impl<B: NodeBackend> HubEnv<B> {
             backend,
             nodes: Mutex::new(Vec::new()),
             torn_down: AtomicBool::new(false),
+            packet: Shapers::default(),
         };
         // On error `env` is dropped here, which tears down what was built.
         env.build(logs, stopped)?;
@@ -225,6 +228,19 @@ impl<B: NodeBackend> HubEnv<B> {
         self.hub.names()
     }
 
+    /// How this hub shapes packets (the `packet` nemesis's backend).
+    pub fn packet_backend(&self) -> super::shaper::netem::Backend {
+        self.packet.backend(&self.hub)
+    }
+
+    /// The hub-side link of each node, in node order.
+    fn hub_links(&self) -> Vec<String> {
+        self.lock_nodes()
+            .iter()
+            .map(|n| self.backend.hub_link(&self.hub, n).name)
+            .collect()
+    }
+
     /// The address of node `node`, reachable from the hub and from the other nodes.
     pub fn node_addr(&self, node: usize) -> Ipv4Addr {
         node_addr(node)
@@ -288,7 +304,11 @@ impl<B: NodeBackend> HubEnv<B> {
         if self.torn_down.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let mut result = Ok(());
+        // Packet shapers stop (their held packets released) while the hub still exists.
+        let mut result = self
+            .packet
+            .heal_all(&self.hub)
+            .map_err(|e| EnvError::Invalid(e.to_string()));
         for n in nodes.iter_mut() {
             result = result.and(self.backend.stop(n));
         }
@@ -455,10 +475,20 @@ impl<B: NodeBackend> FaultTarget for HubEnv<B> {
     fn heal_all(&self) -> Result<(), NemesisError> {
         let mut result = self.hub.unblock_all();
         result = result.and(self.hub.heal_links());
+        result = result.and(self.packet.heal_all(&self.hub));
         for node in 0..self.names().len() {
             result = result.and(self.resume(node));
             result = result.and(self.fault(node, "restart", |b, n| b.revive(&self.hub, n)));
         }
         result
+    }
+
+    fn shape(&self, p: &nemeses::PacketParams) -> Result<(), NemesisError> {
+        let links = self.hub_links();
+        self.packet.shape(&self.hub, &links, p)
+    }
+
+    fn unshape(&self, p: &nemeses::PacketParams) -> Result<(), NemesisError> {
+        self.packet.unshape(&self.hub, p)
     }
 }

@@ -13,6 +13,8 @@
 //! - [`spawn`]: starting a process inside a namespace (new session, signals reset, output
 //!   to a log), for node processes and VMMs alike.
 //! - [`hub`]: the hub of a run (namespace, netlink socket, partition rules).
+//! - [`shaper`]: packet faults in the hub (the `packet` nemesis): netem where the kernel
+//!   has it, else NFQUEUE rules feeding a seeded userspace verdict loop.
 //! - [`hub_env`]: [`hub_env::HubEnv`], the one environment over [`hub_env::NodeBackend`]s:
 //!   run directory, hub, a link per node, faults, heal-all, teardown; implements
 //!   [`Environment`] and [`FaultTarget`] once.
@@ -36,6 +38,7 @@ pub mod names;
 pub mod netlink;
 pub mod netns;
 pub mod run_dir;
+pub mod shaper;
 pub mod spawn;
 #[cfg(test)]
 pub(crate) mod testing;

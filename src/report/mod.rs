@@ -7,12 +7,14 @@
 //! - [`page`]: `report.html`, the run's page, written from its folder alone;
 //! - [`scan`]: a streaming pass over `history.jsonl` (ops paired, nemesis events);
 //! - [`faults`]: the faults' intervals, from the nemesis events;
+//! - [`packet_latency`]: client latency on nodes a packet fault shaped;
 //! - [`grid`]: what the plots keep of any number of ops, in bounded memory;
 //! - [`plots`]: the latency and rate plots, as SVG; [`svg`]: their scales, ticks and frame;
 //! - [`timeline`]: every op on a canvas, drawn by an inline script from data in the page.
 
 pub mod faults;
 pub mod grid;
+pub mod packet_latency;
 pub mod page;
 pub mod plots;
 pub mod scan;
@@ -72,6 +74,7 @@ pub fn finish(
     let memory_limit = checkers::CheckOptions::default().memory_limit_bytes;
     let path = dir.file("history.jsonl");
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let mut packet = None;
     let (verdict, events) = if size.saturating_mul(HISTORY_BYTES_PER_FILE_BYTE) > memory_limit {
         // Holding a history this long to check it would take more memory than the checker's
         // budget: the verdict is unknown, and the history stays for `squall check`.
@@ -89,6 +92,7 @@ pub fn finish(
             say(&format!("warning: {w}"));
         }
         let history = parsed.history;
+        packet = packet_latency::summarise(&history, &plan.names);
         let edn = std::fs::File::create(dir.file("history.edn")).context("write history.edn")?;
         histories::edn::write_edn(&history, std::io::BufWriter::new(edn))
             .context("write history.edn")?;
@@ -139,6 +143,10 @@ pub fn finish(
         },
         "rerun": rerun,
     });
+    let mut results = results;
+    if let Some(p) = &packet {
+        results["packet_latency"] = p.clone();
+    }
     std::fs::write(
         dir.file("results.json"),
         serde_json::to_string_pretty(&results)? + "\n",
@@ -167,6 +175,9 @@ pub fn finish(
         stats.info,
         dir.file("history.jsonl").display()
     ));
+    if let Some(p) = &packet {
+        say(&packet_latency::line(p));
+    }
     // Each checker's own line (a composed verdict's parts), then the merged verdict.
     if verdict.results.is_empty() {
         say(&verdict.to_string());

@@ -75,11 +75,26 @@ fn probe(
             .link_down_up(if vm_env { "sqdoctort1" } else { "sqdoctorv1" })
             .map(|()| format!("the node's {link} down / up in the hub"))
             .map_err(|e| e.to_string()),
+        Capability::PacketShaping => packet_backend(s),
         Capability::Qdisc(kind) => match s.qdisc(kind) {
             Ok(true) => Ok(format!("{kind} qdisc on the hub side of the node's {link}")),
             Ok(false) => Err(format!("no sch_{kind} in this kernel")),
             Err(e) => Err(e.to_string()),
         },
+    }
+}
+
+/// The `packet` nemesis's backend here: netem where the kernel has it, else the userspace
+/// shaper where an NFQUEUE rule is accepted in the throwaway hub, else why not.
+fn packet_backend(s: &Scratch) -> Result<String, String> {
+    use crate::env::shaper::{netem::Backend, rules};
+    match Backend::choose(matches!(s.qdisc("netem"), Ok(true))) {
+        Backend::Userspace => match rules::probe(&s.ns) {
+            Ok(()) => Ok(Backend::Userspace.describe()),
+            Err(e) => Err(format!("no sch_netem, and NFQUEUE refused: {e}")),
+        },
+        Backend::Unsupported(why) => Err(why),
+        b => Ok(b.describe()),
     }
 }
 
@@ -131,6 +146,13 @@ mod tests {
             "bandwidth: tbf qdisc on the hub side of the node's veth",
             "isolate: the node's veth down / up in the hub",
             "kill: SIGKILL, then the node's command again on its data",
+            // A kernel with sch_netem uses it; without (this host), the userspace shaper,
+            // which .ci/run's iptables makes available.
+            if matches!(s.qdisc("netem"), Ok(true)) {
+                "packet: netem"
+            } else {
+                "packet: userspace shaper (NFQUEUE; no sch_netem)"
+            },
             "partition: FIB blackhole rules in the hub (rtnetlink)",
             "pause: SIGSTOP / SIGCONT of the node's process",
         ];
