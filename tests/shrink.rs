@@ -6,37 +6,11 @@
 //! and Debian's etcd; skipped, saying why, without them. Runs are short (8 s test phases,
 //! faults early and often) so the suite stays quick.
 
+mod common;
+
+use common::{latest, text, Host};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-/// One test at a time: the machine has 2 cores, and leak checks look machine-wide.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn skip_reason() -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("needs root (network namespaces)".into());
-    }
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join("etcd").is_file()))
-        .unwrap_or(false);
-    if !found {
-        return Some("etcd not installed (apt-get install -y etcd-server etcd-client)".into());
-    }
-    None
-}
-
-macro_rules! require_env {
-    () => {
-        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(why) = skip_reason() {
-            eprintln!("skipped: {why}");
-            return;
-        }
-    };
-}
 
 /// A scratch folder (not named like a run's `/tmp/squall-*`, which the leak check reads).
 fn scratch(tag: &str) -> PathBuf {
@@ -53,103 +27,21 @@ fn squall(args: &[&str]) -> Output {
         .expect("run squall")
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 fn json(path: &Path) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap()
 }
 
-fn latest(store: &Path) -> PathBuf {
-    std::fs::canonicalize(store.join("latest")).expect("latest link")
-}
-
-/// What squall runs may leave on the host: namespaces, run folders and etcd or squall
-/// processes of runs whose owner is no longer alive (another engineer's live run is not
-/// ours to judge), and any process still working in this test's scratch folders.
-fn leftovers_now() -> Vec<String> {
-    let live = |run: &str| {
-        let owner = std::fs::read_to_string(format!("/tmp/squall-{run}/.squall-owner"));
-        let pid = owner
-            .ok()
-            .and_then(|o| o.split_whitespace().next().map(str::to_string));
-        pid.is_some_and(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            !stat.is_empty() && stat.rsplit(") ").next().and_then(|r| r.chars().next()) != Some('Z')
-        })
-    };
-    let run_of = |name: &str| -> Option<String> {
-        let rest = name.strip_prefix("squall-")?;
-        Some(rest.split(['-', '/']).next()?.to_string())
-    };
-    let mine = |name: &str| run_of(name).is_some_and(|r| !live(&r));
-    let mut left = Vec::new();
-    for (dir, what) in [("/run/netns", "namespace"), ("/tmp", "/tmp/")] {
-        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if n.starts_with("squall-") && mine(&n) {
-                left.push(format!("{what} {n}"));
-            }
-        }
-    }
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-        if stat.rsplit(") ").next().and_then(|r| r.chars().next()) == Some('Z') {
-            continue;
-        }
-        let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
-        if comm.trim() != "etcd" && comm.trim() != "squall" {
-            continue;
-        }
-        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if let Some(i) = cmdline.find("/tmp/squall-") {
-            if mine(&cmdline[i + 5..]) {
-                left.push(format!(
-                    "process {}: {cmdline}",
-                    e.file_name().to_string_lossy()
-                ));
-            }
-        }
-        // A candidate's run the shrink did not wait for.
-        if cmdline.contains("/sqshrink-") && cmdline.contains(&format!("-{}/", std::process::id()))
-        {
-            left.push(format!(
-                "process {}: {cmdline}",
-                e.file_name().to_string_lossy()
-            ));
-        }
-    }
-    left
-}
-
-struct Host(Vec<String>);
-
-impl Host {
-    fn now() -> Host {
-        Host(leftovers_now())
-    }
-
-    fn assert_clean(&self) {
-        let deadline = Instant::now() + Duration::from_secs(3);
-        loop {
-            let left: Vec<String> = leftovers_now()
-                .into_iter()
-                .filter(|l| !self.0.contains(l))
-                .collect();
-            if left.is_empty() {
-                return;
-            }
-            assert!(Instant::now() < deadline, "left behind: {left:?}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+/// Nothing left on the host since `host` (see `common`), and no squall still working in one
+/// of this test process's scratch folders.
+fn assert_clean(host: &Host) {
+    host.assert_clean();
+    let mine = format!("-{}/", std::process::id());
+    let left: Vec<String> = common::processes_mentioning("/sqshrink-")
+        .into_iter()
+        .filter(|p| p.contains(&mine))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 /// Serializable reads and partitions early and often, so a few seconds find stale reads.
@@ -231,7 +123,7 @@ fn a_stored_plan_runs_as_written_and_a_malformed_line_is_refused_naming_it() {
         "{}",
         text(&out)
     );
-    host.assert_clean();
+    assert_clean(&host);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -338,6 +230,6 @@ fn a_failing_run_shrinks_to_a_smaller_plan_that_still_fails() {
     // the stats checker unknown (no cas succeeded).
     assert!(matches!(out.status.code(), Some(0..=2)), "{t}");
     assert!(t.contains("a shrunk plan, not what its seed gives"), "{t}");
-    host.assert_clean();
+    assert_clean(&host);
     let _ = std::fs::remove_dir_all(&dir);
 }
