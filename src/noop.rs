@@ -60,4 +60,7 @@ impl FaultTarget for NoTarget {
     fn shape(&self, _: &nemeses::PacketParams) -> Result<(), NemesisError> {
         Ok(())
     }
+    fn set_clock(&self, _: usize, _: &nemeses::ClockChange) -> Result<(), NemesisError> {
+        Ok(())
+    }
 }

@@ -95,6 +95,12 @@ impl FaultTarget for WithPrimaries {
     fn unshape(&self, p: &nemeses::PacketParams) -> Result<(), NemesisError> {
         self.env.unshape(p)
     }
+    fn set_clock(&self, node: usize, change: &nemeses::ClockChange) -> Result<(), NemesisError> {
+        self.env.set_clock(node, change)
+    }
+    fn reset_clock(&self, node: usize) -> Result<(), NemesisError> {
+        self.env.reset_clock(node)
+    }
 
     fn primaries(&self) -> Result<Vec<usize>, NemesisError> {
         let failed = |cause: String| NemesisError::Failed {

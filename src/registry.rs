@@ -244,7 +244,7 @@ mod tests {
         assert_eq!(r.workload_names(), "bank, cas-register, set");
         assert_eq!(
             r.nemesis_names(),
-            "bandwidth, isolate, kill, packet, partition, pause"
+            "bandwidth, clock, isolate, kill, packet, partition, pause"
         );
         assert!(r.has_system("etcd"));
         let w = r.make_workload("set", &WorkloadOptions::keys(3)).unwrap();

@@ -261,7 +261,13 @@ fn create_env(
             "creating {} nodes (run {run_id}): namespaces squall-{run_id}-*",
             plan.names.len()
         ));
-        match LocalEnv::create_interruptible(&run_id, plan.names.clone(), logs.clone(), &stopped) {
+        // Clock faults need libfaketime in every node from its start.
+        let backend = if cfg.nemesis.iter().any(|n| n == "clock") {
+            crate::env::local::ProcessBackend::with_clock()
+        } else {
+            crate::env::local::ProcessBackend::default()
+        };
+        match LocalEnv::create_with(&run_id, plan.names.clone(), logs.clone(), backend, &stopped) {
             Err(e) if e.errno() == Some(libc::EEXIST) && attempt < 5 => {
                 say(format!("run id {run_id} is taken ({e}): drawing another"));
                 run_id = crate::env::names::new_run_id();

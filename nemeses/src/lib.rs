@@ -8,13 +8,14 @@
 //!   [`nodes`], the node sets and target specs (`one | minority | majority | all |
 //!   primaries`) the node faults act on. Register a new one in [`by_name`]; [`DynNemesis`]
 //!   is what the registry hands out. [`packet`]: delay, loss, duplication, reordering and
-//!   corruption between nodes.
+//!   corruption between nodes. [`clock`]: the nodes' wall clocks bumped or strobed.
 //! - [`fault`]: [`Fault`], one fault as data (a nemesis and its parameters), and
 //!   [`decode`], the way back from a plan file's `fault` and `params`.
 //! - [`schedule`]: when faults start and heal, with healthy windows between them.
 //! - [`guard`]: [`FaultGuard`], a fault in force that heals on drop.
 
 pub mod bandwidth;
+pub mod clock;
 pub mod fault;
 pub mod guard;
 pub mod isolate;
@@ -28,6 +29,7 @@ pub mod schedule;
 pub mod target;
 
 pub use bandwidth::{Bandwidth, BandwidthParams};
+pub use clock::{Clock, ClockChange, ClockParams};
 pub use fault::{decode, Fault};
 pub use guard::FaultGuard;
 pub use isolate::Isolate;
@@ -50,6 +52,7 @@ pub const NAMES: &[&str] = &[
     "isolate",
     "bandwidth",
     "packet",
+    "clock",
 ];
 
 /// The nemesis called `name`, or `None`.
@@ -61,6 +64,7 @@ pub fn by_name(name: &str) -> Option<Arc<dyn DynNemesis>> {
         "isolate" => Some(Arc::new(Isolate::default())),
         "bandwidth" => Some(Arc::new(Bandwidth::default())),
         "packet" => Some(Arc::new(Packet::default())),
+        "clock" => Some(Arc::new(Clock::default())),
         _ => None,
     }
 }

@@ -100,6 +100,20 @@ pub trait FaultTarget: Send + Sync {
         let _ = p;
         Err(NemesisError::Unsupported("packet".into()))
     }
+    /// Change node `node`'s wall clock as `change` says (see [`crate::clock`]), replacing
+    /// any change in force on it. The default: unsupported.
+    fn set_clock(&self, node: usize, change: &crate::ClockChange) -> Result<(), NemesisError> {
+        let _ = change;
+        Err(NemesisError::Unsupported(format!(
+            "clock of {}",
+            self.node_name(node)
+        )))
+    }
+    /// Undo [`FaultTarget::set_clock`]: the node's clock is the true time again. The
+    /// default does nothing.
+    fn reset_clock(&self, _node: usize) -> Result<(), NemesisError> {
+        Ok(())
+    }
     /// Undo [`FaultTarget::shape`]: held packets are released.
     fn unshape(&self, p: &crate::PacketParams) -> Result<(), NemesisError> {
         let _ = p;
@@ -149,4 +163,7 @@ pub enum Capability {
     Qdisc(&'static str),
     /// Shaping node-to-node packets in the hub: `netem`, or the userspace shaper (NFQUEUE).
     PacketShaping,
+    /// Changing a node's wall clock without the host's: libfaketime preloaded into a local
+    /// node's process, or the guest's own clock in a VM.
+    Clock,
 }

@@ -44,7 +44,7 @@ pub struct TestArgs {
     /// Length of the test phase, e.g. 30s, 5m [default: 30s].
     #[arg(long, value_parser = parse_duration)]
     pub time_limit: Option<Duration>,
-    /// Faults, comma-separated: partition, pause, kill, isolate, bandwidth, packet; or `none` [default: partition,pause,kill].
+    /// Faults, comma-separated: partition, pause, kill, isolate, bandwidth, packet, clock; or `none` [default: partition,pause,kill].
     #[arg(long)]
     pub nemesis: Option<String>,
     /// How reads are served: linearizable, or serializable (from a node's own state: may
@@ -269,7 +269,7 @@ mod tests {
                     nemesis: vec!["partition".into(), "flood".into()],
                     ..TestConfig::default()
                 },
-                "unknown nemesis \"flood\" (known: bandwidth, isolate, kill, packet, partition, pause)",
+                "unknown nemesis \"flood\" (known: bandwidth, clock, isolate, kill, packet, partition, pause)",
             ),
             (
                 TestConfig {

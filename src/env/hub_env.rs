@@ -20,7 +20,7 @@ use super::run_dir::{claim_run_dir, remove_run_dir};
 use super::shaper::Shapers;
 use super::{netns, EnvError, Environment};
 use crate::systems::NodeCommand;
-use nemeses::{FaultTarget, NemesisError};
+use nemeses::{ClockChange, FaultTarget, NemesisError};
 use std::fs;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -126,6 +126,21 @@ pub trait NodeBackend: Send + Sync + 'static {
     }
     /// At teardown: stops node `n` for good and reaps it (every step attempted).
     fn stop(&self, n: &mut Self::Node) -> Result<(), EnvError>;
+
+    /// The `clock` fault: changes node `n`'s wall clock (see [`nemeses::clock`]). The
+    /// default: unsupported in this environment.
+    fn set_clock(&self, n: &mut Self::Node, change: &ClockChange) -> Result<(), NemesisError> {
+        let _ = change;
+        Err(NemesisError::Unsupported(format!(
+            "clock of {} in the {} environment",
+            Self::name(n),
+            Self::KIND
+        )))
+    }
+    /// Undoes [`NodeBackend::set_clock`] (idempotent). The default does nothing.
+    fn reset_clock(&self, _n: &mut Self::Node) -> Result<(), NemesisError> {
+        Ok(())
+    }
 }
 
 /// An environment of one run: the hub and its nodes, run by backend `B`. Dropping it tears
@@ -358,6 +373,20 @@ impl<B: NodeBackend> HubEnv<B> {
         self.backend.refresh(n);
         f(&self.backend, n).map_err(|e| failed(what, e))
     }
+
+    /// Runs backend fault `f` on node `node`, which says its own errors.
+    fn clock_fault(
+        &self,
+        node: usize,
+        f: impl FnOnce(&B, &mut B::Node) -> Result<(), NemesisError>,
+    ) -> Result<(), NemesisError> {
+        let mut nodes = self.lock_nodes();
+        let n = nodes
+            .get_mut(node)
+            .ok_or_else(|| failed(format!("clock of node {node}"), no_node(node)))?;
+        self.backend.refresh(n);
+        f(&self.backend, n)
+    }
 }
 
 impl<B: NodeBackend> Drop for HubEnv<B> {
@@ -478,6 +507,7 @@ impl<B: NodeBackend> FaultTarget for HubEnv<B> {
         result = result.and(self.packet.heal_all(&self.hub));
         for node in 0..self.names().len() {
             result = result.and(self.resume(node));
+            result = result.and(self.clock_fault(node, |b, n| b.reset_clock(n)));
             result = result.and(self.fault(node, "restart", |b, n| b.revive(&self.hub, n)));
         }
         result
@@ -490,5 +520,13 @@ impl<B: NodeBackend> FaultTarget for HubEnv<B> {
 
     fn unshape(&self, p: &nemeses::PacketParams) -> Result<(), NemesisError> {
         self.packet.unshape(&self.hub, p)
+    }
+
+    fn set_clock(&self, node: usize, change: &ClockChange) -> Result<(), NemesisError> {
+        self.clock_fault(node, |b, n| b.set_clock(n, change))
+    }
+
+    fn reset_clock(&self, node: usize) -> Result<(), NemesisError> {
+        self.clock_fault(node, |b, n| b.reset_clock(n))
     }
 }

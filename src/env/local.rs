@@ -23,6 +23,7 @@
 //! post-mortem stops the nodes and keeps each one's as `nodes/<name>/data.tar.gz` in the
 //! store (see [`super::archive`]) before teardown removes them.
 
+use super::clock::{self, Clocks};
 use super::hub::Hub;
 use super::hub_env::{HubEnv, HubLink, NodeBackend, NodeStatus, Stopped};
 use super::names::{hub_addr, hub_link_name, node_addr, node_ns_name, NODE_LINK};
@@ -31,11 +32,13 @@ use super::run_dir::ensure_private_dir;
 use super::spawn::spawn_in;
 use super::{netns, EnvError};
 use crate::systems::NodeCommand;
+use nemeses::{ClockChange, NemesisError};
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The `local` environment of one run.
@@ -85,8 +88,9 @@ impl Node {
         }
     }
 
-    fn spawn(&mut self) -> Result<(), EnvError> {
-        let Some(cmd) = self.command.clone() else {
+    /// Starts the node's command; under `clocks`, with libfaketime preloaded.
+    fn spawn(&mut self, clocks: Option<&Clocks>) -> Result<(), EnvError> {
+        let Some(mut cmd) = self.command.clone() else {
             return Err(EnvError::Invalid(format!(
                 "{} was never started",
                 self.name
@@ -96,6 +100,11 @@ impl Node {
         let Some(ns) = &self.ns else {
             return Err(EnvError::Invalid(format!("{what}: torn down")));
         };
+        if let Some(c) = clocks {
+            cmd.env = c
+                .env(&self.name, &cmd.env)
+                .map_err(|e| EnvError::io(format!("{what}: clock control file"), e))?;
+        }
         let header = format!(
             "=== squall: starting {} in {}: {} {}",
             self.name,
@@ -166,7 +175,24 @@ fn sig_name(sig: libc::c_int) -> &'static str {
 pub const POST_MORTEM_GRACE: Duration = Duration::from_secs(5);
 
 /// Nodes as processes in namespaces of their own, each with a veth into the hub.
-pub struct ProcessBackend;
+#[derive(Default)]
+pub struct ProcessBackend {
+    /// Whether the nodes start under libfaketime, for clock faults.
+    clock: bool,
+    /// Their clock control files (made by `prepare` when `clock` is set).
+    clocks: OnceLock<Clocks>,
+}
+
+impl ProcessBackend {
+    /// Nodes whose wall clocks the `clock` nemesis can move: each starts under libfaketime
+    /// ([`super::clock`]), which must be installed, and must be able to reach its program.
+    pub fn with_clock() -> ProcessBackend {
+        ProcessBackend {
+            clock: true,
+            clocks: OnceLock::new(),
+        }
+    }
+}
 
 impl NodeBackend for ProcessBackend {
     type Node = Node;
@@ -174,6 +200,15 @@ impl NodeBackend for ProcessBackend {
 
     fn name(n: &Node) -> &str {
         &n.name
+    }
+
+    fn prepare(&self, hub: &Hub) -> Result<(), EnvError> {
+        if self.clock {
+            let c = Clocks::new(hub.dir())
+                .map_err(|e| EnvError::Invalid(format!("clock faults: {e}")))?;
+            let _ = self.clocks.set(c);
+        }
+        Ok(())
     }
 
     fn make_node(&self, hub: &Hub, i: usize, name: &str, log: PathBuf) -> Result<Node, EnvError> {
@@ -244,8 +279,16 @@ impl NodeBackend for ProcessBackend {
                 child.id()
             )));
         }
+        if self.clocks.get().is_some() {
+            clock::check_program(&cmd.program).map_err(|e| {
+                EnvError::Invalid(format!(
+                    "{}: clock faults are unsupported for this binary: {e}",
+                    n.name
+                ))
+            })?;
+        }
         n.command = Some(cmd.clone());
-        n.spawn()
+        n.spawn(self.clocks.get())
     }
 
     fn pause(&self, n: &mut Node) -> Result<(), EnvError> {
@@ -274,13 +317,13 @@ impl NodeBackend for ProcessBackend {
     fn restart(&self, _hub: &Hub, n: &mut Node) -> Result<(), EnvError> {
         match n.proc {
             Proc::Running { .. } => Ok(()),
-            _ => n.spawn(),
+            _ => n.spawn(self.clocks.get()),
         }
     }
 
     fn revive(&self, _hub: &Hub, n: &mut Node) -> Result<(), EnvError> {
         match n.proc {
-            Proc::Killed | Proc::Exited(_) => n.spawn(),
+            Proc::Killed | Proc::Exited(_) => n.spawn(self.clocks.get()),
             _ => Ok(()),
         }
     }
@@ -336,7 +379,46 @@ impl NodeBackend for ProcessBackend {
         })
     }
 
+    fn set_clock(&self, n: &mut Node, change: &ClockChange) -> Result<(), NemesisError> {
+        let what = format!("clock of {}", n.name);
+        let Some(c) = self.clocks.get() else {
+            return Err(NemesisError::Failed {
+                what,
+                cause: "the node started without libfaketime (the test's nemeses did not \
+                        include clock)"
+                    .into(),
+            });
+        };
+        // What the node's process runs by now: a shell's `exec` of the real server shows
+        // here, not in the command.
+        if let Proc::Running { child, .. } = &n.proc {
+            if let Ok(exe) = std::fs::read_link(format!("/proc/{}/exe", child.id())) {
+                clock::check_program(&exe).map_err(|e| NemesisError::Failed {
+                    what: what.clone(),
+                    cause: format!("unsupported for this binary: {e}"),
+                })?;
+            }
+        }
+        c.set(&n.name, change).map_err(|e| NemesisError::Failed {
+            what,
+            cause: e.to_string(),
+        })
+    }
+
+    fn reset_clock(&self, n: &mut Node) -> Result<(), NemesisError> {
+        match self.clocks.get() {
+            Some(c) => c.reset(&n.name).map_err(|e| NemesisError::Failed {
+                what: format!("reset the clock of {}", n.name),
+                cause: e.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn stop(&self, n: &mut Node) -> Result<(), EnvError> {
+        if let Some(c) = self.clocks.get() {
+            c.stop_strobe(&n.name);
+        }
         let _ = n.signal(libc::SIGCONT);
         let result = n.kill(Proc::Stopped);
         // Closing the descriptor lets the namespace go once it is unmounted.
@@ -366,7 +448,19 @@ impl LocalEnv {
         logs: Vec<PathBuf>,
         stopped: Stopped<'_>,
     ) -> Result<LocalEnv, EnvError> {
-        HubEnv::with_backend(run_id, names, logs, ProcessBackend, stopped)
+        HubEnv::with_backend(run_id, names, logs, ProcessBackend::default(), stopped)
+    }
+
+    /// [`LocalEnv::create_interruptible`] with nodes run by `backend` (e.g.
+    /// [`ProcessBackend::with_clock`]).
+    pub fn create_with(
+        run_id: &str,
+        names: Vec<String>,
+        logs: Vec<PathBuf>,
+        backend: ProcessBackend,
+        stopped: Stopped<'_>,
+    ) -> Result<LocalEnv, EnvError> {
+        HubEnv::with_backend(run_id, names, logs, backend, stopped)
     }
 
     /// The namespace of node `node`.
@@ -481,7 +575,16 @@ mod tests {
         // std sets SO_REUSEADDR, so a restarted node binds at once.
         let listener = std::net::TcpListener::bind(("0.0.0.0", PORT)).expect("bind");
         for mut conn in listener.incoming().flatten() {
-            let _ = writeln!(conn, "{name}");
+            // `@clock`: the node's wall clock instead, in ms since the epoch, as libc's
+            // clock_gettime gives it (what libfaketime moves).
+            if name == "@clock" {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis());
+                let _ = writeln!(conn, "{now}");
+            } else {
+                let _ = writeln!(conn, "{name}");
+            }
         }
     }
 
@@ -851,6 +954,102 @@ mod tests {
         env.teardown().unwrap();
         assert_eq!(run_namespaces(&run), Vec::<String>::new());
         assert_eq!(host_network(), before, "host network changed");
+    }
+
+    #[test]
+    fn a_clock_fault_moves_one_nodes_wall_clock_not_the_hosts() {
+        if !is_root() {
+            return;
+        }
+        if let Err(e) = clock::library() {
+            eprintln!("skipped: {e}");
+            return;
+        }
+        let run = new_run_id();
+        let env = LocalEnv::create_with(
+            &run,
+            names(2),
+            logs(&run, 2),
+            ProcessBackend::with_clock(),
+            &|| false,
+        )
+        .expect("create");
+        let hub = env.hub_ns().to_string();
+        for i in 0..2 {
+            env.start_node(i, &server("@clock")).unwrap();
+        }
+        let host_ms = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64
+        };
+        // How far node `n`'s clock is from the host's, in ms.
+        let skew = |n: usize| wait_greet(&hub, n).parse::<i64>().unwrap() - host_ms();
+        let near = |got: i64, want: i64| (got - want).abs() < 1000;
+        assert!(near(skew(0), 0) && near(skew(1), 0));
+
+        env.set_clock(
+            0,
+            &ClockChange::Bump {
+                delta_ms: 3_600_000,
+            },
+        )
+        .unwrap();
+        assert!(near(skew(0), 3_600_000), "{}", skew(0));
+        assert!(near(skew(1), 0), "the other node moved: {}", skew(1));
+        // A second change replaces the first; it survives a kill and a restart.
+        env.set_clock(0, &ClockChange::Bump { delta_ms: -90_000 })
+            .unwrap();
+        assert!(near(skew(0), -90_000), "{}", skew(0));
+        env.kill(0).unwrap();
+        env.restart(0).unwrap();
+        assert!(near(skew(0), -90_000), "after a restart: {}", skew(0));
+        // A strobe flips between the delta and the true time.
+        let strobe = ClockChange::Strobe {
+            delta_ms: 60_000,
+            period_ms: 20,
+        };
+        env.set_clock(0, &strobe).unwrap();
+        let (mut ahead, mut true_time) = (0, 0);
+        for _ in 0..60 {
+            let s = skew(0);
+            ahead += usize::from(near(s, 60_000));
+            true_time += usize::from(near(s, 0));
+            std::thread::sleep(Duration::from_millis(7));
+        }
+        assert!(
+            ahead > 5 && true_time > 5,
+            "{ahead} ahead, {true_time} true"
+        );
+        assert_eq!(ahead + true_time, 60);
+        // Heal-all puts every clock back.
+        env.heal_all().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        for _ in 0..10 {
+            assert!(near(skew(0), 0), "{}", skew(0));
+        }
+
+        // A Go program is refused, not shown a fault that does nothing.
+        let etcd = Path::new("/usr/bin/etcd");
+        if etcd.is_file() {
+            env.kill(1).unwrap();
+            let go = NodeCommand {
+                program: etcd.to_path_buf(),
+                args: vec!["--version".into()],
+                env: vec![],
+            };
+            let e = env.start_node(1, &go).unwrap_err().to_string();
+            assert!(
+                e.starts_with("n2: clock faults are unsupported for this binary: /usr/bin/etcd is a Go program"),
+                "{e}"
+            );
+        }
+        let files = run_dir(&run).join("clock");
+        assert!(files.join("n1").is_file());
+        env.teardown().unwrap();
+        assert!(!files.exists(), "control files left");
+        assert_eq!(run_namespaces(&run), Vec::<String>::new());
     }
 
     #[test]

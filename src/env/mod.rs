@@ -21,6 +21,7 @@
 //! - [`local`]: the `local` backend — one namespace, veth and process per node.
 //!   (`cloud-hypervisor` is [`crate::vm::env`]'s backend: a VMM and a TAP per node.)
 //! - [`clean`]: `squall clean`, which removes what a crashed run left behind.
+//! - [`clock`]: clock faults on local nodes: libfaketime and a control file per node.
 //! - [`archive`]: a directory as one `.tar.gz` (a local node's data, kept for a post-mortem).
 //!
 //! Every name an environment creates on the host carries the `squall-` prefix (or `sq` where
@@ -30,6 +31,7 @@
 
 pub mod archive;
 pub mod clean;
+pub mod clock;
 pub mod hub;
 pub mod hub_env;
 pub mod links;

@@ -76,6 +76,16 @@ fn probe(
             .map(|()| format!("the node's {link} down / up in the hub"))
             .map_err(|e| e.to_string()),
         Capability::PacketShaping => packet_backend(s),
+        Capability::Clock if vm_env => {
+            Err("not in VMs yet (the guest's clock is not set from the host)".into())
+        }
+        Capability::Clock => crate::env::clock::library().map(|lib| {
+            format!(
+                "libfaketime ({}) in each node's process: programs that read the time \
+                 through libc, not Go programs such as etcd",
+                lib.display()
+            )
+        }),
         Capability::Qdisc(kind) => match s.qdisc(kind) {
             Ok(true) => Ok(format!("{kind} qdisc on the hub side of the node's {link}")),
             Ok(false) => Err(format!("no sch_{kind} in this kernel")),
@@ -152,6 +162,25 @@ mod tests {
         let (packet, others): (Vec<_>, Vec<_>) = local
             .into_iter()
             .partition(|(_, l)| l.starts_with("packet:"));
+        let (clock, others): (Vec<_>, Vec<_>) = others
+            .into_iter()
+            .partition(|(_, l)| l.starts_with("clock:"));
+        // libfaketime (.ci/run installs it) or the line that says how to get it.
+        let expected = match crate::env::clock::library() {
+            Ok(lib) => (
+                true,
+                format!(
+                    "clock: libfaketime ({}) in each node's process: programs that read the \
+                     time through libc, not Go programs such as etcd",
+                    lib.display()
+                ),
+            ),
+            Err(_) => (
+                false,
+                "clock: libfaketime not installed (apt-get install -y libfaketime)".into(),
+            ),
+        };
+        assert_eq!(clock, [expected], "{clock:?}");
         assert_eq!(
             others,
             want.map(|w| (true, w.to_string())).to_vec(),
