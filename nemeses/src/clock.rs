@@ -239,8 +239,8 @@ mod tests {
             neg += usize::from(d < 0);
             small += usize::from(d.abs() < 1000);
         }
-        assert!(lo >= 4 && lo < 8, "{lo}");
-        assert!(hi <= 1 << 18 && hi > 1 << 17, "{hi}");
+        assert!((4..8).contains(&lo), "{lo}");
+        assert!(((1 << 17) + 1..=1 << 18).contains(&hi), "{hi}");
         // Either way, about as often; a log scale puts many jumps under a second.
         assert!((800..1200).contains(&neg), "{neg}");
         assert!(small > 400, "{small}");
