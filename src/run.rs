@@ -220,7 +220,7 @@ fn create_env(
             Some(image) => image,
             None => {
                 say(format!(
-                    "no {} guest image in {}: building one (as `squall image build --system {}`)",
+                    "no {} guest image of this squall in {}: building one (as `squall image build --system {}`)",
                     cfg.system,
                     cache.display(),
                     cfg.system
@@ -231,7 +231,8 @@ fn create_env(
         if stop.is_set() {
             bail!("interrupted");
         }
-        let opts = crate::vm::VmOptions::new(crate::vm::BootFiles::from(&image));
+        let mut opts = crate::vm::VmOptions::new(crate::vm::BootFiles::from(&image));
+        opts.clock = cfg.nemesis.iter().any(|n| n == "clock");
         let slower = if vm.readiness_factor > 1 {
             format!(
                 "; {}: readiness deadlines ×{} ({})",

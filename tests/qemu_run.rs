@@ -173,3 +173,46 @@ fn etcd_in_three_qemu_vms_with_partitions_pauses_and_kills() {
     );
     let _ = std::fs::remove_dir_all(&store);
 }
+
+/// The clock nemesis in VMs: each bump is the guest's own clock, set by its init on a
+/// command from the hub (etcd, a Go program no libfaketime reaches, is faulted for real
+/// here); the run is valid and nothing is left.
+#[test]
+fn etcd_in_three_qemu_vms_under_clock_bumps() {
+    require_env!(&[("qemu-system-x86_64", "apt-get install -y qemu-system-x86")]);
+    let host = common::Host::now();
+    let store = common::store("qemu-clock");
+    let mut args = qemu_args(&store, "16s");
+    args.extend(
+        ["--nemesis", "clock", "-o", r#"clock.modes=["bump"]"#]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    let out = Command::new(common::bin()).args(&args).output().unwrap();
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for line in [
+        "fault  clock n",
+        ": bump ",
+        "healed clock n",
+        "verdict: valid",
+    ] {
+        assert!(text.contains(line), "no {line:?} in:\n{text}");
+    }
+    assert!(!text.contains("could not start"), "{text}");
+    // The guests say they set their clocks (a bump, then its heal).
+    let dir = common::latest(&store);
+    let set: usize = ["n1", "n2", "n3"]
+        .iter()
+        .map(|n| {
+            std::fs::read_to_string(dir.join("nodes").join(n).join("serial.log"))
+                .unwrap_or_default()
+                .matches("squall: clock set to @")
+                .count()
+        })
+        .sum();
+    assert!(set >= 2, "{set} clock settings in the serial logs:\n{text}");
+    assert_no_qemu_left();
+    host.assert_clean();
+    let _ = std::fs::remove_dir_all(&store);
+}

@@ -129,8 +129,13 @@ pub trait NodeBackend: Send + Sync + 'static {
 
     /// The `clock` fault: changes node `n`'s wall clock (see [`nemeses::clock`]). The
     /// default: unsupported in this environment.
-    fn set_clock(&self, n: &mut Self::Node, change: &ClockChange) -> Result<(), NemesisError> {
-        let _ = change;
+    fn set_clock(
+        &self,
+        hub: &Hub,
+        n: &mut Self::Node,
+        change: &ClockChange,
+    ) -> Result<(), NemesisError> {
+        let _ = (hub, change);
         Err(NemesisError::Unsupported(format!(
             "clock of {} in the {} environment",
             Self::name(n),
@@ -138,7 +143,7 @@ pub trait NodeBackend: Send + Sync + 'static {
         )))
     }
     /// Undoes [`NodeBackend::set_clock`] (idempotent). The default does nothing.
-    fn reset_clock(&self, _n: &mut Self::Node) -> Result<(), NemesisError> {
+    fn reset_clock(&self, _hub: &Hub, _n: &mut Self::Node) -> Result<(), NemesisError> {
         Ok(())
     }
 }
@@ -507,7 +512,7 @@ impl<B: NodeBackend> FaultTarget for HubEnv<B> {
         result = result.and(self.packet.heal_all(&self.hub));
         for node in 0..self.names().len() {
             result = result.and(self.resume(node));
-            result = result.and(self.clock_fault(node, |b, n| b.reset_clock(n)));
+            result = result.and(self.clock_fault(node, |b, n| b.reset_clock(&self.hub, n)));
             result = result.and(self.fault(node, "restart", |b, n| b.revive(&self.hub, n)));
         }
         result
@@ -523,10 +528,10 @@ impl<B: NodeBackend> FaultTarget for HubEnv<B> {
     }
 
     fn set_clock(&self, node: usize, change: &ClockChange) -> Result<(), NemesisError> {
-        self.clock_fault(node, |b, n| b.set_clock(n, change))
+        self.clock_fault(node, |b, n| b.set_clock(&self.hub, n, change))
     }
 
     fn reset_clock(&self, node: usize) -> Result<(), NemesisError> {
-        self.clock_fault(node, |b, n| b.reset_clock(n))
+        self.clock_fault(node, |b, n| b.reset_clock(&self.hub, n))
     }
 }

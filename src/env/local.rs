@@ -379,7 +379,12 @@ impl NodeBackend for ProcessBackend {
         })
     }
 
-    fn set_clock(&self, n: &mut Node, change: &ClockChange) -> Result<(), NemesisError> {
+    fn set_clock(
+        &self,
+        _hub: &Hub,
+        n: &mut Node,
+        change: &ClockChange,
+    ) -> Result<(), NemesisError> {
         let what = format!("clock of {}", n.name);
         let Some(c) = self.clocks.get() else {
             return Err(NemesisError::Failed {
@@ -405,7 +410,7 @@ impl NodeBackend for ProcessBackend {
         })
     }
 
-    fn reset_clock(&self, n: &mut Node) -> Result<(), NemesisError> {
+    fn reset_clock(&self, _hub: &Hub, n: &mut Node) -> Result<(), NemesisError> {
         match self.clocks.get() {
             Some(c) => c.reset(&n.name).map_err(|e| NemesisError::Failed {
                 what: format!("reset the clock of {}", n.name),

@@ -144,6 +144,7 @@ fn assemble(
         "kernel_package": deb.file_name().map(|f| f.to_string_lossy().into_owned()),
         "kernel": unpacked.vmlinuz.file_name().map(|f| f.to_string_lossy().into_owned()),
         "modules": modules.iter().map(|m| m.name.clone()).collect::<Vec<_>>(),
+        "init": init_digest(),
         "files": tree.entries().filter(|(_, n)| matches!(n, Node::File { .. })).map(|(p, _)| format!("/{p}")).collect::<Vec<_>>(),
     });
     std::fs::write(
@@ -190,8 +191,20 @@ pub fn find_latest(system: &str, cache: &Path) -> Option<GuestImage> {
         system: system.to_string(),
         hash: hash.to_string(),
     };
-    (dir.join(MANIFEST_FILE).is_file() && image.kernel.is_file() && image.initramfs.is_file())
-        .then_some(image)
+    // An image from an older squall (another init) would not speak this one's contract.
+    let manifest = std::fs::read_to_string(dir.join(MANIFEST_FILE)).ok()?;
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).ok()?;
+    let current = manifest.get("init").and_then(|v| v.as_str()) == Some(&init_digest());
+    (current && image.kernel.is_file() && image.initramfs.is_file()).then_some(image)
+}
+
+/// The SHA-256 of this squall's init script, hex: what an image's manifest records, so
+/// that [`find_latest`] skips an image built with another init.
+fn init_digest() -> String {
+    Sha256::digest(INIT_SH.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The host binaries an image for `system` carries, at the same paths in the guest (so a
@@ -471,9 +484,20 @@ mod tests {
         assert!(find_latest("etcd", &cache).is_none());
         set_latest(&images, "etcd", "abc123").unwrap();
         assert!(find_latest("etcd", &cache).is_none()); // no files yet
-        for f in [KERNEL_FILE, INITRAMFS_FILE, MANIFEST_FILE] {
+        for f in [KERNEL_FILE, INITRAMFS_FILE] {
             std::fs::write(images.join("abc123").join(f), b"x").unwrap();
         }
+        let manifest = images.join("abc123").join(MANIFEST_FILE);
+        // An image built with another init (an older squall's) is not this squall's.
+        std::fs::write(&manifest, r#"{"init": "0123"}"#).unwrap();
+        assert!(find_latest("etcd", &cache).is_none());
+        std::fs::write(&manifest, b"{}").unwrap();
+        assert!(find_latest("etcd", &cache).is_none());
+        std::fs::write(
+            &manifest,
+            serde_json::json!({ "init": init_digest() }).to_string(),
+        )
+        .unwrap();
         let found = find_latest("etcd", &cache).unwrap();
         assert_eq!(found.hash, "abc123");
         assert_eq!(found.kernel, images.join("abc123/bzImage"));

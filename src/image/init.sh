@@ -58,6 +58,28 @@ run_cmd() {
 	exec "$@"
 }
 
+# clock_cmd LINE: one command of the host's clock control (the clock nemesis), as the
+# server below passes it: "clock <epoch seconds>" sets the wall clock to that second (the
+# host sends it at the instant the guest's clock should read it). Answers "ok <now>" or
+# "error <why>".
+clock_cmd() {
+	set -f
+	set -- $1
+	set +f
+	case "$1 $2" in
+	"clock "*[!0-9]* | "clock ") echo "error bad time: $2" ;;
+	"clock "*)
+		if date -s "@$2" >/dev/null 2>&1; then
+			echo "ok $(date +%s)"
+			say "clock set to @$2" >/dev/console 2>/dev/null
+		else
+			echo "error date -s @$2 failed"
+		fi
+		;;
+	*) echo "error unknown command: $1" ;;
+	esac
+}
+
 [ "$SQUALL_INIT_LIB" = 1 ] && return 0
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -81,7 +103,7 @@ if [ -f /etc/squall/modules ]; then
 	done </etc/squall/modules
 fi
 
-NAME=node IP= GW= CMD= DATA=
+NAME=node IP= GW= CMD= DATA= CLOCK=
 set -f
 for _word in $(cat /proc/cmdline); do
 	case $_word in
@@ -90,6 +112,7 @@ for _word in $(cat /proc/cmdline); do
 	squall.gw=*) GW=${_word#squall.gw=} ;;
 	squall.cmd=*) CMD=${_word#squall.cmd=} ;;
 	squall.data=*) DATA=${_word#squall.data=} ;;
+	squall.clock=*) CLOCK=${_word#squall.clock=} ;;
 	esac
 done
 set +f
@@ -126,6 +149,15 @@ if [ -n "$DATA" ]; then
 else
 	mount -t tmpfs tmpfs /data
 	say "data tmpfs on /data"
+fi
+
+# The clock control, when asked for: a TCP server on port $CLOCK of eth0's address, one
+# command line per connection (busybox nc forks the handler for each).
+if [ -n "$CLOCK" ]; then
+	printf '#!/bin/sh\nSQUALL_INIT_LIB=1 . /init\nIFS= read -r _l\nclock_cmd "$_l"\n' >/run/squall-clock
+	chmod 0755 /run/squall-clock
+	nc -ll -p "$CLOCK" -e /run/squall-clock </dev/null >/dev/null 2>&1 &
+	say "clock control on port $CLOCK"
 fi
 
 [ -n "$CMD" ] || fail "no squall.cmd on the kernel command line"

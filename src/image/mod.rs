@@ -37,6 +37,10 @@
 //!   a sparse file with an empty ext4 file system (`mkfs.ext4`, e2fsprogs). Append it to
 //!   what [`kernel_cmdline`] returns: `format!("{cmdline} squall.data=/dev/vda")`.
 //!   A node's data directory in its command should then live under `/data`.
+//! - `squall.clock=<port>`: optional; the init serves the host's clock control (the `clock`
+//!   nemesis) on that TCP port: one line per connection, `clock <epoch seconds>`, which it
+//!   sets with `date -s` and answers `ok <now>` (or `error <why>`); it also prints
+//!   `squall: clock set to @<seconds>` on the console.
 //!
 //! **Serial console** (ttyS0; the init's output goes to `/dev/console`, i.e. the last
 //! `console=`; `hvc0` works only once `virtio_console` is loaded, so use ttyS0):
@@ -271,6 +275,44 @@ mod tests {
                 format!("[argv0][][a b][line\nbreak][k=v][{pad}]{{foo bar=baz}}{{}}")
             );
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The init's clock command, with `date` replaced by a shell function (the host's
+    /// clock is never set): what it runs and what it answers.
+    #[test]
+    fn the_inits_clock_control_sets_the_date_and_refuses_the_rest() {
+        let Some(sh) = shell() else {
+            println!("skipped: no busybox (apt-get install busybox-static) to run the init under");
+            return;
+        };
+        let dir = std::env::temp_dir().join(format!("sqinit-clock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let init = dir.join("init.sh");
+        std::fs::write(&init, build::INIT_SH).unwrap();
+        let script = r#". "$1"
+LOG=$2
+date() { echo "date $*" >>"$LOG"; [ "$1" = -s ] && return 0; echo 1700000009; }
+say() { echo "say $*" >>"$LOG"; }
+for l in "clock 1700000000" "clock" "clock 12x" "jump 5"; do clock_cmd "$l"; done"#;
+        let log = dir.join("log");
+        let out = Command::new(&sh[0])
+            .args(&sh[1..])
+            .args(["-c", script, "test"])
+            .arg(&init)
+            .arg(&log)
+            .env("SQUALL_INIT_LIB", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{:?}", out.status);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "ok 1700000009\nerror bad time: \nerror bad time: 12x\nerror unknown command: jump\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "date -s @1700000000\ndate +%s\nsay clock set to @1700000000\n"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -36,10 +36,11 @@ use crate::env::hub::Hub;
 use crate::env::hub_env::{HubEnv, HubLink, NodeBackend, NodeStatus};
 use crate::env::names::{hub_addr, node_addr, tap_name};
 use crate::env::run_dir::create_private_dir;
-use crate::env::EnvError;
 #[cfg(doc)]
 use crate::env::Environment;
+use crate::env::{netns, EnvError};
 use crate::systems::NodeCommand;
+use nemeses::{ClockChange, NemesisError};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -61,6 +62,8 @@ pub struct VmConfig {
     pub api_timeout: Duration,
     /// How long a VMM may take to exit on request at teardown before it is killed.
     pub stop_grace: Duration,
+    /// Whether the guests serve the clock control (`squall.clock=`), for clock faults.
+    pub clock: bool,
 }
 
 /// The MAC address of node `node`'s NIC: locally administered, unique per node in a run.
@@ -82,6 +85,8 @@ pub struct Node {
     status: NodeStatus,
     /// Boots so far (the first is 1).
     boots: u32,
+    /// The clock change in force (ms off the true time), if any.
+    clock_ms: Option<i64>,
 }
 
 /// Nodes as VMs, one VMM process each, started in the hub, each VM on a TAP in the hub.
@@ -189,6 +194,7 @@ impl NodeBackend for VmBackend {
             vmm: None,
             status: NodeStatus::NotStarted,
             boots: 0,
+            clock_ms: None,
         })
     }
 
@@ -231,7 +237,10 @@ impl NodeBackend for VmBackend {
         }
         let i = n.index;
         guest::make_data_disk(&n.disk, self.config.disk_mb)?;
-        let cmdline = guest::kernel_cmdline(&n.name, node_addr(i), 24, hub_addr(i), cmd)?;
+        let mut cmdline = guest::kernel_cmdline(&n.name, node_addr(i), 24, hub_addr(i), cmd)?;
+        if self.config.clock {
+            cmdline.push_str(&format!(" squall.clock={}", guest::CLOCK_PORT));
+        }
         n.spec = Some(VmSpec {
             cpus: self.config.cpus,
             memory_mb: self.config.memory_mb,
@@ -322,6 +331,59 @@ impl NodeBackend for VmBackend {
     }
 
     /// Stops the VMM (asking first, then SIGKILL), reaps it and removes its socket.
+    /// A bump of the guest's own clock, set by its init on a command from the hub
+    /// ([`guest::set_clock`]): whole seconds, sent at the instant they are due. A strobe
+    /// (flips every 8 ms to 1 s) cannot be made of such commands, and is refused. A VM
+    /// killed and booted again reads the true time from its RTC: the change is gone.
+    fn set_clock(&self, hub: &Hub, n: &mut Node, change: &ClockChange) -> Result<(), NemesisError> {
+        let what = format!("clock of {}", n.name);
+        let fail = |cause: String| NemesisError::Failed {
+            what: what.clone(),
+            cause,
+        };
+        if !self.config.clock {
+            return Err(fail(
+                "the VM booted without the clock control (the test's nemeses did not \
+                 include clock)"
+                    .into(),
+            ));
+        }
+        let delta_ms = match *change {
+            ClockChange::Bump { delta_ms } => delta_ms,
+            ClockChange::Strobe { .. } => {
+                return Err(NemesisError::Unsupported(format!(
+                    "{what}: a strobe in a VM (the guest sets whole seconds; choose \
+                     `[clock] modes = [\"bump\"]`)"
+                )))
+            }
+        };
+        let addr = node_addr(n.index);
+        let answer = netns::run_in(hub.name(), || Ok(guest::set_clock(addr, delta_ms)))
+            .map_err(|e| fail(e.to_string()))?
+            .map_err(fail)?;
+        tracing::info!(node = %n.name, delta_ms, %answer, "guest clock set");
+        n.clock_ms = Some(delta_ms);
+        Ok(())
+    }
+
+    fn reset_clock(&self, hub: &Hub, n: &mut Node) -> Result<(), NemesisError> {
+        if n.clock_ms.is_none() || n.status != NodeStatus::Running {
+            // Nothing in force, or a VM that will read the true time when it boots.
+            n.clock_ms = None;
+            return Ok(());
+        }
+        let addr = node_addr(n.index);
+        netns::run_in(hub.name(), || Ok(guest::set_clock(addr, 0)))
+            .map_err(|e| e.to_string())
+            .and_then(|r| r)
+            .map_err(|cause| NemesisError::Failed {
+                what: format!("reset the clock of {}", n.name),
+                cause,
+            })?;
+        n.clock_ms = None;
+        Ok(())
+    }
+
     fn stop(&self, n: &mut Node) -> Result<(), EnvError> {
         let mut result = Ok(());
         if let Some(mut vmm) = n.vmm.take() {
@@ -518,6 +580,7 @@ mod tests {
             disk_mb: 16,
             api_timeout: Duration::from_secs(5),
             stop_grace: Duration::from_secs(2),
+            clock: false,
         }
     }
 

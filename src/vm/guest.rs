@@ -13,6 +13,49 @@ pub const DATA_DEVICE: &str = "/dev/vda";
 /// Where the init mounts the data disk; node data directories live there.
 pub const DATA_MOUNT: &str = "/data";
 
+/// The TCP port of the guest init's clock control (`squall.clock=`, see [`crate::image`]).
+pub const CLOCK_PORT: u16 = 7790;
+
+/// Sets the wall clock of the guest at `addr` (its init's clock control on [`CLOCK_PORT`],
+/// reached from the calling thread's namespace) to the true time plus `delta_ms`. The
+/// guest sets whole seconds (`date -s @N`), so the command is sent at the instant the
+/// guest's clock should read a whole second — up to a second from now — and the guest is
+/// then off by `delta_ms` to within the command's transit. Returns the guest's answer.
+pub fn set_clock(addr: Ipv4Addr, delta_ms: i64) -> Result<String, String> {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+    let timeout = Duration::from_secs(2);
+    let sock = std::net::SocketAddr::from((addr, CLOCK_PORT));
+    let mut conn = std::net::TcpStream::connect_timeout(&sock, timeout)
+        .map_err(|e| format!("connect to the guest's clock control {sock}: {e}"))?;
+    conn.set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    conn.set_nodelay(true).map_err(|e| e.to_string())?;
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_millis() as i64;
+    let t0 = Instant::now();
+    let target = now_ms + delta_ms;
+    let wait = 1000 - target.rem_euclid(1000);
+    let secs = (target + wait) / 1000;
+    std::thread::sleep(Duration::from_millis(wait as u64).saturating_sub(t0.elapsed()));
+    conn.write_all(format!("clock {secs}\n").as_bytes())
+        .map_err(|e| format!("send to {sock}: {e}"))?;
+    let mut answer = String::new();
+    BufReader::new(&conn)
+        .read_line(&mut answer)
+        .map_err(|e| format!("no answer from {sock}: {e}"))?;
+    let answer = answer.trim().to_string();
+    if answer.starts_with("ok ") {
+        Ok(answer)
+    } else if answer.is_empty() {
+        Err(format!("{sock} closed without an answer"))
+    } else {
+        Err(format!("the guest says: {answer}"))
+    }
+}
+
 /// What a VM boots: a direct-boot kernel and an initramfs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BootFiles {
