@@ -40,6 +40,11 @@ pub struct NodeCommand {
     pub args: Vec<String>,
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
+    /// Start from an empty environment (only `env`) instead of squall's own: for a program
+    /// that reads its configuration from variables (Aspen's `ASPEN_*`), so nothing in the
+    /// shell that started squall changes what is tested. A guest's init starts every node
+    /// from a clean environment anyway.
+    pub clear_env: bool,
 }
 
 /// A system under test.
