@@ -11,6 +11,7 @@
 //! `squall doctor` checks on the host; [`System::primaries`], optional, which nodes lead
 //! (for faults that target `primaries`).
 
+pub mod aspen;
 pub mod command;
 pub mod etcd;
 
@@ -133,6 +134,14 @@ pub fn builtin() -> Vec<(&'static str, SystemMaker)> {
             Arc::new(
                 |cfg: &TestConfig, ops: &str| -> anyhow::Result<Arc<dyn System>> {
                     Ok(Arc::new(etcd::Etcd::from_config(cfg, ops)?))
+                },
+            ),
+        ),
+        (
+            "aspen",
+            Arc::new(
+                |cfg: &TestConfig, ops: &str| -> anyhow::Result<Arc<dyn System>> {
+                    Ok(Arc::new(aspen::Aspen::from_config(cfg, ops)?))
                 },
             ),
         ),
