@@ -283,7 +283,7 @@ mod tests {
                     system: "zookeeper".into(),
                     ..TestConfig::default()
                 },
-                "unknown system (known: command, etcd)",
+                "unknown system (known: aspen, command, etcd)",
             ),
         ];
         for (c, want) in cases {
