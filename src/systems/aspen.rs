@@ -131,6 +131,8 @@ pub struct Aspen {
     /// Each node's data dir, as [`System::node_command`] was given it (the setup step reads
     /// the node's ticket there).
     data_dirs: Mutex<BTreeMap<usize, PathBuf>>,
+    /// Each node's ticket and endpoint id, as [`System::wait_ready`] first found them.
+    identities: Mutex<BTreeMap<usize, (String, String)>>,
 }
 
 impl Aspen {
@@ -184,6 +186,7 @@ impl Aspen {
             cookie,
             workload,
             data_dirs: Mutex::new(BTreeMap::new()),
+            identities: Mutex::new(BTreeMap::new()),
         }
     }
 

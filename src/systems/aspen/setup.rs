@@ -96,7 +96,13 @@ pub(super) async fn wait_ready(
     for (node, name) in cluster.names.iter().enumerate() {
         let dir = aspen.dir_of(cluster, node)?;
         let ticket = loop {
-            if let (Some(t), Some(_)) = (read_ticket(&dir), endpoint_id(&dir)) {
+            if let (Some(t), Some(id)) = (read_ticket(&dir), endpoint_id(&dir)) {
+                // Kept for the setup step: later, `discovery/` may hold other nodes too.
+                aspen
+                    .identities
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(node, (t.clone(), id));
                 break t;
             }
             if Instant::now() >= deadline {
@@ -137,10 +143,17 @@ pub(super) async fn form(
     let n = cluster.names.len();
     let mut tickets = Vec::with_capacity(n);
     let mut ids = Vec::with_capacity(n);
-    for node in 0..n {
-        let dir = aspen.dir_of(cluster, node)?;
-        tickets.push(read_ticket(&dir).context("aspen: a node's ticket vanished")?);
-        ids.push(endpoint_id(&dir).context("aspen: a node's endpoint id vanished")?);
+    for (node, name) in cluster.names.iter().enumerate() {
+        let known = aspen
+            .identities
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&node)
+            .cloned();
+        let (ticket, id) = known
+            .with_context(|| format!("aspen: node {name}'s ticket is unknown (not ready?)"))?;
+        tickets.push(ticket);
+        ids.push(id);
     }
     let first = &tickets[0];
     aspen
