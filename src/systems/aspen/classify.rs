@@ -25,8 +25,10 @@
 //!   `"status":"success"`, a read's `"does_exist":true` with its value.
 //! - `NotApplied` only for a definite refusal: the CLI could not be started, or it exited 1
 //!   with `Error: RATE_LIMITED: ..` (the server refuses rate-limited requests before
-//!   dispatching them) as the *only* thing on stderr — the CLI logs every failed attempt
-//!   as a warning there, so any other line means an earlier attempt may have been sent.
+//!   dispatching them) as the *only* thing on stderr besides its version banner — the CLI
+//!   logs every failed attempt as a warning there (`WARN RPC request failed ... attempt=N`),
+//!   so any other line means an earlier attempt may have been sent. The CLI runs with
+//!   `RUST_LOG=off,aspen_cli=warn` ([`super::cli`]): its own warnings only, not iroh's.
 //! - `Unknown` for everything else: a timeout, exit 1 with any other error (`NOT_LEADER`
 //!   too: a follower may have forwarded the write before giving up), `"status":"failed"`,
 //!   `"status":"conflict"` (it cannot be told from a masked timeout), `"does_exist":false`
@@ -64,9 +66,13 @@ impl Ran {
         }
         let err = error_line(&self.stderr).unwrap_or_else(|| last_line(&self.stderr));
         let out = last_line(&self.stdout);
+        let retried = match failed_attempts(&self.stderr) {
+            0 => String::new(),
+            n => format!(" (after {n} failed attempts)"),
+        };
         match self.exit {
             Some(0) => format!("aspen-cli: {out}"),
-            Some(code) if !err.is_empty() => format!("aspen-cli exit {code}: {err}"),
+            Some(code) if !err.is_empty() => format!("aspen-cli exit {code}: {err}{retried}"),
             Some(code) => format!("aspen-cli exit {code}: {out}"),
             None => "aspen-cli killed by a signal".into(),
         }
@@ -122,6 +128,20 @@ fn last_line(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The line `aspen-cli vX (commit) built at ...` the CLI prints to stderr on every run.
+fn is_banner(line: &str) -> bool {
+    line.starts_with("aspen-cli v") && line.contains(" built at ")
+}
+
+/// How many attempts the CLI reported as failed (its `RPC request failed` warning, one per
+/// attempt that got no answer: each may have reached the node).
+fn failed_attempts(stderr: &str) -> usize {
+    stderr
+        .lines()
+        .filter(|l| l.contains("RPC request failed"))
+        .count()
+}
+
 /// `line` without ANSI colour escapes (tracing colours its warnings on some terminals).
 fn strip_ansi(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
@@ -150,11 +170,12 @@ fn failed_run<T>(ran: &Ran) -> Answer<T> {
     if ran.timed_out || ran.exit.is_none() {
         return Answer::Unknown(ran.summary());
     }
+    // What the CLI said besides its version banner (printed on every run).
     let lines: Vec<String> = ran
         .stderr
         .lines()
         .map(strip_ansi)
-        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.trim().is_empty() && !is_banner(l))
         .collect();
     if let [only] = lines.as_slice() {
         let code = only
@@ -296,10 +317,14 @@ pub fn step(ran: &Ran) -> Result<serde_json::Value, String> {
 mod tests {
     use super::*;
 
+    /// The banner every run of the recorded CLI printed first on stderr.
+    const BANNER: &str = "aspen-cli v0.1.0 (8fd8417f) built at 2026-12-01 23:01:14 UTC\n";
+
     fn ok(stdout: &str) -> Ran {
         Ran {
             exit: Some(0),
             stdout: format!("{stdout}\n"),
+            stderr: BANNER.into(),
             ..Ran::default()
         }
     }
@@ -307,7 +332,7 @@ mod tests {
     fn err(code: i32, stderr: &str) -> Ran {
         Ran {
             exit: Some(code),
-            stderr: stderr.into(),
+            stderr: format!("{BANNER}{stderr}"),
             ..Ran::default()
         }
     }
@@ -316,74 +341,114 @@ mod tests {
         matches!(a, Answer::Unknown(_))
     }
 
-    // The outputs below are the shapes aspen-cli's --json printing produces (FROM THE
-    // CHECKED FACTS, not yet recorded from a run; see RECORDED outputs further down once a
-    // real cluster has been run).
+    // RECORDED: the outputs below were printed by aspen-cli 0.1.0 (Aspen 8fd8417f) with
+    // `--json` against a real 3-node cluster (RUST_LOG=off,aspen_cli=warn, as the client
+    // runs it), unless marked otherwise.
+
+    /// `kv get` of a key set to 3; then of a key never written.
+    const GET_FOUND: &str =
+        "{\n  \"does_exist\": true,\n  \"key\": \"squall-1\",\n  \"value\": \"3\"\n}";
+    const GET_ABSENT: &str =
+        "{\n  \"does_exist\": false,\n  \"key\": \"squall-9\",\n  \"value\": null\n}";
+    const SET_OK: &str = r#"{"key":"squall-1","status":"success"}"#;
+    const CAS_OK: &str = r#"{"is_success":true,"key":"squall-1","status":"success"}"#;
+    /// A compare that was false (the key held 4, expected 3).
+    const CAS_CONFLICT: &str = r#"{"is_success":false,"key":"squall-1","status":"conflict"}"#;
+    /// Two of three nodes paused, `--timeout 2000`: five attempts, 12 s, exit 1 — and this
+    /// `kv set squall-1 2` was committed: a read after the nodes resumed returned 2.
+    const PAUSED_MAJORITY: &str = "\
+2026-12-01T23:13:57.170683Z  WARN RPC request failed peer_idx=0 attempt=0 peer_id=68c3661a14e24d365f5e3512624f50f0c66d4fdca3e2008a6bf3ecd9c54468f5 error=response timeout
+2026-12-01T23:13:59.678090Z  WARN RPC request failed peer_idx=0 attempt=1 peer_id=68c3661a14e24d365f5e3512624f50f0c66d4fdca3e2008a6bf3ecd9c54468f5 error=response timeout
+2026-12-01T23:14:02.183351Z  WARN RPC request failed peer_idx=0 attempt=2 peer_id=68c3661a14e24d365f5e3512624f50f0c66d4fdca3e2008a6bf3ecd9c54468f5 error=response timeout
+2026-12-01T23:14:04.689922Z  WARN RPC request failed peer_idx=0 attempt=3 peer_id=68c3661a14e24d365f5e3512624f50f0c66d4fdca3e2008a6bf3ecd9c54468f5 error=response timeout
+2026-12-01T23:14:07.195491Z  WARN RPC request failed peer_idx=0 attempt=4 peer_id=68c3661a14e24d365f5e3512624f50f0c66d4fdca3e2008a6bf3ecd9c54468f5 error=response timeout
+Error: response timeout
+
+Caused by:
+    deadline has elapsed
+";
+    /// The same paused majority, `--timeout 20000`: one attempt timed out, then the node
+    /// (a leader that had lost its quorum) answered NOT_LEADER.
+    const RETRIED_NOT_LEADER: &str = "\
+2026-12-01T23:15:00.762480Z  WARN RPC request failed peer_idx=0 attempt=0 peer_id=68c3661a14e24d365f5e3512624f50f0c66d4fdca3e2008a6bf3ecd9c54468f5 error=response timeout
+Error: NOT_LEADER: NOT_LEADER
+";
+    /// The next request to that node: NOT_LEADER at once (32 ms). Still unknown: a
+    /// follower that knows a leader forwards the write before it can answer this.
+    const NOT_LEADER: &str = "Error: NOT_LEADER: NOT_LEADER\n";
+    /// `cluster metrics` on the leader, then on a follower.
+    const METRICS_LEADER: &str = "{\n  \"current_leader\": 1,\n  \"current_term\": 1,\n  \"last_applied\": 9,\n  \"last_log_index\": 9,\n  \"snapshot_index\": 0,\n  \"state\": \"Leader\"\n}";
+    const METRICS_FOLLOWER: &str = "{\n  \"current_leader\": 1,\n  \"current_term\": 1,\n  \"last_applied\": 858,\n  \"last_log_index\": 858,\n  \"snapshot_index\": 0,\n  \"state\": \"Follower\"\n}";
+    /// `cluster metrics` on a node whose Raft stopped after a fatal storage error.
+    const METRICS_SHUTDOWN: &str = "{\n  \"current_leader\": 2,\n  \"state\": \"Shutdown\"\n}";
+    /// A scan with `--limit 1` of two keys, then one of both.
+    const SCAN_PAGE: &str = "{\n  \"continuation_token\": \"squall-set/5\",\n  \"count\": 1,\n  \"entries\": [\n    {\n      \"key\": \"squall-set/5\",\n      \"value\": \"1\"\n    }\n  ]\n}";
+    const SCAN_ALL: &str = "{\n  \"continuation_token\": null,\n  \"count\": 2,\n  \"entries\": [\n    {\n      \"key\": \"squall-set/5\",\n      \"value\": \"1\"\n    },\n    {\n      \"key\": \"squall-set/sentinel\",\n      \"value\": \"1\"\n    }\n  ]\n}";
+    /// `cluster init` (setup).
+    const INIT_OK: &str = r#"{"message":"Cluster initialized","result":"InitResultResponse { is_success: true, error: None }","status":"success"}"#;
+    /// A request before `cluster init` (after the CLI's own backoff, 3 s).
+    const NOT_INITIALIZED: &str =
+        "Error: NOT_INITIALIZED: cluster not initialized - call InitCluster first\n";
+
+    // FROM THE CHECKED FACTS, not recorded (these answers need a server-side failure that
+    // finishes before the CLI's timeout, or a rate limit, which a short session did not
+    // produce): the shapes follow the recorded ones.
+    const SET_FAILED: &str = r#"{"key":"squall-1","status":"failed"}"#;
+    const RATE_LIMITED: &str = "Error: RATE_LIMITED: Too many requests. Retry after 100ms\n";
 
     #[test]
     fn a_write_is_done_only_on_success() {
-        assert_eq!(
-            write(&ok(r#"{"key":"squall-1","status":"success"}"#)),
-            Answer::Done(())
-        );
-        // The server's timeout folded into a normal answer, exit 0.
-        assert!(is_unknown(&write(&ok(
-            r#"{"key":"squall-1","status":"failed"}"#
-        ))));
+        assert_eq!(write(&ok(SET_OK)), Answer::Done(()));
+        // The server's error folded into a normal answer, exit 0.
+        assert!(is_unknown(&write(&ok(SET_FAILED))));
         assert!(is_unknown(&write(&ok("garbage"))));
         assert!(is_unknown(&write(&ok(r#"{"status":"maybe"}"#))));
+        // Exit 1 after retries — committed later, in the recording.
+        let paused = write(&err(1, PAUSED_MAJORITY));
+        assert_eq!(
+            paused,
+            Answer::Unknown(
+                "aspen-cli exit 1: Error: response timeout (after 5 failed attempts)".into()
+            )
+        );
     }
 
     #[test]
     fn a_cas_conflict_is_unknown() {
-        assert_eq!(
-            cas(&ok(
-                r#"{"is_success":true,"key":"squall-1","status":"success"}"#
-            )),
-            Answer::Done(true)
-        );
-        assert!(is_unknown(&cas(&ok(
-            r#"{"is_success":false,"key":"squall-1","status":"conflict"}"#
-        ))));
+        assert_eq!(cas(&ok(CAS_OK)), Answer::Done(true));
+        // A real compare-false, recorded; it prints exactly as a masked failure would.
+        assert!(is_unknown(&cas(&ok(CAS_CONFLICT))));
         assert!(is_unknown(&cas(&ok(
             r#"{"is_success":true,"key":"squall-1","status":"conflict"}"#
         ))));
+        assert!(is_unknown(&cas(&err(1, PAUSED_MAJORITY))));
     }
 
     #[test]
     fn a_read_of_nothing_is_unknown() {
-        assert_eq!(
-            read(&ok(r#"{"does_exist":true,"key":"squall-1","value":"3"}"#)),
-            Answer::Done("3".into())
-        );
-        assert!(is_unknown(&read(&ok(
-            r#"{"does_exist":false,"key":"squall-1","value":null}"#
-        ))));
+        assert_eq!(read(&ok(GET_FOUND)), Answer::Done("3".into()));
+        assert!(is_unknown(&read(&ok(GET_ABSENT))));
         assert!(is_unknown(&read(&ok(
             r#"{"does_exist":true,"key":"squall-1","value":{"base64":"AAE="}}"#
         ))));
+        assert!(is_unknown(&read(&err(1, PAUSED_MAJORITY))));
     }
 
     #[test]
     fn only_a_refusal_before_dispatch_with_nothing_else_said_is_not_applied() {
-        let limited = "Error: RATE_LIMITED: Too many requests. Retry after 100ms\n";
-        assert!(matches!(write(&err(1, limited)), Answer::NotApplied(_)));
-        assert!(matches!(cas(&err(1, limited)), Answer::NotApplied(_)));
+        assert!(matches!(
+            write(&err(1, RATE_LIMITED)),
+            Answer::NotApplied(_)
+        ));
+        assert!(matches!(cas(&err(1, RATE_LIMITED)), Answer::NotApplied(_)));
         // An earlier attempt failed on the network (and may have been sent) before the
         // refusal: the CLI warned about it, so unknown.
-        let retried = format!(
-            "WARN RPC request failed peer_idx=0 attempt=0 error=response timeout\n{limited}"
-        );
+        let retried = format!("{}{RATE_LIMITED}", PAUSED_MAJORITY.lines().next().unwrap());
         assert!(is_unknown(&write(&err(1, &retried))));
-        for stderr in [
-            "Error: NOT_LEADER: not leader; leader is 2\n",
-            "Error: response timeout\n",
-            "Error: connection timeout\n",
-            "",
-        ] {
+        for stderr in [NOT_LEADER, RETRIED_NOT_LEADER, NOT_INITIALIZED, ""] {
             assert!(is_unknown(&write(&err(1, stderr))), "{stderr:?}");
         }
-        assert!(is_unknown(&write(&err(2, limited))));
+        assert!(is_unknown(&write(&err(2, RATE_LIMITED))));
     }
 
     #[test]
@@ -403,32 +468,27 @@ mod tests {
     }
 
     #[test]
-    fn scan_pages_and_leadership() {
-        let page = scan(&ok(
-            r#"{"count":2,"entries":[{"key":"squall-set/1","value":"1"},{"key":"squall-set/sentinel","value":"1"}],"continuation_token":null}"#,
-        ));
+    fn scan_pages_setup_steps_and_leadership() {
         assert_eq!(
-            page,
+            scan(&ok(SCAN_ALL)),
             Answer::Done(ScanPage {
-                keys: vec!["squall-set/1".into(), "squall-set/sentinel".into()],
+                keys: vec!["squall-set/5".into(), "squall-set/sentinel".into()],
                 next: None
             })
         );
-        let more = scan(&ok(
-            r#"{"count":0,"entries":[],"continuation_token":"squall-set/9"}"#,
-        ));
-        assert!(matches!(more, Answer::Done(ScanPage { next: Some(_), .. })));
         assert_eq!(
-            leads(&ok(
-                r#"{"state":"Leader","current_leader":1,"current_term":2,"last_log_index":9,"last_applied":9,"snapshot_index":0}"#
-            )),
-            Ok(true)
+            scan(&ok(SCAN_PAGE)),
+            Answer::Done(ScanPage {
+                keys: vec!["squall-set/5".into()],
+                next: Some("squall-set/5".into())
+            })
         );
-        assert_eq!(
-            leads(&ok(r#"{"state":"Follower","current_leader":1}"#)),
-            Ok(false)
-        );
-        assert!(leads(&err(1, "Error: connection timeout\n")).is_err());
+        assert!(step(&ok(INIT_OK)).is_ok());
+        assert!(step(&err(1, NOT_INITIALIZED)).is_err());
+        assert_eq!(leads(&ok(METRICS_LEADER)), Ok(true));
+        assert_eq!(leads(&ok(METRICS_FOLLOWER)), Ok(false));
+        assert_eq!(leads(&ok(METRICS_SHUTDOWN)), Ok(false));
+        assert!(leads(&err(1, NOT_LEADER)).is_err());
     }
 
     #[test]
@@ -437,8 +497,8 @@ mod tests {
         let limited = "\u{1b}[31mError: RATE_LIMITED: slow down\u{1b}[0m\n";
         assert!(matches!(write(&err(1, limited)), Answer::NotApplied(_)));
         assert_eq!(
-            err(1, "WARN a\nError: NOT_LEADER: x\n").summary(),
-            "aspen-cli exit 1: Error: NOT_LEADER: x"
+            err(1, RETRIED_NOT_LEADER).summary(),
+            "aspen-cli exit 1: Error: NOT_LEADER: NOT_LEADER (after 1 failed attempts)"
         );
     }
 }

@@ -28,8 +28,8 @@ impl Cli {
     /// Runs `aspen-cli --json --timeout MS --ticket TICKET ARGS..`, giving up after `budget`.
     ///
     /// The CLI's own per-request timeout is the whole budget (its retries then run past the
-    /// budget and are cut by the kill: the op is unknown either way). Its warnings (one per
-    /// failed attempt) stay on: the classification needs them to tell a first-attempt
+    /// budget and are cut by the kill: the op is unknown either way). Its own warnings (one
+    /// per failed attempt) stay on: the classification needs them to tell a first-attempt
     /// refusal from a retried one. Colours are off.
     pub async fn run(&self, ticket: &str, args: &[&str], budget: Duration) -> Ran {
         let rpc = budget.max(MIN_RPC_TIMEOUT).as_millis().to_string();
@@ -37,6 +37,9 @@ impl Cli {
         command
             .env_clear()
             .env("NO_COLOR", "1")
+            // The CLI's own warnings (one per failed attempt), none of iroh's (pkarr, DNS
+            // lookups that cannot succeed from the hub).
+            .env("RUST_LOG", "off,aspen_cli=warn")
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .args(["--json", "--timeout", &rpc, "--ticket", ticket])
             .args(args)
@@ -108,7 +111,7 @@ mod tests {
             ran.stdout,
             "--json --timeout 5000 --ticket aspenT kv get k\n"
         );
-        // Only what the runner sets (sh adds PWD and the like; no ASPEN_*, no RUST_LOG).
+        // Only what the runner sets (sh adds PWD and the like; no ASPEN_*).
         assert!(!ran.stderr.contains("ASPEN_"), "{}", ran.stderr);
         assert!(ran.stderr.contains("NO_COLOR=1"), "{}", ran.stderr);
 
