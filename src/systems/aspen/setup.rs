@@ -108,7 +108,8 @@ pub(super) async fn wait_ready(
             if Instant::now() >= deadline {
                 bail!(
                     "aspen node {name}: no {}/cluster-ticket.txt and discovery/<id>.json after \
-                     {timeout:?}",
+                     {timeout:?} (they are read on the host: aspen runs in the local \
+                     environment only)",
                     dir.display()
                 );
             }
