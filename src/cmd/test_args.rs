@@ -26,8 +26,8 @@ pub struct TestArgs {
     /// Test name (its folder in the store). Default: <system>-<workload>.
     #[arg(long)]
     pub name: Option<String>,
-    /// The system under test: etcd, or command (defined by a test file's [command] table)
-    /// [default: etcd].
+    /// The system under test: etcd, aspen (its binaries: -o aspen.bin=DIR), or command
+    /// (defined by a test file's [command] table) [default: etcd].
     #[arg(long)]
     pub system: Option<String>,
     /// The workload: cas-register (reads, writes, compare-and-sets on independent keys), set
@@ -283,7 +283,7 @@ mod tests {
                     system: "zookeeper".into(),
                     ..TestConfig::default()
                 },
-                "unknown system (known: command, etcd)",
+                "unknown system (known: aspen, command, etcd)",
             ),
         ];
         for (c, want) in cases {

@@ -113,6 +113,9 @@ impl Node {
             cmd.args.join(" ")
         );
         let mut command = Command::new(&cmd.program);
+        if cmd.clear_env {
+            command.env_clear();
+        }
         command
             .args(&cmd.args)
             .envs(cmd.env.iter().map(|(k, v)| (k, v)));
@@ -561,6 +564,7 @@ mod tests {
             .map(str::to_string)
             .to_vec(),
             env: vec![("SQUALL_TEST_GREETER".into(), name.into())],
+            clear_env: false,
         }
     }
 
@@ -771,6 +775,7 @@ mod tests {
             program: "/nonexistent/squall-node".into(),
             args: vec![],
             env: vec![],
+            clear_env: false,
         };
         let err = env.start_node(1, &missing).unwrap_err();
         assert_eq!(

@@ -137,6 +137,7 @@ impl System for Command {
             program: PathBuf::from(SHELL),
             args: vec!["-c".into(), self.spec.node.expand(&vars)],
             env: self.spec.env.clone(),
+            clear_env: false,
         }
     }
 

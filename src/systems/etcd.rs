@@ -283,6 +283,7 @@ impl System for Etcd {
             program: self.binary.clone(),
             args,
             env,
+            clear_env: false,
         }
     }
 

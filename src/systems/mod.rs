@@ -11,6 +11,7 @@
 //! `squall doctor` checks on the host; [`System::primaries`], optional, which nodes lead
 //! (for faults that target `primaries`).
 
+pub mod aspen;
 pub mod command;
 pub mod etcd;
 
@@ -40,6 +41,11 @@ pub struct NodeCommand {
     pub args: Vec<String>,
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
+    /// Start from an empty environment (only `env`) instead of squall's own: for a program
+    /// that reads its configuration from variables (Aspen's `ASPEN_*`), so nothing in the
+    /// shell that started squall changes what is tested. A guest's init starts every node
+    /// from a clean environment anyway.
+    pub clear_env: bool,
 }
 
 /// A system under test.
@@ -128,6 +134,14 @@ pub fn builtin() -> Vec<(&'static str, SystemMaker)> {
             Arc::new(
                 |cfg: &TestConfig, ops: &str| -> anyhow::Result<Arc<dyn System>> {
                     Ok(Arc::new(etcd::Etcd::from_config(cfg, ops)?))
+                },
+            ),
+        ),
+        (
+            "aspen",
+            Arc::new(
+                |cfg: &TestConfig, ops: &str| -> anyhow::Result<Arc<dyn System>> {
+                    Ok(Arc::new(aspen::Aspen::from_config(cfg, ops)?))
                 },
             ),
         ),

@@ -594,6 +594,7 @@ mod tests {
                 "/data/n1".into(),
             ],
             env: vec![],
+            clear_env: false,
         }
     }
 

@@ -111,6 +111,10 @@ pub fn owned_by_live_process(run: &str) -> bool {
     !stat.is_empty() && state != Some('Z')
 }
 
+/// The programs (their `comm`) a run starts on the host whose command line names the run's
+/// folder: squall itself and the nodes of the systems these tests run.
+const NODE_PROGRAMS: &[&str] = &["squall", "etcd", "aspen-node"];
+
 /// Everything a squall run may leave on the host: its namespaces, run directories, node and
 /// squall processes (found by a /tmp/squall-<run> path on their command line) and mounts — minus what belongs to runs of
 /// other live processes.
@@ -142,7 +146,7 @@ pub fn leftovers_now() -> Vec<String> {
             continue;
         }
         let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
-        if comm.trim() != "etcd" && comm.trim() != "squall" {
+        if !NODE_PROGRAMS.contains(&comm.trim()) {
             continue;
         }
         let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
@@ -227,6 +231,15 @@ pub fn assert_clean(host: &Host) {
 
 pub fn run(args: &[&str]) -> Output {
     Command::new(bin()).args(args).output().expect("run squall")
+}
+
+/// `run` with extra environment variables (as a user's shell may have them).
+pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run squall")
 }
 
 pub fn text(o: &Output) -> String {
