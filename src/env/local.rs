@@ -1048,6 +1048,7 @@ mod tests {
                 program: etcd.to_path_buf(),
                 args: vec!["--version".into()],
                 env: vec![],
+                clear_env: false,
             };
             let e = env.start_node(1, &go).unwrap_err().to_string();
             assert!(
