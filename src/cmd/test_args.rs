@@ -77,6 +77,10 @@ pub struct TestArgs {
     /// `-o partition.shapes='["isolate"]'`. The value is read as TOML, else as a string.
     #[arg(short = 'o', long = "opt", value_name = "PLUG-IN.KEY=VALUE")]
     pub opt: Vec<String>,
+    /// The directory of Aspen's aspen-node and aspen-cli (`--system aspen`): short for
+    /// `-o aspen.bin=DIR` [default: SQUALL_ASPEN_BIN, else PATH].
+    #[arg(long, value_name = "DIR")]
+    pub aspen_bin: Option<PathBuf>,
     /// How long the cluster may take to become ready [default: 30s].
     #[arg(long, value_parser = parse_duration)]
     pub ready_timeout: Option<Duration>,
@@ -159,6 +163,12 @@ impl TestArgs {
             origins.flags.insert("name");
         }
         apply_opts(&mut c, &self.opt)?;
+        if let Some(dir) = &self.aspen_bin {
+            // Quoted, so that the path is read as the string it is whatever it looks like.
+            let quoted = serde_json::to_string(&dir.display().to_string())?;
+            c.set_option("aspen.bin", &quoted)
+                .map_err(|problem| anyhow::anyhow!("--aspen-bin {}: {problem}", dir.display()))?;
+        }
         if let Some(n) = &self.nemesis {
             c.nemesis = parse_nemeses(n)
                 .map_err(|problem| anyhow::anyhow!("--nemesis {}: {problem}", shell_word(n)))?;
@@ -321,6 +331,12 @@ mod tests {
         assert_eq!(
             c.plugin("etcd").unwrap()["binary"].as_str(),
             Some("/opt/etcd v3/etcd")
+        );
+        // --aspen-bin DIR is -o aspen.bin=DIR, whatever the path looks like.
+        let a = parse(&["--aspen-bin", "/opt/aspen 1/42", "-o", "aspen.bin=/x"]).unwrap();
+        assert_eq!(
+            a.plugin("aspen").unwrap()["bin"].as_str(),
+            Some("/opt/aspen 1/42")
         );
         let line = rerun_command(5, &c);
         assert_eq!(
