@@ -67,7 +67,9 @@ impl Workload for HotRegister {
 
     fn checker(&self) -> Box<dyn checkers::Checker> {
         // Register ops on independent keys, as the cas-register workload's: its checkers.
-        workloads::CasRegister::new(&WorkloadOptions::keys(1)).checker()
+        workloads::CasRegister::new(&WorkloadOptions::keys(1))
+            .expect("no options given, none wrong")
+            .checker()
     }
 }
 

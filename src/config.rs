@@ -251,19 +251,12 @@ impl TestConfig {
     }
 
     /// The plug-in `name`'s options as JSON (an object; empty if it has none), for plug-ins
-    /// in crates that do not read TOML (workloads, nemeses).
+    /// in crates that do not read TOML (workloads, nemeses): the test's own table only
+    /// ([`crate::registry::Registry::options_json`] adds the defaults its system gives).
     pub fn options_json(&self, name: &str) -> serde_json::Value {
         match self.plugins.get(name) {
             Some(t) => serde_json::to_value(t).unwrap_or_default(),
             None => serde_json::Value::Object(Default::default()),
-        }
-    }
-
-    /// The options the workload receives: the keys and its `[<workload>]` table.
-    pub fn workload_options(&self) -> workloads::WorkloadOptions {
-        workloads::WorkloadOptions {
-            keys: self.keys,
-            options: self.options_json(&self.workload),
         }
     }
 

@@ -44,6 +44,9 @@ pub struct Registry {
     workloads: BTreeMap<String, WorkloadMaker>,
     systems: BTreeMap<String, SystemMaker>,
     nemeses: BTreeMap<String, Arc<dyn DynNemesis>>,
+    /// Per system, defaults it gives other plug-ins' options (a test's own table wins key
+    /// by key): Aspen's client retries writes, so its cas-register writes unique values.
+    defaults: BTreeMap<String, BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl Registry {
@@ -54,6 +57,7 @@ impl Registry {
             workloads: BTreeMap::new(),
             systems: BTreeMap::new(),
             nemeses: BTreeMap::new(),
+            defaults: BTreeMap::new(),
         };
         for name in workloads::NAMES {
             let n = name.to_string();
@@ -61,6 +65,9 @@ impl Registry {
         }
         for (name, maker) in crate::systems::builtin() {
             r.systems.insert(name.to_string(), maker);
+        }
+        for (system, plugin, table) in crate::systems::builtin_defaults() {
+            r = r.system_defaults(system, plugin, table);
         }
         for name in nemeses::NAMES {
             let n = nemeses::by_name(name).expect("a listed nemesis");
@@ -89,6 +96,54 @@ impl Registry {
         self
     }
 
+    /// Makes `table` the defaults the system `system` gives the plug-in `plugin`'s options:
+    /// in a test of that system, each key the test's own `[plugin]` table does not set takes
+    /// its value from `table` (a JSON object). For a system whose nature asks for a
+    /// workload's variant — Aspen's CLI retries writes, so its cas-register writes unique
+    /// values — without the person having to know it.
+    pub fn system_defaults(
+        mut self,
+        system: &str,
+        plugin: &str,
+        table: serde_json::Value,
+    ) -> Registry {
+        let serde_json::Value::Object(table) = table else {
+            panic!("the defaults of {system} for [{plugin}] are not an object: {table}");
+        };
+        self.defaults
+            .entry(system.to_string())
+            .or_default()
+            .insert(plugin.to_string(), table);
+        self
+    }
+
+    /// The options of the plug-in `name` in the test `cfg`: its `[name]` table over the
+    /// defaults `cfg`'s system gives it ([`Registry::system_defaults`]).
+    pub fn options_json(&self, cfg: &TestConfig, name: &str) -> serde_json::Value {
+        let mut own = cfg.options_json(name);
+        let defaults = self.defaults.get(&cfg.system).and_then(|d| d.get(name));
+        if let (Some(defaults), serde_json::Value::Object(own)) = (defaults, &mut own) {
+            for (k, v) in defaults {
+                own.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        own
+    }
+
+    /// The options the workload of `cfg` receives: its keys and its `[<workload>]` table,
+    /// over its system's defaults.
+    pub fn workload_options(&self, cfg: &TestConfig) -> WorkloadOptions {
+        WorkloadOptions {
+            keys: cfg.keys,
+            options: self.options_json(cfg, &cfg.workload),
+        }
+    }
+
+    /// The workload `cfg` names, with its options ([`Registry::workload_options`]).
+    pub fn test_workload(&self, cfg: &TestConfig) -> Result<Box<dyn Workload>> {
+        self.make_workload(&cfg.workload, &self.workload_options(cfg))
+    }
+
     /// Adds (or replaces) a nemesis, under its own name.
     pub fn nemesis(mut self, nemesis: Arc<dyn DynNemesis>) -> Registry {
         self.nemeses.insert(nemesis.name().to_string(), nemesis);
@@ -115,9 +170,7 @@ impl Registry {
                 self.system_names()
             );
         };
-        let ops = self
-            .make_workload(&cfg.workload, &cfg.workload_options())?
-            .ops();
+        let ops = self.test_workload(cfg)?.ops();
         let system = make(cfg, ops)?;
         if !system.ops().contains(&ops) {
             bail!(
@@ -155,7 +208,7 @@ impl Registry {
         let Some(n) = self.nemeses.get(name) else {
             bail!("unknown nemesis {name:?} (known: {})", self.nemesis_names());
         };
-        let n = n.configure(&cfg.options_json(name))?;
+        let n = n.configure(&self.options_json(cfg, name))?;
         n.fits(cfg.nodes)?;
         Ok(n)
     }
@@ -180,7 +233,7 @@ impl Registry {
                 self.nemesis_names()
             );
         }
-        self.make_workload(&cfg.workload, &cfg.workload_options())?;
+        self.test_workload(cfg)?;
         for n in &cfg.nemesis {
             self.make_nemesis(n, cfg)?;
         }
@@ -254,6 +307,29 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.to_string().contains("unknown workload \"queue\""), "{e}");
+    }
+
+    #[test]
+    fn a_system_gives_defaults_that_the_tests_own_table_overrides() {
+        let r = Registry::builtin();
+        let mut cfg = TestConfig {
+            system: "aspen".into(),
+            ..TestConfig::default()
+        };
+        let values =
+            |r: &Registry, cfg: &TestConfig| r.workload_options(cfg).options["values"].clone();
+        assert_eq!(values(&r, &cfg), "unique");
+        cfg.set_option("cas-register.values", "small").unwrap();
+        assert_eq!(values(&r, &cfg), "small");
+        cfg.system = "etcd".into();
+        cfg.plugins.clear();
+        assert_eq!(values(&r, &cfg), serde_json::Value::Null);
+        let r = r.system_defaults(
+            "etcd",
+            "cas-register",
+            serde_json::json!({"values": "unique"}),
+        );
+        assert_eq!(values(&r, &cfg), "unique");
     }
 
     #[test]

@@ -162,9 +162,7 @@ fn ns(d: std::time::Duration) -> u64 {
 /// The plan for `seed` and `cfg` (which must be valid). Nothing is drawn yet.
 pub fn build(seed: u64, cfg: &TestConfig) -> Result<Plan> {
     let registry = crate::registry::get();
-    let workload: Arc<dyn Workload> = registry
-        .make_workload(&cfg.workload, &cfg.workload_options())?
-        .into();
+    let workload: Arc<dyn Workload> = registry.test_workload(cfg)?.into();
     let nemeses = cfg
         .nemesis
         .iter()

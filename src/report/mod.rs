@@ -70,7 +70,7 @@ pub fn finish(
     rerun: &str,
     post_mortem: &dyn Fn() -> Vec<String>,
 ) -> Result<i32> {
-    let workload = crate::registry::get().make_workload(&cfg.workload, &cfg.workload_options())?;
+    let workload = crate::registry::get().test_workload(cfg)?;
     let memory_limit = checkers::CheckOptions::default().memory_limit_bytes;
     let path = dir.file("history.jsonl");
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);

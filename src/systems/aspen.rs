@@ -42,6 +42,14 @@ use workloads::{BoxFuture, Client};
 /// the `[aspen]` table names none.
 pub const BIN_ENV: &str = "SQUALL_ASPEN_BIN";
 
+/// The defaults Aspen gives other plug-ins' options: its CLI retries writes by itself and
+/// may apply one twice, so the cas-register writes unique values there (a value applied
+/// twice with another between is then a read the checker cannot linearize); a test's own
+/// `[cas-register]` table overrides it.
+pub fn plugin_defaults() -> Vec<(&'static str, Value)> {
+    vec![("cas-register", serde_json::json!({ "values": "unique" }))]
+}
+
 /// The Aspen system's own options: its `[aspen]` table in a test file, or
 /// `-o aspen.KEY=VALUE`.
 ///

@@ -124,6 +124,15 @@ pub struct DefinedByTestFile(pub String);
 pub type SystemMaker =
     Arc<dyn Fn(&TestConfig, &str) -> anyhow::Result<Arc<dyn System>> + Send + Sync>;
 
+/// The defaults squall's own systems give other plug-ins' options, as `(system, plug-in,
+/// table)` ([`crate::registry::Registry::system_defaults`]).
+pub fn builtin_defaults() -> Vec<(&'static str, &'static str, Value)> {
+    aspen::plugin_defaults()
+        .into_iter()
+        .map(|(plugin, table)| ("aspen", plugin, table))
+        .collect()
+}
+
 /// squall's own systems, as the [registry](crate::registry) starts with them. Adding a system
 /// is one file here and one line in this list (or, from a user's crate,
 /// [`crate::registry::Registry::system`]).

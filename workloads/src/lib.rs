@@ -19,7 +19,7 @@ pub mod set;
 pub mod workload;
 
 pub use bank::{Bank, BankOp};
-pub use cas_register::{CasRegister, RegisterOp};
+pub use cas_register::{CasRegister, CasRegisterOptions, RegisterOp, Values};
 pub use client::{BoxFuture, Client, Op, Outcome};
 pub use generator::{
     per_worker, Limit, Merged, Mix, Once, OpGen, Phases, PlannedOp, Stagger, Timed, WorkerStream,
@@ -35,10 +35,7 @@ pub const NAMES: &[&str] = &["cas-register", "set", "bank"];
 /// wrong.
 pub fn by_name(name: &str, opts: &WorkloadOptions) -> Result<Box<dyn Workload>, WorkloadError> {
     Ok(match name {
-        "cas-register" => {
-            opts.none(name)?;
-            Box::new(CasRegister::new(opts))
-        }
+        "cas-register" => Box::new(CasRegister::new(opts)?),
         "set" => {
             opts.none(name)?;
             Box::new(Set::new(opts))
