@@ -231,8 +231,7 @@ fn create_env(
         if stop.is_set() {
             bail!("interrupted");
         }
-        let mut opts = crate::vm::VmOptions::new(crate::vm::BootFiles::from(&image));
-        opts.clock = cfg.nemesis.iter().any(|n| n == "clock");
+        let opts = crate::vm::VmOptions::new(crate::vm::BootFiles::from(&image));
         let slower = if vm.readiness_factor > 1 {
             format!(
                 "; {}: readiness deadlines ×{} ({})",
@@ -298,6 +297,7 @@ fn run_cluster(
     let cluster = ClusterInfo {
         names: plan.names.clone(),
         addrs: (0..plan.names.len()).map(|i| env.node_addr(i)).collect(),
+        files: env.node_files(),
     };
     for i in 0..plan.names.len() {
         if stop.is_set() {

@@ -3,8 +3,8 @@
 //! initramfs and command line a Cloud Hypervisor VM gets — on a TAP device inside a
 //! network namespace of its own, with an ext4 data disk; the test waits for the init's
 //! `squall: ready n1` on the serial console, then talks to etcd inside the guest from that
-//! namespace (`/health`, a put and a range over the JSON gateway). It prints the boot
-//! figures. The host's own namespace is untouched; QEMU, the namespace and the disk go
+//! namespace (`/health`, a put and a range over the JSON gateway), and reads a file from the
+//! data disk through the init's guest control. It prints the boot figures. The host's own namespace is untouched; QEMU, the namespace and the disk go
 //! away at the end, also on panic.
 //!
 //! Needs root, `qemu-system-x86_64` (`apt-get install -y qemu-system-x86`), busybox-static,
@@ -44,6 +44,7 @@ fn skip_reason() -> Option<String> {
         ("etcd", "apt-get install -y etcd-server etcd-client"),
         ("busybox", "apt-get install -y busybox-static"),
         ("mkfs.ext4", "apt-get install -y e2fsprogs"),
+        ("debugfs", "apt-get install -y e2fsprogs"),
         ("ip", "apt-get install -y iproute2"),
         ("apt-get", "a Debian host"),
     ];
@@ -218,6 +219,22 @@ fn etcd_image_boots_under_qemu_and_etcd_answers() {
     size.set_len(256 << 20).unwrap();
     drop(size);
     run("mkfs.ext4", &["-q", "-F", disk.to_str().unwrap()]);
+    // A file the guest control must give back byte for byte: 100 KiB of every byte value
+    // (its base64 spans many lines), put on the disk before boot.
+    let known: Vec<u8> = (0..100 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let known_file = guard.scratch.join("known.bin");
+    std::fs::write(&known_file, &known).unwrap();
+    run(
+        "debugfs",
+        &[
+            "-w",
+            "-R",
+            &format!("write {} known.bin", known_file.display()),
+            disk.to_str().unwrap(),
+        ],
+    );
 
     run("ip", &["netns", "add", &ns]);
     run("ip", &["-n", &ns, "link", "set", "lo", "up"]);
@@ -240,7 +257,11 @@ fn etcd_image_boots_under_qemu_and_etcd_answers() {
     run("ip", &["-n", &ns, "link", "set", "tap0", "up"]);
 
     let encoded = cmdline::encode_command("/usr/bin/etcd", &etcd_args(), &[]);
-    let append = cmdline::cmdline("n1", GUEST, 24, HOST, &encoded, Some("/dev/vda"));
+    let append = format!(
+        "{} squall.control={}",
+        cmdline::cmdline("n1", GUEST, 24, HOST, &encoded, Some("/dev/vda")),
+        squall::vm::guest::CONTROL_PORT
+    );
     assert!(append.len() < cmdline::MAX_CMDLINE);
     let boot = Instant::now();
     let mut qemu = Command::new("ip")
@@ -347,6 +368,47 @@ fn etcd_image_boots_under_qemu_and_etcd_answers() {
     assert!(put.starts_with("HTTP/1.0 200"), "{put}");
     let range = http_in_netns(&ns, "POST", "/v3/kv/range", r#"{"key":"c3F1YWxs"}"#).unwrap();
     assert!(range.contains(r#""value":"Z3Vlc3Q=""#), "{range}");
+
+    // The guest control reads what is on the data disk (a system's setup step reads what
+    // its node wrote this way), and nothing outside it.
+    let in_ns = |f: Box<dyn FnOnce() -> String + Send>| {
+        let nsf = std::fs::File::open(format!("/run/netns/{ns}")).unwrap();
+        std::thread::spawn(move || {
+            use std::os::fd::AsRawFd as _;
+            // SAFETY: setns on a valid namespace fd; it changes only this thread's namespace.
+            assert_eq!(
+                unsafe { libc::setns(nsf.as_raw_fd(), libc::CLONE_NEWNET) },
+                0
+            );
+            f()
+        })
+        .join()
+        .unwrap()
+    };
+    use squall::vm::guest::{list_dir, read_file};
+    let got = in_ns(Box::new(|| {
+        format!(
+            "{:?}",
+            read_file(GUEST, Path::new("/data/known.bin")).map(|b| b.map(|b| b.len()))
+        )
+    }));
+    assert_eq!(got, format!("Ok(Some({}))", known.len()));
+    let same = in_ns(Box::new(move || {
+        (read_file(GUEST, Path::new("/data/known.bin")) == Ok(Some(known))).to_string()
+    }));
+    assert_eq!(same, "true", "the bytes read back differ");
+    let listed = in_ns(Box::new(|| {
+        format!("{:?}", list_dir(GUEST, Path::new("/data/etcd")))
+    }));
+    assert_eq!(listed, r#"Ok(Some(["member"]))"#);
+    let missing = in_ns(Box::new(|| {
+        format!("{:?}", read_file(GUEST, Path::new("/data/none")))
+    }));
+    assert_eq!(missing, "Ok(None)");
+    let outside = in_ns(Box::new(|| {
+        format!("{:?}", read_file(GUEST, Path::new("/etc/passwd")))
+    }));
+    assert!(outside.contains("not under /data"), "{outside}");
 
     eprintln!(
         "boot figures (QEMU TCG, 1 vCPU): first init line {:.2} s, `squall: ready n1` {:.2} s, \

@@ -126,6 +126,11 @@ pub trait NodeBackend: Send + Sync + 'static {
     }
     /// At teardown: stops node `n` for good and reaps it (every step attempted).
     fn stop(&self, n: &mut Self::Node) -> Result<(), EnvError>;
+    /// How a system reads what the nodes wrote in their data directories
+    /// ([`crate::env::Environment::node_files`]): the host's files by default.
+    fn node_files(&self, _hub: &Hub) -> std::sync::Arc<dyn crate::systems::NodeFiles> {
+        std::sync::Arc::new(crate::systems::HostFiles)
+    }
 
     /// The `clock` fault: changes node `n`'s wall clock (see [`nemeses::clock`]). The
     /// default: unsupported in this environment.
@@ -447,6 +452,10 @@ impl<B: NodeBackend> Environment for HubEnv<B> {
             .iter_mut()
             .filter_map(|n| self.backend.post_mortem(n, dir))
             .collect()
+    }
+
+    fn node_files(&self) -> std::sync::Arc<dyn crate::systems::NodeFiles> {
+        self.backend.node_files(&self.hub)
     }
 
     fn teardown(&self) -> Result<(), EnvError> {

@@ -83,6 +83,11 @@ pub trait Environment: FaultTarget {
     /// Removes everything the environment made: processes or VMs, namespaces, links, files.
     /// Idempotent.
     fn teardown(&self) -> Result<(), EnvError>;
+    /// What the nodes wrote in their data directories, as a system's setup reads it: the
+    /// host's files (the default), or a VM guest's, through its init.
+    fn node_files(&self) -> std::sync::Arc<dyn crate::systems::NodeFiles> {
+        std::sync::Arc::new(crate::systems::HostFiles)
+    }
 }
 
 /// Why an environment could not be set up, changed or torn down.

@@ -13,6 +13,9 @@
 
 say() { echo "squall: $*"; }
 
+# Where the data disk is mounted: the guest control reads under it only.
+DATA_MOUNT=/data
+
 idle() {
 	while :; do
 		wait
@@ -58,25 +61,52 @@ run_cmd() {
 	exec "$@"
 }
 
-# clock_cmd LINE: one command of the host's clock control (the clock nemesis), as the
-# server below passes it: "clock <epoch seconds>" sets the wall clock to that second (the
-# host sends it at the instant the guest's clock should read it). Answers "ok <now>" or
-# "error <why>".
-clock_cmd() {
-	set -f
-	set -- $1
-	set +f
-	case "$1 $2" in
-	"clock "*[!0-9]* | "clock ") echo "error bad time: $2" ;;
-	"clock "*)
-		if date -s "@$2" >/dev/null 2>&1; then
-			echo "ok $(date +%s)"
-			say "clock set to @$2" >/dev/console 2>/dev/null
-		else
-			echo "error date -s @$2 failed"
-		fi
+# control_cmd LINE: one command of the host's guest control, as the server below passes
+# it (one line per connection). Answers on stdout:
+# - "clock <epoch seconds>" (the clock nemesis) sets the wall clock to that second (the
+#   host sends it at the instant the guest's clock should read it): "ok <now>" or
+#   "error <why>";
+# - "read <path>", a file under $DATA_MOUNT (a node's data dir: what a system's setup step reads
+#   there, such as a ticket the node wrote): "ok", then the file's bytes in base64; or
+#   "missing";
+# - "list <path>", a directory under $DATA_MOUNT: "ok", then its names, one a line; or "missing".
+# Anything else: "error <why>".
+control_cmd() {
+	_cmd=${1%% *}
+	_arg=${1#"$_cmd"}
+	_arg=${_arg# }
+	case $_cmd in
+	clock)
+		case $_arg in
+		'' | *[!0-9]*) echo "error bad time: $_arg" ;;
+		*)
+			if date -s "@$_arg" >/dev/null 2>&1; then
+				echo "ok $(date +%s)"
+				say "clock set to @$_arg" >/dev/console 2>/dev/null
+			else
+				echo "error date -s @$_arg failed"
+			fi
+			;;
+		esac
 		;;
-	*) echo "error unknown command: $1" ;;
+	read | list)
+		case "$_arg/" in
+		*/../*) echo "error not under $DATA_MOUNT: $_arg" ;;
+		"$DATA_MOUNT"/*)
+			if [ "$_cmd" = read ] && [ -f "$_arg" ]; then
+				echo ok
+				base64 <"$_arg"
+			elif [ "$_cmd" = list ] && [ -d "$_arg" ]; then
+				echo ok
+				ls -A1 "$_arg"
+			else
+				echo missing
+			fi
+			;;
+		*) echo "error not under $DATA_MOUNT: $_arg" ;;
+		esac
+		;;
+	*) echo "error unknown command: $_cmd" ;;
 	esac
 }
 
@@ -103,7 +133,7 @@ if [ -f /etc/squall/modules ]; then
 	done </etc/squall/modules
 fi
 
-NAME=node IP= GW= CMD= DATA= CLOCK=
+NAME=node IP= GW= CMD= DATA= CONTROL=
 set -f
 for _word in $(cat /proc/cmdline); do
 	case $_word in
@@ -112,7 +142,7 @@ for _word in $(cat /proc/cmdline); do
 	squall.gw=*) GW=${_word#squall.gw=} ;;
 	squall.cmd=*) CMD=${_word#squall.cmd=} ;;
 	squall.data=*) DATA=${_word#squall.data=} ;;
-	squall.clock=*) CLOCK=${_word#squall.clock=} ;;
+	squall.control=*) CONTROL=${_word#squall.control=} ;;
 	esac
 done
 set +f
@@ -151,13 +181,13 @@ else
 	say "data tmpfs on /data"
 fi
 
-# The clock control, when asked for: a TCP server on port $CLOCK of eth0's address, one
+# The guest control, when asked for: a TCP server on port $CONTROL of eth0's address, one
 # command line per connection (busybox nc forks the handler for each).
-if [ -n "$CLOCK" ]; then
-	printf '#!/bin/sh\nSQUALL_INIT_LIB=1 . /init\nIFS= read -r _l\nclock_cmd "$_l"\n' >/run/squall-clock
-	chmod 0755 /run/squall-clock
-	nc -ll -p "$CLOCK" -e /run/squall-clock </dev/null >/dev/null 2>&1 &
-	say "clock control on port $CLOCK"
+if [ -n "$CONTROL" ]; then
+	printf '#!/bin/sh\nSQUALL_INIT_LIB=1 . /init\nIFS= read -r _l\ncontrol_cmd "$_l"\n' >/run/squall-control
+	chmod 0755 /run/squall-control
+	nc -ll -p "$CONTROL" -e /run/squall-control </dev/null >/dev/null 2>&1 &
+	say "control on port $CONTROL"
 fi
 
 [ -n "$CMD" ] || fail "no squall.cmd on the kernel command line"

@@ -37,10 +37,13 @@
 //!   a sparse file with an empty ext4 file system (`mkfs.ext4`, e2fsprogs). Append it to
 //!   what [`kernel_cmdline`] returns: `format!("{cmdline} squall.data=/dev/vda")`.
 //!   A node's data directory in its command should then live under `/data`.
-//! - `squall.clock=<port>`: optional; the init serves the host's clock control (the `clock`
-//!   nemesis) on that TCP port: one line per connection, `clock <epoch seconds>`, which it
-//!   sets with `date -s` and answers `ok <now>` (or `error <why>`); it also prints
-//!   `squall: clock set to @<seconds>` on the console.
+//! - `squall.control=<port>`: optional; the init serves the host's guest control on that TCP
+//!   port, one command line per connection: `clock <epoch seconds>` (the `clock` nemesis)
+//!   sets the wall clock with `date -s` and answers `ok <now>` (or `error <why>`), and prints
+//!   `squall: clock set to @<seconds>` on the console; `read <path>` answers `ok` and the
+//!   file's bytes in base64, or `missing`; `list <path>` answers `ok` and the directory's
+//!   names, one a line, or `missing` — both only under `/data` (a system's setup step reads
+//!   what its nodes wrote there: a ticket, an id).
 //!
 //! **Serial console** (ttyS0; the init's output goes to `/dev/console`, i.e. the last
 //! `console=`; `hvc0` works only once `virtio_console` is loaded, so use ttyS0):
@@ -196,10 +199,10 @@ mod tests {
     fn kernel_cmdline_of_an_etcd_node_fits() {
         use crate::systems::etcd::{Etcd, ReadMode};
         use crate::systems::{ClusterInfo, System as _};
-        let cluster = ClusterInfo {
-            names: (1..=5).map(|i| format!("n{i}")).collect(),
-            addrs: (1..=5).map(|i| Ipv4Addr::new(198, 18, i, 2)).collect(),
-        };
+        let cluster = ClusterInfo::new(
+            (1..=5).map(|i| format!("n{i}")).collect(),
+            (1..=5).map(|i| Ipv4Addr::new(198, 18, i, 2)).collect(),
+        );
         let etcd = Etcd::new("/usr/bin/etcd".into(), ReadMode::Linearizable);
         let cmd = etcd.node_command(0, &cluster, Path::new("/data/etcd"));
         let line = kernel_cmdline(
@@ -278,10 +281,10 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// The init's clock command, with `date` replaced by a shell function (the host's
+    /// The init's control commands, with `date` replaced by a shell function (the host's
     /// clock is never set): what it runs and what it answers.
     #[test]
-    fn the_inits_clock_control_sets_the_date_and_refuses_the_rest() {
+    fn the_inits_control_sets_the_date_reads_data_files_and_refuses_the_rest() {
         let Some(sh) = shell() else {
             println!("skipped: no busybox (apt-get install busybox-static) to run the init under");
             return;
@@ -294,20 +297,33 @@ mod tests {
 LOG=$2
 date() { echo "date $*" >>"$LOG"; [ "$1" = -s ] && return 0; echo 1700000009; }
 say() { echo "say $*" >>"$LOG"; }
-for l in "clock 1700000000" "clock" "clock 12x" "jump 5"; do clock_cmd "$l"; done"#;
+for l in "clock 1700000000" "clock" "clock 12x" "jump 5"; do control_cmd "$l"; done
+DATA_MOUNT=$3
+for l in "read $3/n1/t.txt" "read $3/n1/none" "read $3/n1" "list $3/n1" "list $3/n1/t.txt" \
+    "read $3/n1/../../etc/passwd" "read /etc/passwd" "list /"; do control_cmd "$l"; done"#;
         let log = dir.join("log");
+        let data = dir.join("data");
+        std::fs::create_dir_all(data.join("n1").join("discovery")).unwrap();
+        std::fs::write(data.join("n1").join("t.txt"), "aspen ticket\n").unwrap();
         let out = Command::new(&sh[0])
             .args(&sh[1..])
             .args(["-c", script, "test"])
             .arg(&init)
             .arg(&log)
+            .arg(&data)
             .env("SQUALL_INIT_LIB", "1")
             .output()
             .unwrap();
         assert!(out.status.success(), "{:?}", out.status);
+        let d = data.display();
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
-            "ok 1700000009\nerror bad time: \nerror bad time: 12x\nerror unknown command: jump\n"
+            format!(
+                "ok 1700000009\nerror bad time: \nerror bad time: 12x\nerror unknown command: jump\n\
+                 ok\nYXNwZW4gdGlja2V0Cg==\nmissing\nmissing\nok\ndiscovery\nt.txt\nmissing\n\
+                 error not under {d}: {d}/n1/../../etc/passwd\nerror not under {d}: /etc/passwd\n\
+                 error not under {d}: /\n"
+            )
         );
         assert_eq!(
             std::fs::read_to_string(&log).unwrap(),

@@ -18,8 +18,9 @@
 //! change what is tested). Its iroh secret key is derived from the cookie and its index
 //! (SHA-256), so a killed node restarted on its data dir keeps its identity — its endpoint
 //! id, and so its place in the membership. It listens on UDP port `P` on every address and
-//! writes `D/cluster-ticket.txt`, which the setup step reads: this system needs the data
-//! dirs on the host, that is, the local environment.
+//! writes `D/cluster-ticket.txt` and `D/discovery/<endpoint id>.json`, which the setup step
+//! reads where the node runs ([`super::NodeFiles`]: on the host for a local node, through the
+//! guest's init for a VM).
 
 pub mod classify;
 pub mod cli;
@@ -156,13 +157,6 @@ impl Aspen {
                 "aspen serves only linearizable reads through its CLI (--read-mode {} is not \
                  available)",
                 cfg.read_mode.as_str()
-            );
-        }
-        if cfg.env != crate::config::EnvKind::Local {
-            bail!(
-                "aspen runs in --env local only: its setup reads each node's ticket from the \
-                 node's data dir on the host (--env {} keeps it in the guest)",
-                cfg.env.as_str()
             );
         }
         let workload: AspenWorkload = ops.parse()?;
@@ -367,8 +361,7 @@ impl System for Aspen {
     }
 
     /// The node binary, and the CLI for a person debugging a guest (clients run it on the
-    /// host). The image builder adds the shared libraries each links. (A run in VMs is
-    /// refused for now: the setup step reads the tickets on the host.)
+    /// host, in the hub). The image builder adds the shared libraries each links.
     fn image_binaries(&self) -> anyhow::Result<Vec<PathBuf>> {
         Ok(vec![self.node.clone(), self.cli_path.clone()])
     }
@@ -412,10 +405,10 @@ mod tests {
     #[test]
     fn the_node_command_keeps_its_identity_and_clears_the_environment() {
         let a = aspen("c1");
-        let cluster = ClusterInfo {
-            names: vec!["n1".into(), "n2".into()],
-            addrs: vec![Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)],
-        };
+        let cluster = ClusterInfo::new(
+            vec!["n1".into(), "n2".into()],
+            vec![Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)],
+        );
         let cmd = a.node_command(1, &cluster, Path::new("/tmp/squall-x/n2"));
         let key = a.secret_key(1);
         assert_eq!(cmd.program, Path::new("/opt/aspen/aspen-node"));
@@ -452,25 +445,12 @@ mod tests {
         let a = Aspen::from_config(&cfg, "set").unwrap();
         assert_eq!(a.workload, AspenWorkload::Set);
         let args = a
-            .node_command(
-                0,
-                &ClusterInfo {
-                    names: vec![],
-                    addrs: vec![],
-                },
-                Path::new("/d"),
-            )
+            .node_command(0, &ClusterInfo::new(vec![], vec![]), Path::new("/d"))
             .args
             .join(" ");
         assert!(args.contains("--heartbeat-interval-ms 100 --election-timeout-min-ms 300 --election-timeout-max-ms 600"), "{args}");
         let e = Aspen::from_config(&cfg, "bank").unwrap_err().to_string();
         assert!(e.starts_with("aspen has no client for bank ops"), "{e}");
-        let vm = crate::config::TestConfig {
-            env: crate::config::EnvKind::Qemu,
-            ..cfg.clone()
-        };
-        let e = Aspen::from_config(&vm, "register").unwrap_err().to_string();
-        assert!(e.starts_with("aspen runs in --env local only"), "{e}");
 
         cfg.set_option("aspen.election_timeout_max_ms", "200")
             .unwrap();

@@ -368,12 +368,12 @@ mod tests {
     use serde_json::json;
 
     fn cluster() -> ClusterInfo {
-        ClusterInfo {
-            names: vec!["n1".into(), "n2".into(), "n3".into()],
-            addrs: (1..=3)
+        ClusterInfo::new(
+            vec!["n1".into(), "n2".into(), "n3".into()],
+            (1..=3)
                 .map(|i| std::net::Ipv4Addr::new(198, 18, i, 2))
                 .collect(),
-        }
+        )
     }
 
     fn system(text: &str, read_mode: &str) -> Command {

@@ -775,10 +775,7 @@ mod tests {
     }
 
     fn loopback_cluster() -> ClusterInfo {
-        ClusterInfo {
-            names: vec!["n1".into()],
-            addrs: vec![Ipv4Addr::LOCALHOST],
-        }
+        ClusterInfo::new(vec!["n1".into()], vec![Ipv4Addr::LOCALHOST])
     }
 
     fn is_fail(outcome: &Outcome) -> bool {
@@ -1004,10 +1001,10 @@ mod tests {
             };
             let etcd =
                 Etcd::new(binary, ReadMode::Linearizable).with_ports(free_port(), free_port());
-            let cluster = ClusterInfo {
-                names: vec!["n1".into(), "n2".into(), "n3".into()],
-                addrs: (1..=3).map(|i| Ipv4Addr::new(127, 0, 0, i)).collect(),
-            };
+            let cluster = ClusterInfo::new(
+                vec!["n1".into(), "n2".into(), "n3".into()],
+                (1..=3).map(|i| Ipv4Addr::new(127, 0, 0, i)).collect(),
+            );
             let dir = std::env::temp_dir().join(format!(
                 "sqetcd-cluster-{}-{}",
                 std::process::id(),
@@ -1310,10 +1307,7 @@ mod tests {
         cfg.set_option("etcd.election_timeout_ms", "400").unwrap();
         cfg.set_option("etcd.heartbeat_interval_ms", "50").unwrap();
         let etcd = Etcd::from_config(&cfg, "register").unwrap();
-        let cluster = ClusterInfo {
-            names: vec!["n1".into()],
-            addrs: vec![Ipv4Addr::new(10, 0, 0, 1)],
-        };
+        let cluster = ClusterInfo::new(vec!["n1".into()], vec![Ipv4Addr::new(10, 0, 0, 1)]);
         let args = etcd
             .node_command(0, &cluster, Path::new("/d"))
             .args
@@ -1338,14 +1332,14 @@ mod tests {
 
     #[test]
     fn node_command_of_a_static_cluster() {
-        let cluster = ClusterInfo {
-            names: vec!["n1".into(), "n2".into(), "n3".into()],
-            addrs: vec![
+        let cluster = ClusterInfo::new(
+            vec!["n1".into(), "n2".into(), "n3".into()],
+            vec![
                 Ipv4Addr::new(10, 0, 0, 1),
                 Ipv4Addr::new(10, 0, 0, 2),
                 Ipv4Addr::new(10, 0, 0, 3),
             ],
-        };
+        );
         let etcd = Etcd::new("/usr/bin/etcd".into(), ReadMode::Linearizable);
         let command = etcd.node_command(1, &cluster, Path::new("/var/lib/squall/n2"));
         assert_eq!(command.program, Path::new("/usr/bin/etcd"));

@@ -24,12 +24,75 @@ use std::time::Duration;
 use workloads::{BoxFuture, Client};
 
 /// What a system needs to know about the cluster it runs on.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ClusterInfo {
     /// Node names, `n1`, `n2`, ...
     pub names: Vec<String>,
     /// Each node's address (reachable from the hub, where clients run).
     pub addrs: Vec<Ipv4Addr>,
+    /// What the nodes wrote in their data directories, read wherever they run (a system's
+    /// readiness and setup steps read tickets, ids, ports a node writes there).
+    pub files: Arc<dyn NodeFiles>,
+}
+
+impl ClusterInfo {
+    /// Nodes `names` at `addrs` whose files are the host's ([`HostFiles`]: local nodes).
+    pub fn new(names: Vec<String>, addrs: Vec<Ipv4Addr>) -> Self {
+        ClusterInfo {
+            names,
+            addrs,
+            files: Arc::new(HostFiles),
+        }
+    }
+}
+
+impl std::fmt::Debug for ClusterInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterInfo")
+            .field("names", &self.names)
+            .field("addrs", &self.addrs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads what a node wrote under its data directory, wherever the node runs: the host's
+/// file system for a local node ([`HostFiles`]), the guest's through its init's control for
+/// a VM. Paths are the node's own, as [`System::node_command`] was given its data dir.
+/// Each call may block for a moment (a VM's answer comes over the network): call it off the
+/// async runtime's threads (`tokio::task::spawn_blocking`).
+pub trait NodeFiles: Send + Sync {
+    /// The contents of the file `path` of node `node`; `None` if there is none (yet).
+    fn read(&self, node: usize, path: &Path) -> Result<Option<Vec<u8>>, String>;
+    /// The names in the directory `path` of node `node`, in no particular order; `None` if
+    /// there is no such directory (yet).
+    fn list(&self, node: usize, path: &Path) -> Result<Option<Vec<String>>, String>;
+}
+
+/// The files of nodes that run on this host: its own file system.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostFiles;
+
+impl NodeFiles for HostFiles {
+    fn read(&self, _node: usize, path: &Path) -> Result<Option<Vec<u8>>, String> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
+    fn list(&self, _node: usize, path: &Path) -> Result<Option<Vec<String>>, String> {
+        match std::fs::read_dir(path) {
+            Ok(entries) => Ok(Some(
+                entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect(),
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
 }
 
 /// How to start one node: a program with arguments, run in the node's environment.

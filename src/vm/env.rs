@@ -62,8 +62,6 @@ pub struct VmConfig {
     pub api_timeout: Duration,
     /// How long a VMM may take to exit on request at teardown before it is killed.
     pub stop_grace: Duration,
-    /// Whether the guests serve the clock control (`squall.clock=`), for clock faults.
-    pub clock: bool,
 }
 
 /// The MAC address of node `node`'s NIC: locally administered, unique per node in a run.
@@ -169,6 +167,39 @@ impl VmBackend {
     }
 }
 
+/// The files of VM nodes: read in each guest by its init's control ([`guest::read_file`]),
+/// over the node's link, from the hub.
+struct GuestFiles {
+    hub_ns: String,
+    addrs: Vec<std::net::Ipv4Addr>,
+}
+
+impl GuestFiles {
+    fn ask<T: Send>(
+        &self,
+        node: usize,
+        f: impl FnOnce(std::net::Ipv4Addr) -> Result<T, String> + Send,
+    ) -> Result<T, String> {
+        let addr = *self
+            .addrs
+            .get(node)
+            .ok_or_else(|| format!("no node {node}"))?;
+        netns::run_in(&self.hub_ns, || Ok(f(addr)))
+            .map_err(|e| e.to_string())
+            .and_then(|r| r)
+    }
+}
+
+impl crate::systems::NodeFiles for GuestFiles {
+    fn read(&self, node: usize, path: &Path) -> Result<Option<Vec<u8>>, String> {
+        self.ask(node, |addr| guest::read_file(addr, path))
+    }
+
+    fn list(&self, node: usize, path: &Path) -> Result<Option<Vec<String>>, String> {
+        self.ask(node, |addr| guest::list_dir(addr, path))
+    }
+}
+
 impl NodeBackend for VmBackend {
     type Node = Node;
     const KIND: &'static str = "VM";
@@ -221,6 +252,14 @@ impl NodeBackend for VmBackend {
         n.status
     }
 
+    /// Read in the guest, by its init's control.
+    fn node_files(&self, hub: &Hub) -> Arc<dyn crate::systems::NodeFiles> {
+        Arc::new(GuestFiles {
+            hub_ns: hub.name().to_string(),
+            addrs: (0..self.serials.len()).map(node_addr).collect(),
+        })
+    }
+
     /// Inside the guest: the data disk's mount point (the guest's init mounts it there).
     fn data_dir(&self, _hub: &Hub, name: &str) -> Result<PathBuf, EnvError> {
         Ok(Path::new(guest::DATA_MOUNT).join(name))
@@ -237,10 +276,12 @@ impl NodeBackend for VmBackend {
         }
         let i = n.index;
         guest::make_data_disk(&n.disk, self.config.disk_mb)?;
-        let mut cmdline = guest::kernel_cmdline(&n.name, node_addr(i), 24, hub_addr(i), cmd)?;
-        if self.config.clock {
-            cmdline.push_str(&format!(" squall.clock={}", guest::CLOCK_PORT));
-        }
+        // The guest control: clock faults, and a system's reads of what the node wrote.
+        let cmdline = format!(
+            "{} squall.control={}",
+            guest::kernel_cmdline(&n.name, node_addr(i), 24, hub_addr(i), cmd)?,
+            guest::CONTROL_PORT
+        );
         n.spec = Some(VmSpec {
             cpus: self.config.cpus,
             memory_mb: self.config.memory_mb,
@@ -341,13 +382,6 @@ impl NodeBackend for VmBackend {
             what: what.clone(),
             cause,
         };
-        if !self.config.clock {
-            return Err(fail(
-                "the VM booted without the clock control (the test's nemeses did not \
-                 include clock)"
-                    .into(),
-            ));
-        }
         let delta_ms = match *change {
             ClockChange::Bump { delta_ms } => delta_ms,
             ClockChange::Strobe { .. } => {
@@ -580,7 +614,6 @@ mod tests {
             disk_mb: 16,
             api_timeout: Duration::from_secs(5),
             stop_grace: Duration::from_secs(2),
-            clock: false,
         }
     }
 

@@ -47,8 +47,6 @@ pub struct VmOptions {
     pub disk_mb: u64,
     /// How long a VMM may take to answer its API after it starts.
     pub api_timeout: Duration,
-    /// Whether the guests serve the clock control, for clock faults.
-    pub clock: bool,
 }
 
 impl VmOptions {
@@ -60,7 +58,6 @@ impl VmOptions {
             memory_mb: 512,
             disk_mb: 1024,
             api_timeout: Duration::from_secs(5),
-            clock: false,
         }
     }
 }
@@ -95,7 +92,6 @@ pub fn create(
         disk_mb: opts.disk_mb,
         api_timeout: opts.api_timeout,
         stop_grace: Duration::from_secs(2),
-        clock: opts.clock,
     };
     Ok(Arc::new(VmEnv::create(
         run_id, names, logs, driver, config,

@@ -29,24 +29,41 @@ pub fn ticket_of(state: &Value, node: usize) -> Option<String> {
     state["tickets"][node].as_str().map(str::to_string)
 }
 
-/// Node `node`'s ticket, once it has written it.
-fn read_ticket(dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join("cluster-ticket.txt")).ok()?;
-    let ticket = text.trim();
-    (!ticket.is_empty()).then(|| ticket.to_string())
+/// A node's ticket, from the text of its `cluster-ticket.txt`.
+fn parse_ticket(text: &[u8]) -> Option<String> {
+    let ticket = String::from_utf8_lossy(text).trim().to_string();
+    (!ticket.is_empty()).then_some(ticket)
 }
 
-/// Node `node`'s endpoint id: the name of the one `*.json` file in `D/discovery`.
-fn endpoint_id(dir: &Path) -> Option<String> {
-    let mut ids = std::fs::read_dir(dir.join("discovery"))
-        .ok()?
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_suffix(".json").map(str::to_string)
-        });
+/// A node's endpoint id, from the names in its `discovery/`: the one `*.json` file's stem.
+fn parse_endpoint_id(names: &[String]) -> Option<String> {
+    let mut ids = names.iter().filter_map(|n| n.strip_suffix(".json"));
     let id = ids.next()?;
-    ids.next().is_none().then_some(id)
+    ids.next().is_none().then(|| id.to_string())
+}
+
+/// Node `node`'s ticket and endpoint id, once it has written both in `dir` (read where the
+/// node runs: on the host, or in its VM), or `None` yet.
+async fn identity(
+    cluster: &ClusterInfo,
+    node: usize,
+    dir: &Path,
+) -> anyhow::Result<Option<(String, String)>> {
+    let (files, dir) = (cluster.files.clone(), dir.to_path_buf());
+    let read = tokio::task::spawn_blocking(move || {
+        let ticket = files.read(node, &dir.join("cluster-ticket.txt"))?;
+        let Some(ticket) = ticket.as_deref().and_then(parse_ticket) else {
+            return Ok(None);
+        };
+        let names = files.list(node, &dir.join("discovery"))?;
+        Ok(names
+            .as_deref()
+            .and_then(parse_endpoint_id)
+            .map(|id| (ticket, id)))
+    });
+    read.await
+        .context("the file reader stopped")?
+        .map_err(|e: String| anyhow::anyhow!(e))
 }
 
 impl Aspen {
@@ -96,7 +113,12 @@ pub(super) async fn wait_ready(
     for (node, name) in cluster.names.iter().enumerate() {
         let dir = aspen.dir_of(cluster, node)?;
         let ticket = loop {
-            if let (Some(t), Some(id)) = (read_ticket(&dir), endpoint_id(&dir)) {
+            // A guest that is still booting does not answer yet: that is not ready either.
+            let found = identity(cluster, node, &dir).await.unwrap_or_else(|e| {
+                tracing::debug!(node = %name, error = %e, "aspen identity not readable yet");
+                None
+            });
+            if let Some((t, id)) = found {
                 // Kept for the setup step: later, `discovery/` may hold other nodes too.
                 aspen
                     .identities
@@ -106,10 +128,13 @@ pub(super) async fn wait_ready(
                 break t;
             }
             if Instant::now() >= deadline {
+                let why = match identity(cluster, node, &dir).await {
+                    Err(e) => format!(" (the last read failed: {e})"),
+                    Ok(_) => String::new(),
+                };
                 bail!(
                     "aspen node {name}: no {}/cluster-ticket.txt and discovery/<id>.json after \
-                     {timeout:?} (they are read on the host: aspen runs in the local \
-                     environment only)",
+                     {timeout:?}{why}",
                     dir.display()
                 );
             }
@@ -290,19 +315,32 @@ async fn futures_join_all<F: std::future::Future>(
 mod tests {
     use super::*;
 
-    #[test]
-    fn tickets_and_endpoint_ids_are_read_from_the_data_dir() {
+    #[tokio::test]
+    async fn tickets_and_endpoint_ids_are_read_from_the_data_dir() {
         let dir = std::env::temp_dir().join(format!("sqaspen-setup-{}", std::process::id()));
+        let cluster = ClusterInfo::new(vec!["n1".into()], vec!["10.0.0.1".parse().unwrap()]);
+        assert_eq!(identity(&cluster, 0, &dir).await.unwrap(), None);
         std::fs::create_dir_all(dir.join("discovery")).unwrap();
-        assert_eq!(read_ticket(&dir), None);
-        assert_eq!(endpoint_id(&dir), None);
+        assert_eq!(identity(&cluster, 0, &dir).await.unwrap(), None);
         std::fs::write(dir.join("cluster-ticket.txt"), "aspenXYZ\n").unwrap();
+        assert_eq!(
+            identity(&cluster, 0, &dir).await.unwrap(),
+            None,
+            "no id yet"
+        );
         std::fs::write(dir.join("discovery").join("ab12.json"), "{}").unwrap();
-        assert_eq!(read_ticket(&dir).as_deref(), Some("aspenXYZ"));
-        assert_eq!(endpoint_id(&dir).as_deref(), Some("ab12"));
+        assert_eq!(
+            identity(&cluster, 0, &dir).await.unwrap(),
+            Some(("aspenXYZ".into(), "ab12".into()))
+        );
         std::fs::write(dir.join("discovery").join("cd34.json"), "{}").unwrap();
-        assert_eq!(endpoint_id(&dir), None, "two identities: which one?");
+        assert_eq!(
+            identity(&cluster, 0, &dir).await.unwrap(),
+            None,
+            "two identities: which one?"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(parse_ticket(b"  \n"), None);
         let state = json!({"tickets": ["t1", "t2"]});
         assert_eq!(ticket_of(&state, 1).as_deref(), Some("t2"));
         assert_eq!(ticket_of(&state, 2), None);
