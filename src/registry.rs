@@ -183,19 +183,18 @@ impl Registry {
         Ok(system)
     }
 
-    /// The system called `name` with the default configuration (`squall doctor`, `squall
-    /// image build`: there is no test).
-    pub fn default_system(&self, name: &str) -> Result<Arc<dyn System>> {
-        let make = self.systems.get(name).ok_or_else(|| {
-            anyhow::anyhow!("unknown system {name:?} (known: {})", self.system_names())
+    /// The system `cfg.system` as `cfg`'s plug-in options configure it, for a command that
+    /// runs no test (`squall doctor`, `squall image build`): the binaries a run with the same
+    /// options would use. Its workload is `cfg.workload`'s only if the system speaks it.
+    pub fn system_of(&self, cfg: &TestConfig) -> Result<Arc<dyn System>> {
+        let make = self.systems.get(&cfg.system).ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown system {:?} (known: {})",
+                cfg.system,
+                self.system_names()
+            )
         })?;
-        make(
-            &TestConfig {
-                system: name.to_string(),
-                ..TestConfig::default()
-            },
-            "register",
-        )
+        make(cfg, "register")
     }
 
     /// The nemesis `name`.

@@ -103,7 +103,7 @@ pub fn run_plan(
     }
 
     let start = Instant::now();
-    let (env, readiness_factor) = match create_env(&cfg, plan, &dir, &say, &stop) {
+    let (env, readiness_factor) = match create_env(&cfg, system.as_ref(), plan, &dir, &say, &stop) {
         Ok(made) => made,
         // Whatever was made is gone already: a failed creation removes it.
         Err(_) if stop.is_set() => return interrupted("while the cluster was made"),
@@ -204,6 +204,7 @@ fn vm_driver(cfg: &TestConfig) -> Result<Option<VmDriver>> {
 /// readiness deadlines are stretched (1 but for emulated VMs).
 fn create_env(
     cfg: &TestConfig,
+    system: &dyn System,
     plan: &Plan,
     dir: &RunDir,
     say: &Say,
@@ -216,18 +217,25 @@ fn create_env(
     }
     if let Some(vm) = vm_driver(cfg)? {
         let cache = std::path::Path::new(crate::image::DEFAULT_CACHE);
-        let image = match crate::image::find(&cfg.system, cache) {
-            Some(image) => image,
-            None => {
-                say(format!(
-                    "no {} guest image of this squall in {}: building one (as `squall image build --system {}`)",
-                    cfg.system,
-                    cache.display(),
-                    cfg.system
-                ));
-                crate::image::build(&cfg.system, cache)?
-            }
-        };
+        if crate::image::find(&cfg.system, cache).is_none() {
+            say(format!(
+                "no {} guest image of this squall in {}: building one (as `squall image build --system {}`)",
+                cfg.system,
+                cache.display(),
+                cfg.system
+            ));
+        }
+        // From the binaries this test's system uses (its options name them): the cached
+        // image of the same inputs (its content hash), or a new one.
+        let t = Instant::now();
+        let built = crate::image::build(system, cache)?;
+        say(format!(
+            "guest image {} {} ({:.1}s)",
+            built.image.hash,
+            if built.cached { "cached" } else { "built" },
+            t.elapsed().as_secs_f64()
+        ));
+        let image = built.image;
         if stop.is_set() {
             bail!("interrupted");
         }

@@ -52,6 +52,9 @@ pub struct DoctorArgs {
     /// The cloud-hypervisor binary (default: `cloud-hypervisor` on PATH).
     #[arg(long)]
     pub cloud_hypervisor: Option<PathBuf>,
+    /// The systems' options: which binaries to check.
+    #[command(flatten)]
+    pub plugins: crate::cmd::test_args::PluginArgs,
 }
 
 /// One check's outcome.
@@ -192,7 +195,11 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
     let registry = crate::registry::get();
     for name in registry.systems() {
         let required = name == crate::config::TestConfig::default().system;
-        match registry.default_system(name) {
+        match args
+            .plugins
+            .config(name)
+            .and_then(|cfg| registry.system_of(&cfg))
+        {
             Ok(system) => {
                 for (label, finding) in system.doctor() {
                     add(match finding {
@@ -551,6 +558,7 @@ mod tests {
         let args = DoctorArgs {
             env: "xen".into(),
             cloud_hypervisor: None,
+            plugins: Default::default(),
         };
         let e = doctor(&args).unwrap_err();
         assert_eq!(
@@ -567,6 +575,7 @@ mod tests {
         let args = DoctorArgs {
             env: "qemu".into(),
             cloud_hypervisor: None,
+            plugins: Default::default(),
         };
         assert_eq!(doctor(&args).unwrap(), 0);
     }
@@ -580,6 +589,7 @@ mod tests {
         let args = DoctorArgs {
             env: "cloud-hypervisor".into(),
             cloud_hypervisor: Some(binary),
+            plugins: Default::default(),
         };
         assert_eq!(doctor(&args).unwrap(), 0);
         // It cleaned up after itself: no namespace of its throwaway run is left (other

@@ -163,12 +163,7 @@ impl TestArgs {
             origins.flags.insert("name");
         }
         apply_opts(&mut c, &self.opt)?;
-        if let Some(dir) = &self.aspen_bin {
-            // Quoted, so that the path is read as the string it is whatever it looks like.
-            let quoted = serde_json::to_string(&dir.display().to_string())?;
-            c.set_option("aspen.bin", &quoted)
-                .map_err(|problem| anyhow::anyhow!("--aspen-bin {}: {problem}", dir.display()))?;
-        }
+        apply_aspen_bin(&mut c, self.aspen_bin.as_deref())?;
         if let Some(n) = &self.nemesis {
             c.nemesis = parse_nemeses(n)
                 .map_err(|problem| anyhow::anyhow!("--nemesis {}: {problem}", shell_word(n)))?;
@@ -193,6 +188,44 @@ impl TestArgs {
         }
         Ok((c, origins))
     }
+}
+
+/// The plug-in options of a command that makes a system without running a test — `squall
+/// doctor`, `squall image build` — so that it checks, or packs, the binaries a run with the
+/// same options would use.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct PluginArgs {
+    /// A plug-in's own option, as for `squall run` (repeatable): `-o etcd.binary=PATH`,
+    /// `-o aspen.bin=DIR`.
+    #[arg(short = 'o', long = "opt", value_name = "PLUG-IN.KEY=VALUE")]
+    pub opt: Vec<String>,
+    /// The directory of Aspen's aspen-node and aspen-cli: short for `-o aspen.bin=DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub aspen_bin: Option<PathBuf>,
+}
+
+impl PluginArgs {
+    /// The configuration of a test of `system` with these options and every other default.
+    pub fn config(&self, system: &str) -> Result<TestConfig> {
+        let mut c = TestConfig {
+            system: system.to_string(),
+            ..TestConfig::default()
+        };
+        apply_opts(&mut c, &self.opt)?;
+        apply_aspen_bin(&mut c, self.aspen_bin.as_deref())?;
+        Ok(c)
+    }
+}
+
+/// `--aspen-bin DIR`: `-o aspen.bin=DIR`, whatever the path looks like.
+fn apply_aspen_bin(c: &mut TestConfig, dir: Option<&std::path::Path>) -> Result<()> {
+    if let Some(dir) = dir {
+        // Quoted, so that the path is read as the string it is whatever it looks like.
+        let quoted = serde_json::to_string(&dir.display().to_string())?;
+        c.set_option("aspen.bin", &quoted)
+            .map_err(|problem| anyhow::anyhow!("--aspen-bin {}: {problem}", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Applies `-o PLUG-IN.KEY=VALUE` options to `c`; a malformed one is an error naming it.

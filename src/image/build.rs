@@ -32,8 +32,12 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 /// What to build.
 #[derive(Clone, Debug)]
 pub struct BuildOptions {
-    /// The system whose binaries the image carries (`etcd`).
+    /// The system whose node the image runs (`etcd`): it names the image.
     pub system: String,
+    /// The system's binaries the image carries, at the same paths, with their libraries
+    /// (its [`crate::systems::System::image_binaries`], as the test configures it: the
+    /// binaries its options name).
+    pub binaries: Vec<PathBuf>,
     /// The cache directory (`/var/cache/squall` by default).
     pub cache: PathBuf,
     /// A kernel package file to use instead of downloading Debian's cloud kernel.
@@ -63,7 +67,7 @@ pub fn build_with(opts: &BuildOptions) -> anyhow::Result<Built> {
         None => kernel::ensure_deb(&opts.cache)?,
     };
 
-    let mut binaries = system_binaries(&opts.system)?;
+    let mut binaries = opts.binaries.clone();
     binaries.extend(opts.extra_binaries.iter().cloned());
     let tree = base_tree(&busybox()?, &binaries)?;
 
@@ -205,14 +209,6 @@ fn init_digest() -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// The host binaries an image for `system` carries, at the same paths in the guest (so a
-/// node command built for the host runs unchanged in the guest).
-pub fn system_binaries(system: &str) -> anyhow::Result<Vec<PathBuf>> {
-    crate::registry::get()
-        .default_system(system)?
-        .image_binaries()
 }
 
 /// The host's busybox; the static build (`busybox-static`) is the one meant for this.

@@ -71,9 +71,9 @@ pub mod elf;
 pub mod kernel;
 pub mod kmod;
 
-pub use build::{build_with, make_data_disk, BuildOptions};
+pub use build::{build_with, make_data_disk, BuildOptions, Built};
 
-use crate::systems::NodeCommand;
+use crate::systems::{NodeCommand, System};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -94,16 +94,17 @@ pub struct GuestImage {
     pub hash: String,
 }
 
-/// Builds the guest image for `system` into `cache`, or reuses the cached one with the
-/// same inputs. Downloads Debian's cloud kernel package with apt if it is not cached.
-pub fn build(system: &str, cache: &Path) -> anyhow::Result<GuestImage> {
-    let opts = BuildOptions {
-        system: system.to_string(),
+/// Builds the guest image for `system` (its binaries as its test configured it) into
+/// `cache`, or reuses the cached one with the same inputs. Downloads Debian's cloud kernel
+/// package with apt if it is not cached.
+pub fn build(system: &dyn System, cache: &Path) -> anyhow::Result<Built> {
+    build_with(&BuildOptions {
+        system: system.name().to_string(),
+        binaries: system.image_binaries()?,
         cache: cache.to_path_buf(),
         kernel_deb: None,
         extra_binaries: Vec::new(),
-    };
-    Ok(build_with(&opts)?.image)
+    })
 }
 
 /// The image last built for `system` in `cache`, if it is there and complete.
@@ -137,9 +138,12 @@ pub fn kernel_cmdline(
 /// Options of `squall image build`.
 #[derive(clap::Args, Debug)]
 pub struct ImageBuildArgs {
-    /// The system whose node the image runs: etcd.
+    /// The system whose node the image runs: etcd, aspen (its binaries: --aspen-bin DIR).
     #[arg(long)]
     pub system: String,
+    /// The system's options, as for `squall run`: which binaries the image carries.
+    #[command(flatten)]
+    pub plugins: crate::cmd::test_args::PluginArgs,
     /// The cache directory; images go to DIR/images/<hash>/.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_CACHE)]
     pub cache: PathBuf,
@@ -155,8 +159,11 @@ pub struct ImageBuildArgs {
 /// size and whether it was cached. Exit code 0.
 pub fn build_cmd(args: &ImageBuildArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
+    let cfg = args.plugins.config(&args.system)?;
+    let system = crate::registry::get().system_of(&cfg)?;
     let built = build_with(&BuildOptions {
         system: args.system.clone(),
+        binaries: system.image_binaries()?,
         cache: args.cache.clone(),
         kernel_deb: args.kernel_deb.clone(),
         extra_binaries: args.binaries.clone(),

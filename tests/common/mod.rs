@@ -111,9 +111,16 @@ pub fn owned_by_live_process(run: &str) -> bool {
     !stat.is_empty() && state != Some('Z')
 }
 
-/// The programs (their `comm`) a run starts on the host whose command line names the run's
-/// folder: squall itself and the nodes of the systems these tests run.
-const NODE_PROGRAMS: &[&str] = &["squall", "etcd", "aspen-node"];
+/// The programs (their `comm`, at most 15 bytes) a run starts on the host whose command line
+/// names the run's folder: squall itself, the nodes of the systems these tests run, and the
+/// VMMs of VM runs.
+const NODE_PROGRAMS: &[&str] = &[
+    "squall",
+    "etcd",
+    "aspen-node",
+    "qemu-system-x86",
+    "cloud-hyperviso",
+];
 
 /// Everything a squall run may leave on the host: its namespaces, run directories, node and
 /// squall processes (found by a /tmp/squall-<run> path on their command line) and mounts — minus what belongs to runs of
