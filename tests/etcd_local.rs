@@ -133,6 +133,10 @@ fn set_and_bank_runs_with_every_nemesis_are_valid_and_checked_by_their_checkers(
             serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap())
                 .unwrap();
         assert_eq!(results["run"]["faults"], serde_json::json!(3), "{results}");
+        // Whether the cluster served, beside the verdict: etcd always does here.
+        let served = &results["availability"];
+        assert!(served["ok"].as_u64().unwrap() > 50, "{results}");
+        assert!(t.contains("availability: "), "{t}");
         let names: Vec<&str> = results["checks"]["results"]
             .as_array()
             .unwrap()

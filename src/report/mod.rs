@@ -7,11 +7,13 @@
 //! - [`page`]: `report.html`, the run's page, written from its folder alone;
 //! - [`scan`]: a streaming pass over `history.jsonl` (ops paired, nemesis events);
 //! - [`faults`]: the faults' intervals, from the nemesis events;
+//! - [`availability`]: whether the cluster served (ok ops, the longest stretch without one);
 //! - [`packet_latency`]: client latency on nodes a packet fault shaped;
 //! - [`grid`]: what the plots keep of any number of ops, in bounded memory;
 //! - [`plots`]: the latency and rate plots, as SVG; [`svg`]: their scales, ticks and frame;
 //! - [`timeline`]: every op on a canvas, drawn by an inline script from data in the page.
 
+pub mod availability;
 pub mod faults;
 pub mod grid;
 pub mod packet_latency;
@@ -75,6 +77,7 @@ pub fn finish(
     let path = dir.file("history.jsonl");
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let mut packet = None;
+    let mut served = None;
     let (verdict, events) = if size.saturating_mul(HISTORY_BYTES_PER_FILE_BYTE) > memory_limit {
         // Holding a history this long to check it would take more memory than the checker's
         // budget: the verdict is unknown, and the history stays for `squall check`.
@@ -93,6 +96,7 @@ pub fn finish(
         }
         let history = parsed.history;
         packet = packet_latency::summarise(&history, &plan.names);
+        served = availability::summarise(&history);
         let edn = std::fs::File::create(dir.file("history.edn")).context("write history.edn")?;
         histories::edn::write_edn(&history, std::io::BufWriter::new(edn))
             .context("write history.edn")?;
@@ -147,6 +151,9 @@ pub fn finish(
     if let Some(p) = &packet {
         results["packet_latency"] = p.clone();
     }
+    if let Some(a) = &served {
+        results["availability"] = a.clone();
+    }
     std::fs::write(
         dir.file("results.json"),
         serde_json::to_string_pretty(&results)? + "\n",
@@ -175,6 +182,9 @@ pub fn finish(
         stats.info,
         dir.file("history.jsonl").display()
     ));
+    if let Some(a) = &served {
+        say(&availability::line(a));
+    }
     if let Some(p) = &packet {
         say(&packet_latency::line(p));
     }

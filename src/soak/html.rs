@@ -1,5 +1,5 @@
 //! The soak's `index.html`: self-contained (no network), findings first (each signature with
-//! its seeds, shortest first), then one row per seed — verdict, anomaly, ops, faults,
+//! its seeds, shortest first), then one row per seed — verdict, anomaly, ops, ok ops, faults,
 //! duration, and a link to its run's report (`report.html` where the run wrote one, else its
 //! `results.json`), relative to the page so the folder can be moved or served as it is.
 
@@ -60,7 +60,7 @@ pub fn render(summary: &Summary, page_dir: &Path) -> String {
         }
         h.push_str("</table>\n");
     }
-    h.push_str("<h2>Seeds</h2>\n<table><tr><th>seed</th><th>verdict</th><th>anomaly</th><th>ops</th><th>faults</th><th>duration</th><th>run</th></tr>\n");
+    h.push_str("<h2>Seeds</h2>\n<table><tr><th>seed</th><th>verdict</th><th>anomaly</th><th>ops</th><th>ok</th><th>faults</th><th>duration</th><th>run</th></tr>\n");
     for r in &summary.seeds {
         let (class, verdict) = match (r.verdict, r.interrupted) {
             (Some(v), false) => (v.as_str(), v.as_str().to_string()),
@@ -77,10 +77,11 @@ pub fn render(summary: &Summary, page_dir: &Path) -> String {
         let _ = writeln!(
             h,
             "<tr id=\"seed-{s}\"><td>{s}</td><td class=\"{class}\">{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{:.1}s</td><td>{link}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td><td>{:.1}s</td><td>{link}</td></tr>",
             escape(&verdict),
             escape(&anomaly),
             r.ops,
+            r.ok.map_or("-".to_string(), |n| n.to_string()),
             r.faults,
             r.test_phase_s,
             s = r.seed

@@ -28,6 +28,10 @@ pub struct SeedRecord {
     pub explanation: String,
     /// Client operations run.
     pub ops: u64,
+    /// Of them, those that completed `ok` (`None` where the run did not say): a cluster that
+    /// stopped serving shows here, whatever its verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok: Option<u64>,
     /// Faults put in force.
     pub faults: u64,
     /// The test phase's length, in seconds.
@@ -74,6 +78,7 @@ impl SeedRecord {
             signatures: Vec::new(),
             explanation: String::new(),
             ops: 0,
+            ok: None,
             faults: 0,
             test_phase_s: 0.0,
             rerun: String::new(),
@@ -140,6 +145,7 @@ impl SeedRecord {
         r.rerun = results["rerun"].as_str().unwrap_or_default().to_string();
         let run_stats = &results["run"];
         r.ops = run_stats["ops"].as_u64().unwrap_or(0);
+        r.ok = results["availability"]["ok"].as_u64();
         r.faults = run_stats["faults"].as_u64().unwrap_or(0);
         r.test_phase_s = run_stats["test_phase_s"].as_f64().unwrap_or(0.0);
         if let Some(why) = results["stopped"].as_str() {
@@ -196,12 +202,16 @@ mod tests {
                  "details": {"lost_count": 1, "lost": [4]}}]});
         let results = json!({"seed": 7, "verdict": "invalid", "valid": false,
             "interrupted": false, "checks": checks, "rerun": "squall run --seed 7",
-            "run": {"ops": 120, "faults": 3, "test_phase_s": 5.5}});
+            "run": {"ops": 120, "faults": 3, "test_phase_s": 5.5},
+            "availability": {"ops": 120, "ok": 77}});
         std::fs::write(dir.join("results.json"), results.to_string()).unwrap();
         let r = SeedRecord::from_run_dir(7, &dir);
         assert_eq!(r.verdict, Some(Validity::Invalid));
         assert!(r.is_done());
-        assert_eq!((r.ops, r.faults, r.test_phase_s), (120, 3, 5.5));
+        assert_eq!(
+            (r.ops, r.ok, r.faults, r.test_phase_s),
+            (120, Some(77), 3, 5.5)
+        );
         assert_eq!(r.explanation, "set: 1 lost (3 acknowledged adds, 2 reads)");
         assert_eq!(r.signatures.len(), 1);
         assert_eq!(r.rerun, "squall run --seed 7");

@@ -82,8 +82,8 @@ impl Summary {
         let mut out = String::new();
         let all = self.seeds.len() <= ROWS;
         out.push_str(&format!(
-            "{:>8}  {:<10} {:>7} {:>6} {:>7}  anomaly\n",
-            "seed", "verdict", "ops", "faults", "test"
+            "{:>8}  {:<10} {:>7} {:>7} {:>6} {:>7}  anomaly\n",
+            "seed", "verdict", "ops", "ok", "faults", "test"
         ));
         for r in &self.seeds {
             let valid = r.is_done() && r.verdict == Some(Validity::Valid);
@@ -97,8 +97,13 @@ impl Summary {
             };
             let anomaly = r.anomaly();
             out.push_str(&format!(
-                "{:>8}  {:<10} {:>7} {:>6} {:>6.1}s  {anomaly}\n",
-                r.seed, verdict, r.ops, r.faults, r.test_phase_s
+                "{:>8}  {:<10} {:>7} {:>7} {:>6} {:>6.1}s  {anomaly}\n",
+                r.seed,
+                verdict,
+                r.ops,
+                r.ok.map_or("-".to_string(), |n| n.to_string()),
+                r.faults,
+                r.test_phase_s
             ));
         }
         if !all {
