@@ -390,12 +390,33 @@ Error: NOT_LEADER: NOT_LEADER
     const NOT_INITIALIZED: &str =
         "Error: NOT_INITIALIZED: cluster not initialized - call InitCluster first\n";
 
-    // FROM THE CHECKED FACTS, not recorded byte for byte: a rate limit never happened, and
-    // a write folded to "failed" happened only inside squall runs (46 times in one run with
-    // 100/500/1000 ms Raft timings, each classified by this parser as "failed" — the run's
-    // history records the classification, not the CLI's stdout). The shapes follow the
-    // recorded ones.
-    const SET_FAILED: &str = r#"{"key":"squall-1","status":"failed"}"#;
+    /// `kv set` through a follower while the cluster was loaded (no fault): exit 0, the
+    /// server's error dropped — once after a first attempt timed out (its warning before
+    /// it), once with nothing else said. Recorded 2026-12-07 (6 of 65 writes); whether either
+    /// was applied is what the CLI does not say.
+    const SET_FAILED: &str = r#"{"key":"squall-rec-0","status":"failed"}"#;
+    const SET_FAILED_AFTER_A_TIMEOUT: &str = "\
+2026-12-07T20:46:09.537618Z  WARN RPC request failed peer_idx=0 attempt=0 peer_id=f0f9c5288b03a0d1110960390398c5504fc46301acca58bf6743edae84842f9d error=response timeout
+";
+    /// A `kv set` whose five attempts lost their connection (the node refusing clients past
+    /// its limit): exit 1. Recorded 2026-12-07.
+    const CONNECTION_LOST: &str = "\
+2026-12-07T20:46:01.275101Z  WARN RPC request failed peer_idx=0 attempt=0 peer_id=c23efd5febb392af50549a8a8d5f2f2074bc7f1e4b1c40916250504e56cb9043 error=failed to read response
+2026-12-07T20:46:01.778701Z  WARN RPC request failed peer_idx=0 attempt=1 peer_id=c23efd5febb392af50549a8a8d5f2f2074bc7f1e4b1c40916250504e56cb9043 error=failed to open stream
+2026-12-07T20:46:02.285440Z  WARN RPC request failed peer_idx=0 attempt=2 peer_id=c23efd5febb392af50549a8a8d5f2f2074bc7f1e4b1c40916250504e56cb9043 error=failed to read response
+2026-12-07T20:46:02.803102Z  WARN RPC request failed peer_idx=0 attempt=3 peer_id=c23efd5febb392af50549a8a8d5f2f2074bc7f1e4b1c40916250504e56cb9043 error=failed to read response
+2026-12-07T20:46:03.305648Z  WARN RPC request failed peer_idx=0 attempt=4 peer_id=c23efd5febb392af50549a8a8d5f2f2074bc7f1e4b1c40916250504e56cb9043 error=failed to read response
+Error: failed to read response
+
+Caused by:
+    0: read error: connection lost
+    1: connection lost
+    2: closed by peer: 0
+";
+
+    // FROM THE CHECKED FACTS, not recorded: a rate limit never happened, and cannot through
+    // this CLI — the server's token bucket is per client key, and each CLI run is a new
+    // client with a full bucket and one request. The shape follows the recorded errors.
     const RATE_LIMITED: &str = "Error: RATE_LIMITED: Too many requests. Retry after 100ms\n";
 
     #[test]
@@ -403,6 +424,17 @@ Error: NOT_LEADER: NOT_LEADER
         assert_eq!(write(&ok(SET_OK)), Answer::Done(()));
         // The server's error folded into a normal answer, exit 0.
         assert!(is_unknown(&write(&ok(SET_FAILED))));
+        let after_timeout = Ran {
+            stderr: format!("{BANNER}{SET_FAILED_AFTER_A_TIMEOUT}"),
+            ..ok(SET_FAILED)
+        };
+        assert!(is_unknown(&write(&after_timeout)));
+        assert_eq!(
+            write(&err(1, CONNECTION_LOST)),
+            Answer::Unknown(
+                "aspen-cli exit 1: Error: failed to read response (after 5 failed attempts)".into()
+            )
+        );
         assert!(is_unknown(&write(&ok("garbage"))));
         assert!(is_unknown(&write(&ok(r#"{"status":"maybe"}"#))));
         // Exit 1 after retries — committed later, in the recording.
