@@ -113,14 +113,12 @@ pub fn owned_by_live_process(run: &str) -> bool {
 
 /// The programs (their `comm`, at most 15 bytes) a run starts on the host whose command line
 /// names the run's folder: squall itself, the nodes of the systems these tests run, and the
-/// VMMs of VM runs.
-const NODE_PROGRAMS: &[&str] = &[
-    "squall",
-    "etcd",
-    "aspen-node",
-    "qemu-system-x86",
-    "cloud-hyperviso",
-];
+/// VMMs of VM runs (a QEMU names itself `qemu-<node>`).
+const NODE_PROGRAMS: &[&str] = &["squall", "etcd", "aspen-node", "cloud-hyperviso"];
+
+fn is_node_program(comm: &str) -> bool {
+    NODE_PROGRAMS.contains(&comm) || comm.starts_with("qemu-")
+}
 
 /// Everything a squall run may leave on the host: its namespaces, run directories, node and
 /// squall processes (found by a /tmp/squall-<run> path on their command line) and mounts — minus what belongs to runs of
@@ -153,7 +151,7 @@ pub fn leftovers_now() -> Vec<String> {
             continue;
         }
         let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
-        if !NODE_PROGRAMS.contains(&comm.trim()) {
+        if !is_node_program(comm.trim()) {
             continue;
         }
         let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
