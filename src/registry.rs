@@ -185,7 +185,8 @@ impl Registry {
 
     /// The system `cfg.system` as `cfg`'s plug-in options configure it, for a command that
     /// runs no test (`squall doctor`, `squall image build`): the binaries a run with the same
-    /// options would use. Its workload is `cfg.workload`'s only if the system speaks it.
+    /// options would use. It is made for register ops: what it checks and packs does not
+    /// depend on the workload.
     pub fn system_of(&self, cfg: &TestConfig) -> Result<Arc<dyn System>> {
         let make = self.systems.get(&cfg.system).ok_or_else(|| {
             anyhow::anyhow!(
