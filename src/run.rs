@@ -228,7 +228,7 @@ fn create_env(
         // From the binaries this test's system uses (its options name them): the cached
         // image of the same inputs (its content hash), or a new one.
         let t = Instant::now();
-        let built = crate::image::build(system, cache)?;
+        let built = crate::image::build(&cfg.system, system, cache)?;
         say(format!(
             "guest image {} {} ({:.1}s)",
             built.image.hash,

@@ -46,6 +46,24 @@ pub struct BuildOptions {
     pub extra_binaries: Vec<PathBuf>,
 }
 
+impl BuildOptions {
+    /// The image of the node of `system`, registered as `name` (its binaries as its test
+    /// configured them), in `cache`, with Debian's cloud kernel and nothing more.
+    pub fn of(
+        name: &str,
+        system: &dyn crate::systems::System,
+        cache: &Path,
+    ) -> anyhow::Result<Self> {
+        Ok(BuildOptions {
+            system: name.to_string(),
+            binaries: system.image_binaries()?,
+            cache: cache.to_path_buf(),
+            kernel_deb: None,
+            extra_binaries: Vec::new(),
+        })
+    }
+}
+
 /// A built (or reused) image.
 #[derive(Clone, Debug)]
 pub struct Built {

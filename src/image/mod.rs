@@ -94,17 +94,11 @@ pub struct GuestImage {
     pub hash: String,
 }
 
-/// Builds the guest image for `system` (its binaries as its test configured it) into
-/// `cache`, or reuses the cached one with the same inputs. Downloads Debian's cloud kernel
-/// package with apt if it is not cached.
-pub fn build(system: &dyn System, cache: &Path) -> anyhow::Result<Built> {
-    build_with(&BuildOptions {
-        system: system.name().to_string(),
-        binaries: system.image_binaries()?,
-        cache: cache.to_path_buf(),
-        kernel_deb: None,
-        extra_binaries: Vec::new(),
-    })
+/// Builds the guest image for `system`, registered as `name` (its binaries as its test
+/// configured it), into `cache`, or reuses the cached one with the same inputs. Downloads
+/// Debian's cloud kernel package with apt if it is not cached.
+pub fn build(name: &str, system: &dyn System, cache: &Path) -> anyhow::Result<Built> {
+    build_with(&BuildOptions::of(name, system, cache)?)
 }
 
 /// The image last built for `system` in `cache`, if it is there and complete.
@@ -162,11 +156,9 @@ pub fn build_cmd(args: &ImageBuildArgs) -> anyhow::Result<i32> {
     let cfg = args.plugins.config(&args.system)?;
     let system = crate::registry::get().system_of(&cfg)?;
     let built = build_with(&BuildOptions {
-        system: args.system.clone(),
-        binaries: system.image_binaries()?,
-        cache: args.cache.clone(),
         kernel_deb: args.kernel_deb.clone(),
         extra_binaries: args.binaries.clone(),
+        ..BuildOptions::of(&args.system, system.as_ref(), &args.cache)?
     })?;
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     let image = &built.image;

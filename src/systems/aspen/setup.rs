@@ -114,10 +114,13 @@ pub(super) async fn wait_ready(
         let dir = aspen.dir_of(cluster, node)?;
         let ticket = loop {
             // A guest that is still booting does not answer yet: that is not ready either.
-            let found = identity(cluster, node, &dir).await.unwrap_or_else(|e| {
-                tracing::debug!(node = %name, error = %e, "aspen identity not readable yet");
-                None
-            });
+            let (found, failed) = match identity(cluster, node, &dir).await {
+                Ok(found) => (found, None),
+                Err(e) => {
+                    tracing::debug!(node = %name, error = %e, "aspen identity not readable yet");
+                    (None, Some(e))
+                }
+            };
             if let Some((t, id)) = found {
                 // Kept for the setup step: later, `discovery/` may hold other nodes too.
                 aspen
@@ -128,10 +131,9 @@ pub(super) async fn wait_ready(
                 break t;
             }
             if Instant::now() >= deadline {
-                let why = match identity(cluster, node, &dir).await {
-                    Err(e) => format!(" (the last read failed: {e})"),
-                    Ok(_) => String::new(),
-                };
+                let why = failed
+                    .map(|e| format!(" (the last read failed: {e})"))
+                    .unwrap_or_default();
                 bail!(
                     "aspen node {name}: no {}/cluster-ticket.txt and discovery/<id>.json after \
                      {timeout:?}{why}",
